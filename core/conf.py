@@ -1,0 +1,31 @@
+"""The base of every app's settings accessor.
+
+Each app has a `conf.py` with one frozen dataclass and one function that builds it from
+`django.conf.settings`. Wrapping that function in `settings_accessor` caches the result
+until a setting changes (override_settings, pytest-django's `settings` fixture), so hot
+paths pay a dict lookup, not a rebuild, and tests still see the values they set.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.signals import setting_changed
+
+T = TypeVar("T")
+
+_accessors: list[functools._lru_cache_wrapper] = []
+
+
+def settings_accessor(build: Callable[[], T]) -> Callable[[], T]:
+    cached = functools.cache(build)
+    _accessors.append(cached)
+    return cached
+
+
+def _forget_cached_settings(**_kwargs) -> None:
+    for accessor in _accessors:
+        accessor.cache_clear()
+
+
+setting_changed.connect(_forget_cached_settings, dispatch_uid="core.conf.forget_cached_settings")

@@ -1,0 +1,34 @@
+"""The base of every error a client can act on.
+
+Services raise subclasses; core.problems renders each as an RFC 9457 problem+json body
+`{type, title, status, detail, code, ...extra}`. Subclasses set `code`, `status` and
+`title` at class level, so the code is a stable contract and the detail can vary.
+"""
+
+from typing import Any, ClassVar
+
+
+class Problem(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.title
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class NotFound(Problem):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class ServiceUnavailable(Problem):
+    status = 503
+    code = "service_unavailable"
+    title = "A backing service is unavailable"

@@ -1,0 +1,122 @@
+"""RFC 9457 problem details: the one place where errors become HTTP responses.
+
+`install(api)` registers the handlers on the NinjaAPI; `ApiProblemMiddleware` covers what
+happens outside Ninja's views (unknown URLs, 405s) under /api/.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from core.errors import Problem
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/problem+json"
+
+# Codes for statuses that reach us without a Problem class of their own.
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "throttled",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def problem_type(code: str) -> str:
+    """The `type` URI of a problem: a relative reference that names the code (README lists them)."""
+    return f"/problems/{code}"
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str | None = None,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JsonResponse:
+    title = title or HTTPStatus(status).phrase
+    body = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+        **extra,
+    }
+    response = JsonResponse(body, status=status, content_type=CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def status_problem(status: int, **kwargs: Any) -> JsonResponse:
+    return problem_response(status=status, code=_CODE_BY_STATUS.get(status, "error"), **kwargs)
+
+
+def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
+    return problem_response(
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers(),
+        **exc.extra,
+    )
+
+
+def _from_validation_error(request: HttpRequest, exc: ValidationError) -> JsonResponse:
+    return problem_response(
+        status=422,
+        code="validation_error",
+        title="The request is not valid",
+        detail="One or more fields are missing or invalid; see `errors`.",
+        errors=exc.errors,
+    )
+
+
+def _from_authentication_error(request: HttpRequest, exc: AuthenticationError) -> JsonResponse:
+    # Ninja raises this when no bearer credentials were sent at all. RFC 6750 §3.1: a
+    # challenge without an error code, since the client simply has not authenticated.
+    return problem_response(
+        status=401,
+        code="not_authenticated",
+        title="Authentication required",
+        detail="Send an access token as `Authorization: Bearer <token>`.",
+        headers={"WWW-Authenticate": 'Bearer realm="api"'},
+    )
+
+
+def _from_http_error(request: HttpRequest, exc: HttpError) -> JsonResponse:
+    return status_problem(exc.status_code, detail=str(exc))
+
+
+def _from_http404(request: HttpRequest, exc: Http404) -> JsonResponse:
+    return status_problem(404, detail="Nothing here matches the request.")
+
+
+def _from_unexpected(request: HttpRequest, exc: Exception) -> JsonResponse:
+    logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return status_problem(500, detail="The server failed to handle the request; it has been logged.")
+
+
+def install(api: NinjaAPI) -> None:
+    api.add_exception_handler(Problem, _from_problem)
+    api.add_exception_handler(ValidationError, _from_validation_error)
+    api.add_exception_handler(AuthenticationError, _from_authentication_error)
+    api.add_exception_handler(HttpError, _from_http_error)
+    api.add_exception_handler(Http404, _from_http404)
+    api.add_exception_handler(Exception, _from_unexpected)

@@ -1,0 +1,28 @@
+"""Schemas shared by every app's API: the problem body and the user."""
+
+from datetime import datetime
+
+from ninja import Schema
+
+
+class ProblemOut(Schema):
+    """An RFC 9457 problem; some codes add fields (`errors`, `provider_error`, ...)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+def problem_responses(*statuses: int) -> dict[int, type[ProblemOut]]:
+    """Documents an endpoint's problem responses: `response={200: Out, **problem_responses(401)}`."""
+    return {status: ProblemOut for status in statuses}
+
+
+class UserOut(Schema):
+    id: int
+    email: str | None
+    display_name: str
+    avatar_url: str
+    date_joined: datetime

@@ -1,0 +1,124 @@
+"""Settings, read from the environment once at start-up.
+
+Every value has a default that works on a laptop with nothing installed (SQLite, the
+local-memory cache). Production sets DJANGO_SECRET_KEY, DATABASE_URL and REDIS_URL;
+`python manage.py check --deploy` says what is still missing.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from core.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The key used when DJANGO_SECRET_KEY is unset. core.checks refuses it when DEBUG is off.
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-local-development-only-never-deploy-this-key"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or INSECURE_DEFAULT_SECRET_KEY
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "core",
+    "tokens",
+    "social",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ApiProblemMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "core.urls"
+WSGI_APPLICATION = "core.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+
+# Pending social logins, the session denylist and throttle counters must be shared by
+# every worker process: production sets REDIS_URL (core.checks warns otherwise).
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "auth"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "core.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# --- tokens: read through tokens.conf.token_settings() --------------------------------
+JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 15 * 60)
+JWT_REFRESH_TTL = env_int("JWT_REFRESH_TTL", 14 * 24 * 3600)
+JWT_SESSION_MAX_AGE = env_int("JWT_SESSION_MAX_AGE", 30 * 24 * 3600)
+JWT_ISSUER = env_str("JWT_ISSUER", "http://127.0.0.1:8000")
+JWT_AUDIENCE = env_str("JWT_AUDIENCE", "auth-backend")
+JWT_LEEWAY = env_int("JWT_LEEWAY", 30)
+JWT_ALGORITHM = env_str("JWT_ALGORITHM", "HS256")
+# Empty: HMAC algorithms sign with SECRET_KEY. RS*/ES*/EdDSA need a PEM private key here.
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY")
+# Empty: derived from JWT_SIGNING_KEY (the same secret for HMAC, the public half otherwise).
+JWT_VERIFYING_KEY = env_str("JWT_VERIFYING_KEY")
+JWT_SESSION_DENYLIST = env_bool("JWT_SESSION_DENYLIST", True)
+# Dotted path to a callable(user) -> dict of extra access-token claims; empty for none.
+JWT_EXTRA_CLAIMS = env_str("JWT_EXTRA_CLAIMS")

@@ -1,0 +1,47 @@
+from django.contrib import admin, messages
+
+from tokens import services
+from tokens.models import RefreshToken, Session
+
+
+class RefreshTokenInline(admin.TabularInline):
+    model = RefreshToken
+    fk_name = "session"
+    fields = ("jti", "issued_at", "expires_at", "used_at", "rotated_from")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-issued_at",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "created_at", "last_used_at", "refresh_expires_at", "ended_at", "end_reason", "ip")
+    list_filter = ("end_reason",)
+    search_fields = ("id", "user__email", "ip", "user_agent")
+    list_select_related = ("user",)
+    readonly_fields = [field.name for field in Session._meta.fields]
+    inlines = [RefreshTokenInline]
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="End selected sessions (their tokens stop working)")
+    def end_sessions(self, request, queryset):
+        ended = services.sessions_end_by_admin(sessions=queryset)
+        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(admin.ModelAdmin):
+    list_display = ("jti", "session", "issued_at", "expires_at", "used_at")
+    search_fields = ("jti", "session__id", "session__user__email")
+    list_select_related = ("session",)
+    readonly_fields = [field.name for field in RefreshToken._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,32 @@
+"""Ninja's bearer authentication for the API's own access tokens."""
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from tokens.errors import NotAuthenticated
+from tokens.services import Principal, access_token_authenticate
+
+
+class JWTAuth(HttpBearer):
+    """Sets `request.auth` to a Principal built from the access token's claims.
+
+    No database query: endpoints that need the user load it themselves
+    (tokens.selectors.user_get).
+    """
+
+    def __call__(self, request: HttpRequest) -> Principal | None:
+        # Overrides HttpBearer.__call__, which logs the whole header (a secret) when the
+        # scheme is not Bearer and DEBUG is on.
+        header = request.headers.get(self.header)
+        if not header:
+            return None  # Ninja answers with the not_authenticated problem.
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != self.openapi_scheme:
+            raise NotAuthenticated("The Authorization header must use the Bearer scheme.")
+        return self.authenticate(request, token.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> Principal:
+        return access_token_authenticate(token=token)
+
+
+jwt_auth = JWTAuth()

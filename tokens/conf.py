@@ -1,0 +1,58 @@
+"""The tokens app's settings, read through `token_settings()` (see core.conf)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from core.conf import settings_accessor
+
+# RFC 8725 §3.1: a fixed list, never "none", never chosen by the token.
+SUPPORTED_ALGORITHMS = frozenset(
+    {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"}
+)
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    access_ttl: timedelta
+    refresh_ttl: timedelta
+    session_max_age: timedelta
+    issuer: str
+    audience: str
+    leeway: timedelta
+    algorithm: str
+    signing_key: str
+    verifying_key: str
+    session_denylist: bool
+    extra_claims: Callable[[Any], dict[str, Any]] | None
+
+    @property
+    def is_hmac(self) -> bool:
+        return self.algorithm.startswith("HS")
+
+
+@settings_accessor
+def token_settings() -> TokenSettings:
+    if settings.JWT_ALGORITHM not in SUPPORTED_ALGORITHMS:
+        raise ImproperlyConfigured(
+            f"JWT_ALGORITHM={settings.JWT_ALGORITHM!r} is not one of {sorted(SUPPORTED_ALGORITHMS)}"
+        )
+    signing_key = settings.JWT_SIGNING_KEY or settings.SECRET_KEY
+    return TokenSettings(
+        access_ttl=timedelta(seconds=settings.JWT_ACCESS_TTL),
+        refresh_ttl=timedelta(seconds=settings.JWT_REFRESH_TTL),
+        session_max_age=timedelta(seconds=settings.JWT_SESSION_MAX_AGE),
+        issuer=settings.JWT_ISSUER,
+        audience=settings.JWT_AUDIENCE,
+        leeway=timedelta(seconds=settings.JWT_LEEWAY),
+        algorithm=settings.JWT_ALGORITHM,
+        signing_key=signing_key,
+        verifying_key=settings.JWT_VERIFYING_KEY,
+        session_denylist=settings.JWT_SESSION_DENYLIST,
+        extra_claims=import_string(settings.JWT_EXTRA_CLAIMS) if settings.JWT_EXTRA_CLAIMS else None,
+    )

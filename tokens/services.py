@@ -1,0 +1,243 @@
+"""What the tokens app does: start sessions, rotate refresh tokens, end sessions.
+
+Functions are keyword-only and named <entity>_<action>. Access tokens are verified from
+their signature alone (plus one optional cache read); refresh tokens always meet the
+database, where rotation is guarded by a conditional UPDATE so that concurrent requests
+with the same token cannot both win.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from tokens import backend, denylist
+from tokens.backend import TokenType
+from tokens.conf import token_settings
+from tokens.errors import NotAuthenticated, SessionNotFound, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
+from tokens.models import RefreshToken, Session, SessionEndReason
+
+User = get_user_model()
+
+# Registered claims that an extra-claims hook cannot override.
+_RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type"})
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    expires_in: int
+    refresh_expires_in: int
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who sent a request, from the verified access token alone (no database)."""
+
+    user_id: int
+    session_id: uuid.UUID
+    expires_at: datetime
+    claims: dict[str, Any]
+
+
+def _timestamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _extra_claims(user) -> dict[str, Any]:
+    hook = token_settings().extra_claims
+    if hook is None:
+        return {}
+    return {name: value for name, value in hook(user).items() if name not in _RESERVED_CLAIMS}
+
+
+def _token_pair_issue(*, user, session: Session, refresh_token: RefreshToken, now: datetime) -> TokenPair:
+    conf = token_settings()
+    common = {"iss": conf.issuer, "aud": conf.audience, "sub": str(user.pk), "sid": str(session.id),
+              "iat": _timestamp(now)}
+    access_expires_at = now + conf.access_ttl
+    access = backend.encode(
+        {**_extra_claims(user), **common, "exp": _timestamp(access_expires_at), "jti": uuid.uuid4().hex},
+        token_type=TokenType.ACCESS,
+    )
+    refresh = backend.encode(
+        {**common, "exp": _timestamp(refresh_token.expires_at), "jti": refresh_token.jti.hex},
+        token_type=TokenType.REFRESH,
+    )
+    return TokenPair(
+        access=access,
+        refresh=refresh,
+        expires_in=int(conf.access_ttl.total_seconds()),
+        refresh_expires_in=int((refresh_token.expires_at - now).total_seconds()),
+    )
+
+
+def _refresh_token_create(*, session: Session, now: datetime, rotated_from: RefreshToken | None = None) -> RefreshToken:
+    # Never past the session's absolute end, however often it refreshes.
+    expires_at = min(now + token_settings().refresh_ttl, session.expires_at)
+    return RefreshToken.objects.create(
+        jti=uuid.uuid4(), session=session, issued_at=now, expires_at=expires_at, rotated_from=rotated_from
+    )
+
+
+def session_start(*, user, user_agent: str = "", ip: str | None = None) -> TokenPair:
+    """A new session (a sign-in on one device) and its first token pair."""
+    now = timezone.now()
+    conf = token_settings()
+    expires_at = now + conf.session_max_age
+    with transaction.atomic():
+        session = Session.objects.create(
+            user=user,
+            created_at=now,
+            last_used_at=now,
+            expires_at=expires_at,
+            refresh_expires_at=min(now + conf.refresh_ttl, expires_at),
+            user_agent=user_agent[:512],
+            ip=ip,
+        )
+        refresh_token = _refresh_token_create(session=session, now=now)
+    return _token_pair_issue(user=user, session=session, refresh_token=refresh_token, now=now)
+
+
+def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(claims.get(name)))
+    except ValueError:
+        raise TokenInvalid(f"The token's `{name}` claim is malformed.") from None
+
+
+def token_pair_refresh(*, refresh: str) -> TokenPair:
+    """Rotates a refresh token: marks it used and issues the next pair, in at most 4 queries.
+
+    A token that was already rotated ends its whole session (reuse detection, RFC 9700
+    §4.14.2). Of several requests racing with the same token, the conditional UPDATE lets
+    exactly one through; the others get TokenReused without ending the session, since
+    two tabs refreshing at the same instant are not an attack.
+    """
+    claims = backend.decode(refresh, token_type=TokenType.REFRESH)
+    jti, session_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid")
+    now = timezone.now()
+    with transaction.atomic():
+        token = RefreshToken.objects.select_related("session__user").filter(jti=jti).first()
+        if token is None or token.session_id != session_id:
+            raise TokenInvalid("The refresh token is unknown.")
+        session = token.session
+        if session.ended_at is not None or not session.user.is_active:
+            raise TokenRevoked()
+        if session.expires_at <= now:
+            raise TokenExpired("The session has reached its maximum age; sign in again.")
+        if token.used_at is None:
+            rotated = RefreshToken.objects.filter(jti=jti, used_at__isnull=True).update(used_at=now)
+            if not rotated:
+                raise TokenReused("Another request rotated this refresh token a moment ago.")
+            successor = _refresh_token_create(session=session, now=now, rotated_from=token)
+            Session.objects.filter(pk=session.pk).update(last_used_at=now, refresh_expires_at=successor.expires_at)
+            return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
+    # Outside the transaction: the session must end even though the request fails.
+    _sessions_end(Session.objects.filter(pk=session.pk), reason=SessionEndReason.REUSE)
+    raise TokenReused("This refresh token was already used; the session has been ended.")
+
+
+def access_token_authenticate(*, token: str) -> Principal:
+    """The principal of a valid access token: no database, at most one cache read."""
+    if not token:
+        raise NotAuthenticated("The Authorization header has no token.")
+    claims = backend.decode(token, token_type=TokenType.ACCESS)
+    session_id = _claims_uuid(claims, "sid")
+    try:
+        user_id = int(claims["sub"])
+    except ValueError:
+        raise TokenInvalid("The token's `sub` claim is malformed.") from None
+    if token_settings().session_denylist and denylist.is_session_denied(session_id):
+        raise TokenRevoked()
+    return Principal(
+        user_id=user_id,
+        session_id=session_id,
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        claims=claims,
+    )
+
+
+def token_verify(*, token: str) -> dict[str, Any]:
+    """The claims of a valid token of either kind, with the same checks as its real use."""
+    if backend.peek_token_type(token) == TokenType.REFRESH:
+        claims = backend.decode(token, token_type=TokenType.REFRESH)
+        token_row = RefreshToken.objects.select_related("session").filter(jti=_claims_uuid(claims, "jti")).first()
+        if token_row is None:
+            raise TokenInvalid("The refresh token is unknown.")
+        if token_row.session.ended_at is not None:
+            raise TokenRevoked()
+        if token_row.used_at is not None:
+            raise TokenReused("This refresh token was already used.")
+        return claims
+    return access_token_authenticate(token=token).claims
+
+
+def _sessions_end(sessions, *, reason: SessionEndReason) -> int:
+    """Ends the live sessions of a queryset: one UPDATE, and their ids into the denylist."""
+    session_ids = list(sessions.filter(ended_at__isnull=True).values_list("id", flat=True))
+    if not session_ids:
+        return 0
+    ended = Session.objects.filter(id__in=session_ids, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=reason
+    )
+    denylist.deny_sessions(session_ids)
+    return ended
+
+
+def session_end(*, session_id: uuid.UUID, user_id: int | None = None,
+                reason: SessionEndReason = SessionEndReason.LOGOUT) -> None:
+    """Ends one session; with `user_id`, only if it is that user's (SessionNotFound otherwise)."""
+    sessions = Session.objects.filter(id=session_id)
+    if user_id is not None:
+        sessions = sessions.filter(user_id=user_id)
+    if not sessions.exists():
+        raise SessionNotFound()
+    _sessions_end(sessions, reason=reason)
+
+
+def session_end_by_refresh(*, refresh: str) -> None:
+    """Logout with only a refresh token (say, a client whose access token has expired)."""
+    claims = backend.decode(refresh, token_type=TokenType.REFRESH)
+    if not RefreshToken.objects.filter(jti=_claims_uuid(claims, "jti"), session_id=_claims_uuid(claims, "sid")).exists():
+        raise TokenInvalid("The refresh token is unknown.")
+    _sessions_end(Session.objects.filter(id=claims["sid"]), reason=SessionEndReason.LOGOUT)
+
+
+def session_end_all(*, user_id: int, reason: SessionEndReason = SessionEndReason.LOGOUT_ALL) -> int:
+    """Ends every session of a user; returns how many were live."""
+    return _sessions_end(Session.objects.filter(user_id=user_id), reason=reason)
+
+
+def sessions_end_by_admin(*, sessions) -> int:
+    return _sessions_end(sessions, reason=SessionEndReason.ADMIN)
+
+
+def tokens_flush_expired(*, now: datetime | None = None) -> tuple[int, int]:
+    """Deletes sessions past their last refresh token's expiry, and expired refresh tokens.
+
+    Used tokens are kept until they expire: presenting one before then is how reuse is
+    detected. Returns (sessions deleted, refresh tokens deleted).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        tokens_deleted = RefreshToken.objects.filter(expires_at__lte=now).delete()[1].get(RefreshToken._meta.label, 0)
+        sessions_deleted = Session.objects.filter(refresh_expires_at__lte=now).delete()[1].get(Session._meta.label, 0)
+    return sessions_deleted, tokens_deleted
+
+
+def token_pair_for_email(*, email: str, create: bool = False) -> TokenPair:
+    """A session for the user with this email, for local scripts and benchmarks."""
+    try:
+        user = User.objects.get_by_email(email)
+    except User.DoesNotExist:
+        if not create:
+            raise
+        user = User.objects.create_user(email=email)
+    return session_start(user=user, user_agent="manage.py issue_tokens")
