@@ -7,7 +7,7 @@ from tokens.models import RefreshToken, Session
 class RefreshTokenInline(admin.TabularInline):
     model = RefreshToken
     fk_name = "session"
-    fields = ("jti", "issued_at", "expires_at", "used_at", "rotated_from")
+    fields = ("jti", "issued_at", "expires_at", "rotated_from")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -20,12 +20,23 @@ class RefreshTokenInline(admin.TabularInline):
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ("id", "user", "created_at", "last_used_at", "refresh_expires_at", "ended_at", "end_reason", "ip")
+    readonly_fields = ("id", "user", "created_at", "expires_at", "ended_at", "end_reason", "user_agent", "ip")
     list_filter = ("end_reason",)
     search_fields = ("id", "user__email", "ip", "user_agent")
     list_select_related = ("user",)
-    readonly_fields = [field.name for field in Session._meta.fields]
     inlines = [RefreshTokenInline]
     actions = ["end_sessions"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_activity()
+
+    @admin.display(ordering="last_used_at")
+    def last_used_at(self, session):
+        return session.last_used_at
+
+    @admin.display(ordering="refresh_expires_at", description="ends if idle at")
+    def refresh_expires_at(self, session):
+        return session.refresh_expires_at
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -38,10 +49,14 @@ class SessionAdmin(admin.ModelAdmin):
 
 @admin.register(RefreshToken)
 class RefreshTokenAdmin(admin.ModelAdmin):
-    list_display = ("jti", "session", "issued_at", "expires_at", "used_at")
+    list_display = ("jti", "session", "issued_at", "expires_at", "used")
     search_fields = ("jti", "session__id", "session__user__email")
-    list_select_related = ("session",)
-    readonly_fields = [field.name for field in RefreshToken._meta.fields]
+    list_select_related = ("session", "replaced_by")
+    readonly_fields = ("jti", "session", "issued_at", "expires_at", "rotated_from")
+
+    @admin.display(boolean=True, description="used (blacklisted)")
+    def used(self, token):
+        return token.is_used
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,14 +1,17 @@
 """Sessions and the refresh tokens that keep them alive.
 
 A session is one sign-in on one device. It owns a chain of refresh tokens: each rotation
-marks the presented token used (that is the blacklist) and links its successor through
-`rotated_from`. Ending a session kills every token of it with one update.
+inserts a successor whose `rotated_from` names the presented token. That link is the
+blacklist: a token with a successor is used, and since `rotated_from` is unique, the
+database itself lets only one successor exist, whatever races. Ending a session kills
+every token of it with one update.
 """
 
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Max
 from django.utils import timezone
 
 
@@ -21,20 +24,24 @@ class SessionEndReason(models.TextChoices):
 
 
 class SessionQuerySet(models.QuerySet):
+    def with_activity(self):
+        """Adds `last_used_at` (the newest token's issue) and `refresh_expires_at` (its expiry)."""
+        return self.annotate(
+            last_used_at=Max("refresh_tokens__issued_at"),
+            refresh_expires_at=Max("refresh_tokens__expires_at"),
+        )
+
     def live(self, *, now=None):
         now = now or timezone.now()
-        return self.filter(ended_at__isnull=True, refresh_expires_at__gt=now)
+        return self.with_activity().filter(ended_at__isnull=True, expires_at__gt=now, refresh_expires_at__gt=now)
 
 
 class Session(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions")
     created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(default=timezone.now)
     # The absolute end: no number of refreshes moves it (JWT_SESSION_MAX_AGE).
     expires_at = models.DateTimeField()
-    # When the newest refresh token expires: the session dies here if nobody refreshes.
-    refresh_expires_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=32, choices=SessionEndReason.choices, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
@@ -54,13 +61,15 @@ class RefreshToken(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens")
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
-    # Set once, by the rotation that consumed it; a token with used_at is blacklisted.
-    used_at = models.DateTimeField(null=True, blank=True)
-    # One-to-one: a token has at most one successor, a second guard besides the
-    # conditional update in token_pair_refresh.
+    # One-to-one, so unique: the guard that makes rotation race-safe.
     rotated_from = models.OneToOneField(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by"
     )
 
     def __str__(self) -> str:
         return f"refresh token {self.jti}"
+
+    @property
+    def is_used(self) -> bool:
+        """Rotated already (blacklisted). No query when loaded with select_related("replaced_by")."""
+        return hasattr(self, "replaced_by")

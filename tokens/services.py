@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tokens import backend, denylist
@@ -89,17 +90,10 @@ def _refresh_token_create(*, session: Session, now: datetime, rotated_from: Refr
 def session_start(*, user, user_agent: str = "", ip: str | None = None) -> TokenPair:
     """A new session (a sign-in on one device) and its first token pair."""
     now = timezone.now()
-    conf = token_settings()
-    expires_at = now + conf.session_max_age
     with transaction.atomic():
         session = Session.objects.create(
-            user=user,
-            created_at=now,
-            last_used_at=now,
-            expires_at=expires_at,
-            refresh_expires_at=min(now + conf.refresh_ttl, expires_at),
-            user_agent=user_agent[:512],
-            ip=ip,
+            user=user, created_at=now, expires_at=now + token_settings().session_max_age,
+            user_agent=user_agent[:512], ip=ip,
         )
         refresh_token = _refresh_token_create(session=session, now=now)
     return _token_pair_issue(user=user, session=session, refresh_token=refresh_token, now=now)
@@ -113,33 +107,33 @@ def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
 
 
 def token_pair_refresh(*, refresh: str) -> TokenPair:
-    """Rotates a refresh token: marks it used and issues the next pair, in at most 4 queries.
+    """Rotates a refresh token: inserts its successor and issues the next pair, in 2 queries.
 
-    A token that was already rotated ends its whole session (reuse detection, RFC 9700
-    §4.14.2). Of several requests racing with the same token, the conditional UPDATE lets
-    exactly one through; the others get TokenReused without ending the session, since
-    two tabs refreshing at the same instant are not an attack.
+    The successor's unique `rotated_from` is the guard: of several requests racing with
+    the same token, the database accepts exactly one insert. Every other presentation of
+    a rotated token, whether it lost that race or came later, is reuse (RFC 9700
+    §4.14.2): it ends the whole session, the winner's new pair included, since the
+    server cannot tell a replaying attacker from the legitimate client.
     """
     claims = backend.decode(refresh, token_type=TokenType.REFRESH)
     jti, session_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid")
     now = timezone.now()
-    with transaction.atomic():
-        token = RefreshToken.objects.select_related("session__user").filter(jti=jti).first()
-        if token is None or token.session_id != session_id:
-            raise TokenInvalid("The refresh token is unknown.")
-        session = token.session
-        if session.ended_at is not None or not session.user.is_active:
-            raise TokenRevoked()
-        if session.expires_at <= now:
-            raise TokenExpired("The session has reached its maximum age; sign in again.")
-        if token.used_at is None:
-            rotated = RefreshToken.objects.filter(jti=jti, used_at__isnull=True).update(used_at=now)
-            if not rotated:
-                raise TokenReused("Another request rotated this refresh token a moment ago.")
-            successor = _refresh_token_create(session=session, now=now, rotated_from=token)
-            Session.objects.filter(pk=session.pk).update(last_used_at=now, refresh_expires_at=successor.expires_at)
+    token = RefreshToken.objects.select_related("session__user", "replaced_by").filter(jti=jti).first()
+    if token is None or token.session_id != session_id:
+        raise TokenInvalid("The refresh token is unknown.")
+    session = token.session
+    if session.ended_at is not None or not session.user.is_active:
+        raise TokenRevoked()
+    if session.expires_at <= now:
+        raise TokenExpired("The session has reached its maximum age; sign in again.")
+    if not token.is_used:
+        try:
+            with transaction.atomic():
+                successor = _refresh_token_create(session=session, now=now, rotated_from=token)
+        except IntegrityError:
+            pass  # another request rotated it a moment ago: reuse, as below
+        else:
             return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
-    # Outside the transaction: the session must end even though the request fails.
     _sessions_end(Session.objects.filter(pk=session.pk), reason=SessionEndReason.REUSE)
     raise TokenReused("This refresh token was already used; the session has been ended.")
 
@@ -168,12 +162,12 @@ def token_verify(*, token: str) -> dict[str, Any]:
     """The claims of a valid token of either kind, with the same checks as its real use."""
     if backend.peek_token_type(token) == TokenType.REFRESH:
         claims = backend.decode(token, token_type=TokenType.REFRESH)
-        token_row = RefreshToken.objects.select_related("session").filter(jti=_claims_uuid(claims, "jti")).first()
+        token_row = RefreshToken.objects.select_related("session", "replaced_by").filter(jti=_claims_uuid(claims, "jti")).first()
         if token_row is None:
             raise TokenInvalid("The refresh token is unknown.")
         if token_row.session.ended_at is not None:
             raise TokenRevoked()
-        if token_row.used_at is not None:
+        if token_row.is_used:
             raise TokenReused("This refresh token was already used.")
         return claims
     return access_token_authenticate(token=token).claims
@@ -220,7 +214,7 @@ def sessions_end_by_admin(*, sessions) -> int:
 
 
 def tokens_flush_expired(*, now: datetime | None = None) -> tuple[int, int]:
-    """Deletes sessions past their last refresh token's expiry, and expired refresh tokens.
+    """Deletes expired refresh tokens, then the sessions that have nothing left to refresh with.
 
     Used tokens are kept until they expire: presenting one before then is how reuse is
     detected. Returns (sessions deleted, refresh tokens deleted).
@@ -228,7 +222,8 @@ def tokens_flush_expired(*, now: datetime | None = None) -> tuple[int, int]:
     now = now or timezone.now()
     with transaction.atomic():
         tokens_deleted = RefreshToken.objects.filter(expires_at__lte=now).delete()[1].get(RefreshToken._meta.label, 0)
-        sessions_deleted = Session.objects.filter(refresh_expires_at__lte=now).delete()[1].get(Session._meta.label, 0)
+        sessions = Session.objects.filter(Q(expires_at__lte=now) | Q(refresh_tokens__isnull=True))
+        sessions_deleted = sessions.delete()[1].get(Session._meta.label, 0)
     return sessions_deleted, tokens_deleted
 
 

@@ -1,0 +1,60 @@
+"""Tokens as an attacker or a buggy client would make them, to test what verification refuses.
+
+Tests may use PyJWT directly: it stands for the outside world here, not for the project.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import jwt
+from django.conf import settings
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def header_of(token: str) -> dict[str, Any]:
+    return jwt.get_unverified_header(token)
+
+
+def resign(token: str, *, drop: tuple[str, ...] = (), headers: dict[str, Any] | None = None,
+           key: str | None = None, algorithm: str = "HS256", **claims: Any) -> str:
+    """The token's claims with changes, signed with the project's key (or another)."""
+    payload = {**claims_of(token), **claims}
+    for name in drop:
+        payload.pop(name)
+    header = {"typ": header_of(token)["typ"], **(headers or {})}
+    return jwt.encode(payload, key or settings.SECRET_KEY, algorithm=algorithm, headers=header)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64_json(data: dict) -> str:
+    return _b64(json.dumps(data).encode())
+
+
+def unsigned(token: str) -> str:
+    """The same claims with `alg: none` and no signature (RFC 8725 §2.1)."""
+    return f"{_b64_json({'alg': 'none', 'typ': header_of(token)['typ']})}.{_b64_json(claims_of(token))}."
+
+
+def hmac_signed(token: str, secret: bytes) -> str:
+    """The same claims signed HS256 with any bytes, such as a public key (RFC 8725 §2.1, key confusion).
+
+    Done by hand because PyJWT rightly refuses to use a PEM key as an HMAC secret.
+    """
+    signing_input = f"{_b64_json({'alg': 'HS256', 'typ': header_of(token)['typ']})}.{_b64_json(claims_of(token))}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def tamper_signature(token: str) -> str:
+    head, body, signature = token.split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return f"{head}.{body}.{flipped}"
