@@ -5,6 +5,7 @@ local-memory cache). Production sets DJANGO_SECRET_KEY, DATABASE_URL and REDIS_U
 `python manage.py check --deploy` says what is still missing.
 """
 
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -122,3 +123,33 @@ JWT_VERIFYING_KEY = env_str("JWT_VERIFYING_KEY")
 JWT_SESSION_DENYLIST = env_bool("JWT_SESSION_DENYLIST", True)
 # Dotted path to a callable(user) -> dict of extra access-token claims; empty for none.
 JWT_EXTRA_CLAIMS = env_str("JWT_EXTRA_CLAIMS")
+
+# --- social: read through social.conf.social_settings() ---------------------------------
+# Where providers may send the browser back to: exact strings, compared character for character.
+SOCIAL_REDIRECT_URIS = env_list("SOCIAL_REDIRECT_URIS", [])
+# Every request to a provider (token, user info, discovery, JWKS) has these timeouts, in seconds.
+SOCIAL_HTTP_CONNECT_TIMEOUT = env_int("SOCIAL_HTTP_CONNECT_TIMEOUT", 3)
+SOCIAL_HTTP_READ_TIMEOUT = env_int("SOCIAL_HTTP_READ_TIMEOUT", 10)
+# How long a login begun with /authorize may take to come back to /callback.
+SOCIAL_PENDING_LOGIN_TTL = env_int("SOCIAL_PENDING_LOGIN_TTL", 10 * 60)
+# A new identity whose verified email equals an existing user's email signs in as that user.
+SOCIAL_LINK_BY_VERIFIED_EMAIL = env_bool("SOCIAL_LINK_BY_VERIFIED_EMAIL", True)
+# Refuse sign-ins whose provider gives no verified email (Kakao users may share none).
+SOCIAL_REQUIRE_EMAIL = env_bool("SOCIAL_REQUIRE_EMAIL", False)
+# A provider without a client id is not offered.
+SOCIAL_KAKAO_CLIENT_ID = env_str("SOCIAL_KAKAO_CLIENT_ID")
+# Empty unless "Client Secret" is enabled for the app at Kakao Developers.
+SOCIAL_KAKAO_CLIENT_SECRET = env_str("SOCIAL_KAKAO_CLIENT_SECRET")
+SOCIAL_KAKAO_AUTHORIZE_URL = env_str("SOCIAL_KAKAO_AUTHORIZE_URL", "https://kauth.kakao.com/oauth/authorize")
+SOCIAL_KAKAO_TOKEN_URL = env_str("SOCIAL_KAKAO_TOKEN_URL", "https://kauth.kakao.com/oauth/token")
+SOCIAL_KAKAO_USERINFO_URL = env_str("SOCIAL_KAKAO_USERINFO_URL", "https://kapi.kakao.com/v2/user/me")
+SOCIAL_KAKAO_SCOPES = env_list("SOCIAL_KAKAO_SCOPES", ["profile_nickname", "profile_image", "account_email"])
+SOCIAL_GOOGLE_CLIENT_ID = env_str("SOCIAL_GOOGLE_CLIENT_ID")
+SOCIAL_GOOGLE_CLIENT_SECRET = env_str("SOCIAL_GOOGLE_CLIENT_SECRET")
+SOCIAL_GOOGLE_DISCOVERY_URL = env_str(
+    "SOCIAL_GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration"
+)
+SOCIAL_GOOGLE_SCOPES = env_list("SOCIAL_GOOGLE_SCOPES", ["openid", "email", "profile"])
+# More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
+# {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes"}}.
+SOCIAL_OIDC_PROVIDERS: dict[str, dict] = json.loads(env_str("SOCIAL_OIDC_PROVIDERS_JSON") or "{}")

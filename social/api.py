@@ -1,3 +1,36 @@
+"""HTTP glue for social login: each endpoint parses, calls one service, returns a schema."""
+
+from dataclasses import asdict
+
 from ninja import Router
 
+from core.schemas import problem_responses
+from social import selectors, services
+from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, ProviderOut, SocialLoginOut
+
 router = Router(tags=["social"])
+
+
+@router.get("/providers", response=list[ProviderOut])
+def providers(request):
+    """The configured providers, in the order to show their buttons."""
+    return selectors.provider_list()
+
+
+@router.post("/{provider}/authorize", response={200: AuthorizeOut, **problem_responses(400, 404, 422, 502, 504)})
+def authorize(request, provider: str, body: AuthorizeIn):
+    """Begins a login: the URL to send the browser to, and its state (valid for 10 minutes, once)."""
+    return services.social_login_begin(provider=provider, redirect_uri=body.redirect_uri)
+
+
+@router.post("/{provider}/callback", response={200: SocialLoginOut, **problem_responses(400, 404, 422, 502, 504)})
+def callback(request, provider: str, body: CallbackIn):
+    """Completes a login: exchanges the code on the backend and answers with the API's own token pair."""
+    login = services.social_login_complete(
+        provider=provider,
+        code=body.code,
+        state=body.state,
+        user_agent=request.headers.get("User-Agent", ""),
+        ip=request.META.get("REMOTE_ADDR"),
+    )
+    return {**asdict(login.tokens), "user": login.user, "created": login.created}

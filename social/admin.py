@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+
+from social.models import SocialAccount
+
+User = get_user_model()
+
+_READ_ONLY = ("provider", "subject", "email", "email_verified", "first_login_at", "last_login_at")
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(admin.ModelAdmin):
+    list_display = ("id", "provider", "subject", "user", "email", "email_verified", "last_login_at")
+    list_filter = ("provider", "email_verified")
+    search_fields = ("subject", "email", "user__email", "user__display_name")
+    list_select_related = ("user",)
+    readonly_fields = (*_READ_ONLY, "profile")
+    raw_id_fields = ("user",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class SocialAccountInline(admin.TabularInline):
+    model = SocialAccount
+    fields = _READ_ONLY
+    readonly_fields = _READ_ONLY
+    extra = 0
+    # Deleting a row unlinks the identity: its next login creates or links a user afresh.
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# core registers the user admin and knows nothing of social: extend whatever class is
+# registered, so that core stays free of imports of this app.
+_user_admin_class = type(admin.site.get_model_admin(User))
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(_user_admin_class):
+    inlines = [*_user_admin_class.inlines, SocialAccountInline]

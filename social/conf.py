@@ -1,0 +1,136 @@
+"""The social app's settings, read through `social_settings()` (see core.conf)."""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from core.conf import settings_accessor
+
+KAKAO = "kakao"
+GOOGLE = "google"
+# Google's id_tokens may name their issuer without the scheme (Google's OpenID Connect docs).
+GOOGLE_BARE_ISSUER = "accounts.google.com"
+
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_OIDC_FIELDS = frozenset({"display_name", "client_id", "client_secret", "discovery_url", "scopes"})
+
+
+@dataclass(frozen=True)
+class KakaoConfig:
+    name: str
+    display_name: str
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...]
+    authorize_url: str
+    token_url: str
+    userinfo_url: str
+
+
+@dataclass(frozen=True)
+class OIDCConfig:
+    name: str
+    display_name: str
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...]
+    discovery_url: str
+    # Issuers accepted in id_tokens besides the discovery document's `issuer`.
+    extra_issuers: tuple[str, ...] = ()
+
+
+ProviderConfig = KakaoConfig | OIDCConfig
+
+
+@dataclass(frozen=True)
+class SocialSettings:
+    # Only the providers with a client id, in the order the frontend shows them.
+    providers: dict[str, ProviderConfig]
+    redirect_uris: frozenset[str]
+    http_timeout: tuple[float, float]
+    pending_login_ttl: int
+    link_by_verified_email: bool
+    require_email: bool
+
+
+def is_allowed_endpoint(url: str) -> bool:
+    """https anywhere; http only on loopback, for local identity providers and tests."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _endpoint(setting: str, url: str) -> str:
+    if not is_allowed_endpoint(url):
+        raise ImproperlyConfigured(f"{setting}={url!r} must be an https:// URL (http:// only on loopback hosts).")
+    return url
+
+
+def _kakao() -> KakaoConfig:
+    return KakaoConfig(
+        name=KAKAO,
+        display_name="Kakao",
+        client_id=settings.SOCIAL_KAKAO_CLIENT_ID,
+        client_secret=settings.SOCIAL_KAKAO_CLIENT_SECRET,
+        scopes=tuple(settings.SOCIAL_KAKAO_SCOPES),
+        authorize_url=_endpoint("SOCIAL_KAKAO_AUTHORIZE_URL", settings.SOCIAL_KAKAO_AUTHORIZE_URL),
+        token_url=_endpoint("SOCIAL_KAKAO_TOKEN_URL", settings.SOCIAL_KAKAO_TOKEN_URL),
+        userinfo_url=_endpoint("SOCIAL_KAKAO_USERINFO_URL", settings.SOCIAL_KAKAO_USERINFO_URL),
+    )
+
+
+def _google() -> OIDCConfig:
+    return OIDCConfig(
+        name=GOOGLE,
+        display_name="Google",
+        client_id=settings.SOCIAL_GOOGLE_CLIENT_ID,
+        client_secret=settings.SOCIAL_GOOGLE_CLIENT_SECRET,
+        scopes=tuple(settings.SOCIAL_GOOGLE_SCOPES),
+        discovery_url=_endpoint("SOCIAL_GOOGLE_DISCOVERY_URL", settings.SOCIAL_GOOGLE_DISCOVERY_URL),
+        extra_issuers=(GOOGLE_BARE_ISSUER,),
+    )
+
+
+def _configured_oidc(name: str, entry: dict) -> OIDCConfig:
+    setting = f"SOCIAL_OIDC_PROVIDERS[{name!r}]"
+    if not _PROVIDER_NAME.match(name) or name in (KAKAO, GOOGLE):
+        raise ImproperlyConfigured(f"{setting}: the name must be a lower-case slug other than kakao and google.")
+    unknown = set(entry) - _OIDC_FIELDS
+    if unknown:
+        raise ImproperlyConfigured(f"{setting}: unknown fields {sorted(unknown)}; allowed: {sorted(_OIDC_FIELDS)}.")
+    if not entry.get("discovery_url"):
+        raise ImproperlyConfigured(f"{setting}: `discovery_url` is required.")
+    return OIDCConfig(
+        name=name,
+        display_name=entry.get("display_name") or name,
+        client_id=entry.get("client_id", ""),
+        client_secret=entry.get("client_secret", ""),
+        scopes=tuple(entry.get("scopes") or ("openid", "email", "profile")),
+        discovery_url=_endpoint(f"{setting}['discovery_url']", entry["discovery_url"]),
+    )
+
+
+@settings_accessor
+def social_settings() -> SocialSettings:
+    candidates = [_kakao(), _google()]
+    candidates += [_configured_oidc(name, entry) for name, entry in settings.SOCIAL_OIDC_PROVIDERS.items()]
+    return SocialSettings(
+        providers={config.name: config for config in candidates if config.client_id},
+        redirect_uris=frozenset(settings.SOCIAL_REDIRECT_URIS),
+        http_timeout=(settings.SOCIAL_HTTP_CONNECT_TIMEOUT, settings.SOCIAL_HTTP_READ_TIMEOUT),
+        pending_login_ttl=settings.SOCIAL_PENDING_LOGIN_TTL,
+        link_by_verified_email=settings.SOCIAL_LINK_BY_VERIFIED_EMAIL,
+        require_email=settings.SOCIAL_REQUIRE_EMAIL,
+    )

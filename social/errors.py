@@ -1,0 +1,47 @@
+"""Why a social login was refused. core.problems renders each as problem+json."""
+
+from core.errors import NotFound, Problem
+
+
+class ProviderUnknown(NotFound):
+    code = "provider_unknown"
+    title = "No such sign-in provider"
+
+
+class RedirectUriNotAllowed(Problem):
+    code = "redirect_uri_not_allowed"
+    title = "The redirect_uri is not one of SOCIAL_REDIRECT_URIS"
+
+
+class StateInvalid(Problem):
+    code = "state_invalid"
+    title = "The state is unknown, expired, already used or for another provider"
+
+
+class CodeInvalid(Problem):
+    """The provider refused the code (`invalid_grant`); `provider_error` carries its own code."""
+
+    code = "code_invalid"
+    title = "The provider refused the authorization code"
+
+
+class IdTokenInvalid(Problem):
+    code = "id_token_invalid"
+    title = "The provider's id_token did not verify"
+
+
+class EmailRequired(Problem):
+    code = "email_required"
+    title = "The provider gave no verified email, and one is required"
+
+
+class ProviderUnavailable(Problem):
+    status = 502
+    code = "provider_unavailable"
+    title = "The sign-in provider could not be used"
+
+
+class ProviderTimeout(Problem):
+    status = 504
+    code = "provider_timeout"
+    title = "The sign-in provider did not answer in time"

@@ -1,0 +1,291 @@
+"""Talking to sign-in providers: the only module that imports Authlib and joserfc.
+
+One class per kind of provider. `OpenIDConnectProvider` serves Google and every provider
+configured by a discovery URL; `KakaoProvider` speaks Kakao's plain OAuth 2.0. Each builds
+the authorization URL, exchanges a code (with its PKCE verifier) for tokens, and turns the
+tokens into an `Identity`. Network and protocol failures become the Problems of
+social.errors; nothing here logs codes, tokens or secrets.
+"""
+
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from django.core.cache import cache
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+
+from social.conf import KakaoConfig, OIDCConfig, ProviderConfig, is_allowed_endpoint, social_settings
+from social.errors import CodeInvalid, IdTokenInvalid, ProviderTimeout, ProviderUnavailable, ProviderUnknown
+
+logger = logging.getLogger(__name__)
+
+# Discovery documents and JWKS change rarely; an unknown `kid` refetches the JWKS at once.
+METADATA_CACHE_TTL = 3600
+# Clock skew tolerated on an id_token's `exp` and `iat`, in seconds.
+ID_TOKEN_LEEWAY = 60
+# Signatures an id_token may carry (intersected with the discovery document's list). No
+# `none`, and no HMAC: that would make the client secret a signing key.
+ID_TOKEN_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the provider says the user is, from what the backend fetched and verified itself."""
+
+    subject: str
+    email: str | None
+    email_verified: bool
+    display_name: str
+    avatar_url: str
+    profile: dict[str, Any]
+
+
+class Provider(ABC):
+    # Whether the authorization request carries a nonce that comes back in an id_token.
+    uses_nonce: ClassVar[bool] = False
+
+    def __init__(self, config: ProviderConfig, *, timeout: tuple[float, float]) -> None:
+        self.config = config
+        self.timeout = timeout
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @abstractmethod
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
+        """Where to send the browser, with PKCE (S256) and, for OpenID Connect, the nonce."""
+
+    @abstractmethod
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+        """The provider's token response for an authorization code."""
+
+    @abstractmethod
+    def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
+        """The user behind a token response."""
+
+    def _session(self, *, token_endpoint_auth_method: str = "client_secret_post",
+                 token: dict[str, Any] | None = None) -> OAuth2Session:
+        return OAuth2Session(
+            client_id=self.config.client_id,
+            client_secret=self.config.client_secret,
+            token_endpoint_auth_method=token_endpoint_auth_method,
+            scope=list(self.config.scopes),
+            code_challenge_method="S256",
+            token=token,
+        )
+
+    def _authorization_url(self, endpoint: str, *, redirect_uri: str, state: str, code_verifier: str,
+                           **params: str) -> str:
+        url, _state = self._session().create_authorization_url(
+            endpoint, state=state, code_verifier=code_verifier, redirect_uri=redirect_uri, **params
+        )
+        return url
+
+    def _fetch_token(self, endpoint: str, *, code: str, code_verifier: str, redirect_uri: str,
+                     token_endpoint_auth_method: str) -> dict[str, Any]:
+        session = self._session(token_endpoint_auth_method=token_endpoint_auth_method)
+        # Authlib keeps only `error` and `error_description` of an error body; Kakao's own
+        # `error_code` (KOE320...) is read here, before Authlib parses the response.
+        session.register_compliance_hook("access_token_response", self._refuse_token_error)
+        with self._outbound("token"):
+            token = session.fetch_token(
+                endpoint, code=code, code_verifier=code_verifier, redirect_uri=redirect_uri, timeout=self.timeout
+            )
+        if not token.get("access_token"):
+            raise ProviderUnavailable(f"{self.config.display_name}'s token response has no access_token.")
+        return dict(token)
+
+    def _refuse_token_error(self, response: requests.Response) -> requests.Response:
+        try:
+            body = response.json()
+        except ValueError:
+            return response  # Authlib raises on a body that is not JSON; _outbound maps it.
+        if not isinstance(body, dict) or "error" not in body:
+            return response
+        error = str(body["error"])
+        provider_error = str(body.get("error_code") or error)
+        logger.info("%s refused a code: %s (HTTP %s)", self.name, provider_error, response.status_code)
+        if error == "invalid_grant":
+            raise CodeInvalid(
+                f"{self.config.display_name} refused the code: it is unknown, used or expired.",
+                provider_error=provider_error,
+            )
+        raise ProviderUnavailable(
+            f"{self.config.display_name} refused the token request ({error}).", provider_error=provider_error
+        )
+
+    def _get_json(self, url: str, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._outbound(url):
+            response = self._session(token=token).get(url, timeout=self.timeout, withhold_token=token is None)
+            body = response.json()
+        if response.status_code >= 400 or not isinstance(body, dict):
+            # Kakao's API errors look like {"msg": "...", "code": -401}.
+            provider_error = str(body.get("code") or body.get("error") or "") if isinstance(body, dict) else ""
+            logger.warning("%s answered HTTP %s (%s) on %s", self.name, response.status_code, provider_error, url)
+            raise ProviderUnavailable(
+                f"{self.config.display_name} answered HTTP {response.status_code}.",
+                **({"provider_error": provider_error} if provider_error else {}),
+            )
+        return body
+
+    @contextmanager
+    def _outbound(self, what: str) -> Iterator[None]:
+        """Maps a failed request: timeouts to 504; refused connections, 5xx and non-JSON bodies to 502."""
+        try:
+            yield
+        except requests.Timeout:
+            logger.warning("%s timed out (%s)", self.name, what)
+            raise ProviderTimeout(f"{self.config.display_name} did not answer in time.") from None
+        except (requests.RequestException, ValueError) as exc:
+            logger.warning("%s failed (%s): %s", self.name, what, exc.__class__.__name__)
+            raise ProviderUnavailable(f"{self.config.display_name} could not be reached or gave no JSON.") from None
+
+
+class KakaoProvider(Provider):
+    config: KakaoConfig
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
+        return self._authorization_url(
+            self.config.authorize_url, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
+        )
+
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+        # Kakao takes the secret in the form, and none at all unless "Client Secret" is enabled.
+        return self._fetch_token(
+            self.config.token_url,
+            code=code,
+            code_verifier=code_verifier,
+            redirect_uri=redirect_uri,
+            token_endpoint_auth_method="client_secret_post" if self.config.client_secret else "none",
+        )
+
+    def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
+        user = self._get_json(self.config.userinfo_url, token=token)
+        if user.get("id") is None:
+            raise ProviderUnavailable("Kakao's user info has no id.")
+        account = user.get("kakao_account") or {}
+        profile = account.get("profile") or {}
+        email_usable = all(account.get(flag) is True for flag in ("has_email", "is_email_valid", "is_email_verified"))
+        email = account.get("email") if email_usable else None
+        return Identity(
+            subject=str(user["id"]),
+            email=email or None,
+            email_verified=bool(email),
+            display_name=profile.get("nickname") or "",
+            avatar_url="" if profile.get("is_default_image") else profile.get("profile_image_url") or "",
+            profile=user,
+        )
+
+
+class OpenIDConnectProvider(Provider):
+    """Google and any provider with a discovery document: endpoints and keys come from it."""
+
+    config: OIDCConfig
+    uses_nonce = True
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
+        return self._authorization_url(
+            self._metadata()["authorization_endpoint"],
+            redirect_uri=redirect_uri,
+            state=state,
+            code_verifier=code_verifier,
+            nonce=nonce,
+        )
+
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+        metadata = self._metadata()
+        # OpenID Connect Discovery: client_secret_basic when the document lists nothing.
+        methods = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+        return self._fetch_token(
+            metadata["token_endpoint"],
+            code=code,
+            code_verifier=code_verifier,
+            redirect_uri=redirect_uri,
+            token_endpoint_auth_method="client_secret_post" if "client_secret_post" in methods else "client_secret_basic",
+        )
+
+    def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
+        claims = self._verified_id_token_claims(token.get("id_token"), nonce=nonce)
+        return Identity(
+            subject=claims["sub"],
+            email=claims.get("email") or None,
+            email_verified=claims.get("email_verified") is True,
+            display_name=claims.get("name") or claims.get("given_name") or "",
+            avatar_url=claims.get("picture") or "",
+            profile=claims,
+        )
+
+    def _metadata(self) -> dict[str, Any]:
+        metadata = self._cached_json(self.config.discovery_url)
+        endpoints = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+        if not metadata.get("issuer") or not all(is_allowed_endpoint(str(metadata.get(key))) for key in endpoints):
+            raise ProviderUnavailable(
+                f"{self.config.display_name}'s discovery document lacks an issuer or an https endpoint."
+            )
+        return metadata
+
+    def _cached_json(self, url: str, *, refresh: bool = False) -> dict[str, Any]:
+        # Keyed by URL, so that a changed discovery URL (another environment, a test) never
+        # reads another provider's document.
+        key = "social:json:" + hashlib.sha256(url.encode()).hexdigest()
+        document = None if refresh else cache.get(key)
+        if document is None:
+            document = self._get_json(url)
+            cache.set(key, document, timeout=METADATA_CACHE_TTL)
+        return document
+
+    def _key_set(self, jwks_uri: str, *, refresh: bool = False) -> KeySet:
+        try:
+            return KeySet.import_key_set(self._cached_json(jwks_uri, refresh=refresh))
+        except (JoseError, ValueError, KeyError, TypeError):
+            raise ProviderUnavailable(f"{self.config.display_name}'s JWKS is not a valid key set.") from None
+
+    def _verified_id_token_claims(self, id_token: Any, *, nonce: str | None) -> dict[str, Any]:
+        if not isinstance(id_token, str) or not id_token:
+            raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
+        metadata = self._metadata()
+        algorithms = ID_TOKEN_ALGORITHMS.intersection(metadata.get("id_token_signing_alg_values_supported") or ["RS256"])
+        try:
+            try:
+                token = jwt.decode(id_token, self._key_set(metadata["jwks_uri"]), algorithms=algorithms)
+            except InvalidKeyIdError:
+                # The provider may have rotated its keys since they were cached: fetch them once more.
+                token = jwt.decode(id_token, self._key_set(metadata["jwks_uri"], refresh=True), algorithms=algorithms)
+            claims = token.claims
+            jwt.JWTClaimsRegistry(
+                leeway=ID_TOKEN_LEEWAY,
+                iss={"essential": True, "values": [metadata["issuer"], *self.config.extra_issuers]},
+                aud={"essential": True, "value": self.config.client_id},
+                sub={"essential": True},
+                exp={"essential": True},
+                iat={"essential": True},
+                nonce={"essential": True, "value": nonce},
+            ).validate(claims)
+        except (JoseError, ValueError) as exc:
+            raise IdTokenInvalid(f"The id_token did not verify: {exc}") from None
+        # OpenID Connect Core 3.1.3.7: with several audiences, `azp` must name this client.
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != self.config.client_id:
+            raise IdTokenInvalid("The id_token was issued to another client (azp).")
+        return claims
+
+
+_CLASS_BY_CONFIG: dict[type, type[Provider]] = {KakaoConfig: KakaoProvider, OIDCConfig: OpenIDConnectProvider}
+
+
+def provider_get(name: str) -> Provider:
+    """The configured provider of this name; ProviderUnknown if there is none."""
+    conf = social_settings()
+    config = conf.providers.get(name)
+    if config is None:
+        raise ProviderUnknown(f"No provider named {name!r} is configured.")
+    return _CLASS_BY_CONFIG[type(config)](config, timeout=conf.http_timeout)

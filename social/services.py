@@ -1,0 +1,178 @@
+"""What the social app does: begin a login, complete it, upsert the account behind it.
+
+A login is begun by /authorize, which keeps `{provider, redirect_uri, code_verifier, nonce}`
+in the cache under a fresh state; /callback consumes that state exactly once, exchanges the
+code on the backend, and upserts the user from what the provider itself returned.
+"""
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from social.conf import social_settings
+from social.errors import EmailRequired, RedirectUriNotAllowed, StateInvalid
+from social.models import SocialAccount
+from social.providers import Identity, provider_get
+from tokens.services import TokenPair, session_start
+
+User = get_user_model()
+
+_AVATAR_URL_MAX = User._meta.get_field("avatar_url").max_length
+_DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    authorization_url: str
+    state: str
+
+
+@dataclass(frozen=True)
+class SocialLogin:
+    tokens: TokenPair
+    user: Any
+    # Whether this login created the user (not merely linked a new identity to one).
+    created: bool
+
+
+def _pending_login_key(state: str) -> str:
+    return f"social:pending:{state}"
+
+
+def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
+    """The provider's authorization URL, and the state under which the login waits for its callback."""
+    conf = social_settings()
+    selected = provider_get(provider)
+    if redirect_uri not in conf.redirect_uris:
+        raise RedirectUriNotAllowed(f"{redirect_uri!r} is not listed in SOCIAL_REDIRECT_URIS.")
+    state = secrets.token_urlsafe(32)
+    code_verifier = secrets.token_urlsafe(64)
+    nonce = secrets.token_urlsafe(32) if selected.uses_nonce else None
+    authorization_url = selected.authorization_url(
+        redirect_uri=redirect_uri, state=state, code_verifier=code_verifier, nonce=nonce
+    )
+    pending = {
+        "provider": selected.name,
+        "redirect_uri": redirect_uri,
+        "code_verifier": code_verifier,
+        "nonce": nonce,
+        # Checked as well as the cache's own expiry, which a shared cache may apply late.
+        "expires_at": time.time() + conf.pending_login_ttl,
+    }
+    cache.set(_pending_login_key(state), pending, timeout=conf.pending_login_ttl)
+    return LoginStart(authorization_url=authorization_url, state=state)
+
+
+def _pending_login_consume(*, provider: str, state: str) -> dict[str, Any]:
+    key = _pending_login_key(state)
+    pending = cache.get(key)
+    # Only the caller whose delete removed the key may use it: a replayed or concurrent
+    # callback with the same state fails, and so does any retry after a failure.
+    if pending is None or not cache.delete(key):
+        raise StateInvalid("The state is unknown, expired or already used; begin the login again.")
+    if pending["expires_at"] <= time.time():
+        raise StateInvalid("The login took too long; begin it again.")
+    if pending["provider"] != provider:
+        raise StateInvalid("The state belongs to a login with another provider.")
+    return pending
+
+
+def social_login_complete(*, provider: str, code: str, state: str, user_agent: str = "",
+                          ip: str | None = None) -> SocialLogin:
+    """Exchanges the code on the backend, upserts the user, and starts a session."""
+    selected = provider_get(provider)
+    pending = _pending_login_consume(provider=selected.name, state=state)
+    token = selected.exchange(code=code, code_verifier=pending["code_verifier"], redirect_uri=pending["redirect_uri"])
+    identity = selected.identity(token, nonce=pending["nonce"])
+    if social_settings().require_email and not (identity.email and identity.email_verified):
+        raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
+    account, created = social_account_upsert(provider=selected.name, identity=identity)
+    tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)
+    return SocialLogin(tokens=tokens, user=account.user, created=created)
+
+
+def social_account_upsert(*, provider: str, identity: Identity) -> tuple[SocialAccount, bool]:
+    """The account of this identity, created with its user at the first login, updated at every other.
+
+    Returns the account and whether its user was created. Two first logins of one identity
+    racing each other both try to insert; the unique constraint fails the second, which
+    then finds the first one's row and updates it.
+    """
+    try:
+        with transaction.atomic():
+            return _social_account_upsert(provider=provider, identity=identity)
+    except IntegrityError:
+        with transaction.atomic():
+            return _social_account_upsert(provider=provider, identity=identity)
+
+
+def _social_account_find(*, provider: str, subject: str) -> SocialAccount | None:
+    return SocialAccount.objects.select_for_update().select_related("user").filter(
+        provider=provider, subject=subject
+    ).first()
+
+
+def _social_account_upsert(*, provider: str, identity: Identity) -> tuple[SocialAccount, bool]:
+    now = timezone.now()
+    verified_email = identity.email if identity.email and identity.email_verified else None
+    account = _social_account_find(provider=provider, subject=identity.subject)
+    created = False
+    if account is None:
+        user = _user_to_link(verified_email)
+        if user is None:
+            user, created = _user_create(identity=identity, verified_email=verified_email), True
+        account = SocialAccount(user=user, provider=provider, subject=identity.subject, first_login_at=now)
+    account.email = identity.email or ""
+    account.email_verified = verified_email is not None
+    account.profile = identity.profile
+    account.last_login_at = now
+    account.save()
+    _user_complete(account.user, identity=identity, verified_email=verified_email, now=now)
+    return account, created
+
+
+def _user_to_link(verified_email: str | None):
+    """The existing user a new identity signs in as: the owner of its verified email, if linking is on."""
+    if verified_email is None or not social_settings().link_by_verified_email:
+        return None
+    return User.objects.filter(email__iexact=verified_email).first()
+
+
+def _email_is_free(email: str) -> bool:
+    return not User.objects.filter(email__iexact=email).exists()
+
+
+def _user_create(*, identity: Identity, verified_email: str | None):
+    # A verified email another user already has (linking being off) stays off this user:
+    # emails are unique, and the account row keeps it anyway.
+    email = verified_email if verified_email and _email_is_free(verified_email) else None
+    return User.objects.create_user(
+        email=email,
+        display_name=identity.display_name[:_DISPLAY_NAME_MAX],
+        avatar_url=_avatar_url(identity),
+    )
+
+
+def _avatar_url(identity: Identity) -> str:
+    # A cut URL would be a broken one.
+    return identity.avatar_url if len(identity.avatar_url) <= _AVATAR_URL_MAX else ""
+
+
+def _user_complete(user, *, identity: Identity, verified_email: str | None, now) -> None:
+    """Fills what the user lacks from the provider; never replaces what the user has."""
+    changes: dict[str, Any] = {"last_login": now}
+    if user.email is None and verified_email and _email_is_free(verified_email):
+        changes["email"] = User.objects.normalize_email(verified_email)
+    if not user.display_name and identity.display_name:
+        changes["display_name"] = identity.display_name[:_DISPLAY_NAME_MAX]
+    if not user.avatar_url and _avatar_url(identity):
+        changes["avatar_url"] = _avatar_url(identity)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    user.save(update_fields=list(changes))
