@@ -29,5 +29,5 @@ def health_check() -> dict[str, str]:
         logger.exception("Health check: cache unreachable")
         report["cache"] = "unavailable"
     if "unavailable" in report.values():
-        raise ServiceUnavailable("The database or the cache cannot be reached.", status="error", **report)
+        raise ServiceUnavailable("The database or the cache cannot be reached.", **report)
     return {"status": "ok", **report}

@@ -1,5 +1,6 @@
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from ninja.testing import TestClient
 
 from core.api import api
@@ -33,3 +34,9 @@ def pair(user):
 
 def bearer(access: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access}"}
+
+
+@pytest.fixture
+def django_client() -> Client:
+    """Django's own test client: the whole stack, middleware and URL resolver included."""
+    return Client()

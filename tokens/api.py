@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from core.schemas import UserOut, problem_responses
 from tokens import selectors, services
@@ -58,7 +58,7 @@ def logout(request, body: LogoutIn | None = None):
         raise NotAuthenticated("Send a bearer access token or a refresh token in the body.")
     if refresh:
         services.session_end_by_refresh(refresh=refresh)
-    return 204, None
+    return Status(204, None)
 
 
 @auth_router.post("/logout-all", auth=jwt_auth, response={200: SessionsEndedOut, **problem_responses(401)})
@@ -77,7 +77,7 @@ def sessions(request):
 def session_delete(request, session_id: UUID):
     """Ends one of the user's sessions (404 for a session that is not theirs)."""
     services.session_end(session_id=session_id, user_id=request.auth.user_id, reason=SessionEndReason.ENDED_BY_USER)
-    return 204, None
+    return Status(204, None)
 
 
 @users_router.get("/me", response={200: UserOut, **problem_responses(401)})
