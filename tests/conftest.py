@@ -40,3 +40,47 @@ def bearer(access: str) -> dict[str, str]:
 def django_client() -> Client:
     """Django's own test client: the whole stack, middleware and URL resolver included."""
     return Client()
+
+
+# --- social login: providers mocked with `responses` (bodies from tests/social_mocks.py) ---
+
+@pytest.fixture
+def social(settings):
+    """Kakao, Google and a generic OpenID Connect provider ("acme") configured, with their real URLs."""
+    from tests import social_mocks as mocks
+
+    settings.SOCIAL_REDIRECT_URIS = [mocks.REDIRECT_URI]
+    settings.SOCIAL_HTTP_CONNECT_TIMEOUT = 3
+    settings.SOCIAL_HTTP_READ_TIMEOUT = 10
+    settings.SOCIAL_PENDING_LOGIN_TTL = 600
+    settings.SOCIAL_LINK_BY_VERIFIED_EMAIL = True
+    settings.SOCIAL_REQUIRE_EMAIL = False
+    settings.SOCIAL_KAKAO_CLIENT_ID = mocks.KAKAO_CLIENT_ID
+    settings.SOCIAL_KAKAO_CLIENT_SECRET = mocks.KAKAO_CLIENT_SECRET
+    settings.SOCIAL_KAKAO_AUTHORIZE_URL = mocks.KAKAO_AUTHORIZE_URL
+    settings.SOCIAL_KAKAO_TOKEN_URL = mocks.KAKAO_TOKEN_URL
+    settings.SOCIAL_KAKAO_USERINFO_URL = mocks.KAKAO_USERINFO_URL
+    settings.SOCIAL_KAKAO_SCOPES = ["profile_nickname", "profile_image", "account_email"]
+    settings.SOCIAL_GOOGLE_CLIENT_ID = mocks.GOOGLE_CLIENT_ID
+    settings.SOCIAL_GOOGLE_CLIENT_SECRET = mocks.GOOGLE_CLIENT_SECRET
+    settings.SOCIAL_GOOGLE_DISCOVERY_URL = mocks.GOOGLE_DISCOVERY_URL
+    settings.SOCIAL_GOOGLE_SCOPES = ["openid", "email", "profile"]
+    settings.SOCIAL_OIDC_PROVIDERS = {
+        "acme": {
+            "display_name": "Acme ID",
+            "client_id": mocks.ACME_CLIENT_ID,
+            "client_secret": mocks.ACME_CLIENT_SECRET,
+            "discovery_url": mocks.ACME_DISCOVERY_URL,
+            "scopes": ["openid", "email"],
+        }
+    }
+    return settings
+
+
+@pytest.fixture
+def rsps():
+    """Every outgoing request must match a mocked one; nothing reaches the network."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

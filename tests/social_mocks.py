@@ -1,0 +1,222 @@
+"""Kakao, Google and a generic OpenID Connect provider as the outside world, built in one place.
+
+Bodies are shaped like the real ones (Kakao's REST API reference, Google's OpenID Connect
+docs). Tests may use joserfc directly: it stands for the provider signing its id_tokens.
+"""
+
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import responses
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+
+REDIRECT_URI = "https://app.example.com/auth/callback"
+
+KAKAO_CLIENT_ID = "3f1c0e2b9a8d7c6b5a4f3e2d1c0b9a8d"  # Kakao's "REST API key"
+KAKAO_CLIENT_SECRET = "kakao-client-secret-from-the-security-tab"
+KAKAO_AUTHORIZE_URL = "https://kauth.kakao.com/oauth/authorize"
+KAKAO_TOKEN_URL = "https://kauth.kakao.com/oauth/token"
+KAKAO_USERINFO_URL = "https://kapi.kakao.com/v2/user/me"
+KAKAO_USER_ID = 1234567890
+
+GOOGLE_CLIENT_ID = "123456789012-abcdefghijklmnopqrstuvwxyz012345.apps.googleusercontent.com"
+GOOGLE_CLIENT_SECRET = "GOCSPX-google-client-secret"
+GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
+
+ACME_CLIENT_ID = "acme-client"
+ACME_CLIENT_SECRET = "acme-client-secret"
+ACME_DISCOVERY_URL = "https://id.acme.test/realms/main/.well-known/openid-configuration"
+
+
+# --- Kakao -------------------------------------------------------------------------------
+
+def kakao_token(**changes: Any) -> dict[str, Any]:
+    return {
+        "access_token": "kakao-access-token-Xq1",
+        "token_type": "bearer",
+        "refresh_token": "kakao-refresh-token-Zr2",
+        "expires_in": 21599,
+        "scope": "account_email profile_image profile_nickname",
+        "refresh_token_expires_in": 5183999,
+        **changes,
+    }
+
+
+def kakao_user(*, user_id: int = KAKAO_USER_ID, email: str | None = "minji@kakao.example",
+               has_email: bool = True, is_email_valid: bool = True, is_email_verified: bool = True,
+               nickname: str = "민지", is_default_image: bool = False) -> dict[str, Any]:
+    account: dict[str, Any] = {
+        "profile_nickname_needs_agreement": False,
+        "profile_image_needs_agreement": False,
+        "profile": {
+            "nickname": nickname,
+            "thumbnail_image_url": "http://k.kakaocdn.net/dn/abc/img_110x110.jpg",
+            "profile_image_url": "http://k.kakaocdn.net/dn/abc/img_640x640.jpg",
+            "is_default_image": is_default_image,
+        },
+        "has_email": has_email,
+    }
+    if has_email:
+        # Kakao sends the flags and the email only once the user has agreed to share it.
+        account.update(email_needs_agreement=False, is_email_valid=is_email_valid,
+                       is_email_verified=is_email_verified, email=email)
+    return {
+        "id": user_id,
+        "connected_at": "2024-05-01T09:30:00Z",
+        "properties": {
+            "nickname": nickname,
+            "profile_image": "http://k.kakaocdn.net/dn/abc/img_640x640.jpg",
+            "thumbnail_image": "http://k.kakaocdn.net/dn/abc/img_110x110.jpg",
+        },
+        "kakao_account": account,
+    }
+
+
+def kakao_oauth_error(*, error: str = "invalid_grant", error_code: str = "KOE320",
+                      description: str = "authorization code not found for code=...") -> dict[str, str]:
+    return {"error": error, "error_description": description, "error_code": error_code}
+
+
+def kakao_api_error(*, code: int = -401, msg: str = "this access token does not exist") -> dict[str, Any]:
+    return {"msg": msg, "code": code}
+
+
+def mock_kakao(rsps: responses.RequestsMock, *, token: dict | None = None, user: dict | None = None) -> None:
+    rsps.post(KAKAO_TOKEN_URL, json=token or kakao_token())
+    rsps.get(KAKAO_USERINFO_URL, json=user or kakao_user())
+
+
+# --- OpenID Connect ----------------------------------------------------------------------
+
+class OIDCProvider:
+    """An OpenID Connect provider's discovery document, keys and id_tokens."""
+
+    def __init__(self, *, issuer: str, discovery_url: str, client_id: str, key_id: str = "key-1",
+                 auth_methods: tuple[str, ...] = ("client_secret_post", "client_secret_basic")) -> None:
+        self.issuer = issuer
+        self.discovery_url = discovery_url
+        self.client_id = client_id
+        self.key = _rsa_key(key_id)
+        self.auth_methods = auth_methods
+        base = issuer.rstrip("/")
+        self.authorization_endpoint = f"{base}/o/oauth2/v2/auth"
+        self.token_endpoint = f"{base}/token"
+        self.jwks_uri = f"{base}/oauth2/v3/certs"
+        self.userinfo_endpoint = f"{base}/v1/userinfo"
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.authorization_endpoint,
+            "token_endpoint": self.token_endpoint,
+            "userinfo_endpoint": self.userinfo_endpoint,
+            "revocation_endpoint": f"{self.issuer}/revoke",
+            "jwks_uri": self.jwks_uri,
+            "response_types_supported": ["code", "token", "id_token", "code id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile"],
+            "token_endpoint_auth_methods_supported": list(self.auth_methods),
+            "claims_supported": ["aud", "email", "email_verified", "exp", "iat", "iss", "name", "picture", "sub"],
+            "code_challenge_methods_supported": ["plain", "S256"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+        }
+
+    def jwks(self, *keys: RSAKey) -> dict[str, Any]:
+        return KeySet(list(keys or [self.key])).as_dict(private=False)
+
+    def claims(self, *, nonce: str, sub: str = "110169484474386276334", email: str = "ada@gmail.example",
+               email_verified: bool = True, **changes: Any) -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "iss": self.issuer,
+            "azp": self.client_id,
+            "aud": self.client_id,
+            "sub": sub,
+            "email": email,
+            "email_verified": email_verified,
+            "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
+            "nonce": nonce,
+            "name": "Ada Lovelace",
+            "picture": "https://lh3.googleusercontent.com/a/ACg8ocK=s96-c",
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "iat": now,
+            "exp": now + 3600,
+            **changes,
+        }
+
+    def id_token(self, claims: dict[str, Any], *, key: RSAKey | None = None, algorithm: str = "RS256") -> str:
+        key = key or self.key
+        return jwt.encode({"alg": algorithm, "kid": key.kid, "typ": "JWT"}, claims, key)
+
+    def token(self, id_token: str) -> dict[str, Any]:
+        return {
+            "access_token": "ya29.a0AfB_byC-provider-access-token",
+            "expires_in": 3599,
+            "scope": "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/userinfo.profile",
+            "token_type": "Bearer",
+            "id_token": id_token,
+        }
+
+    def mock_metadata(self, rsps: responses.RequestsMock) -> None:
+        rsps.get(self.discovery_url, json=self.discovery())
+        rsps.get(self.jwks_uri, json=self.jwks())
+
+
+_keys: dict[str, RSAKey] = {}
+
+
+def _rsa_key(key_id: str) -> RSAKey:
+    # Generating RSA keys is slow: one per key id for the whole run.
+    if key_id not in _keys:
+        _keys[key_id] = RSAKey.generate_key(2048, parameters={"kid": key_id, "use": "sig", "alg": "RS256"})
+    return _keys[key_id]
+
+
+def another_key(key_id: str = "attacker-key") -> RSAKey:
+    return _rsa_key(key_id)
+
+
+GOOGLE = OIDCProvider(issuer="https://accounts.google.com", discovery_url=GOOGLE_DISCOVERY_URL,
+                      client_id=GOOGLE_CLIENT_ID)
+ACME = OIDCProvider(issuer="https://id.acme.test/realms/main", discovery_url=ACME_DISCOVERY_URL,
+                    client_id=ACME_CLIENT_ID, auth_methods=("client_secret_basic",))
+
+
+# --- the frontend's side -------------------------------------------------------------------
+
+def query_of(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+def form_of(call) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(call.request.body).items()}
+
+
+def authorize(client, provider: str, *, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:
+    """Begins a login like the frontend does; the authorization URL's query (state, nonce...)."""
+    response = client.post(f"/auth/social/{provider}/authorize", json={"redirect_uri": redirect_uri})
+    assert response.status_code == 200, response.json()
+    assert response.json()["state"] == query_of(response.json()["authorization_url"])["state"]
+    return query_of(response.json()["authorization_url"])
+
+
+def callback(client, provider: str, *, state: str, code: str = "code-from-the-redirect", **headers: str):
+    return client.post(f"/auth/social/{provider}/callback", json={"code": code, "state": state}, headers=headers)
+
+
+def login_kakao(client, rsps: responses.RequestsMock, *, user: dict | None = None):
+    mock_kakao(rsps, user=user)
+    return callback(client, "kakao", state=authorize(client, "kakao")["state"])
+
+
+def login_oidc(client, rsps: responses.RequestsMock, provider: OIDCProvider, name: str, **claim_changes: Any):
+    """A full login whose id_token carries the nonce of the authorization URL, as a provider's would."""
+    provider.mock_metadata(rsps)
+    params = authorize(client, name)
+    claims = provider.claims(**{"nonce": params["nonce"], **claim_changes})
+    rsps.post(provider.token_endpoint, json=provider.token(provider.id_token(claims)))
+    return callback(client, name, state=params["state"])
