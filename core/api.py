@@ -14,7 +14,9 @@ api = NinjaAPI(
     description=(
         "Social login (Kakao, Google, any OpenID Connect provider) exchanged on the backend, "
         "then the API's own JWT access/refresh pairs.\n\n"
-        "Errors are RFC 9457 `application/problem+json` bodies with a stable `code`."
+        "Errors are RFC 9457 `application/problem+json` bodies with a stable `code`.\n\n"
+        "**To try the protected endpoints:** sign in on [the sign-in page](/), copy its access "
+        "token, click **Authorize** below and paste it."
     ),
     urls_namespace="api",
 )

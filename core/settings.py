@@ -27,9 +27,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Ninja's templates and static files: /api/docs serves Swagger UI from here, not a CDN.
+    "ninja",
     "core",
     "tokens",
     "social",
+    "devidp",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -153,3 +157,26 @@ SOCIAL_GOOGLE_SCOPES = env_list("SOCIAL_GOOGLE_SCOPES", ["openid", "email", "pro
 # More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
 # {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes"}}.
 SOCIAL_OIDC_PROVIDERS: dict[str, dict] = json.loads(env_str("SOCIAL_OIDC_PROVIDERS_JSON") or "{}")
+
+# --- dev identity provider: read through devidp.conf.dev_idp_settings() -----------------
+# A local OpenID Connect provider (devidp/, under /dev-idp/) so that `make run` signs in
+# with no Kakao or Google credentials. Only with DJANGO_DEBUG: devidp.E001 refuses it otherwise.
+SOCIAL_DEV_PROVIDER = env_bool("SOCIAL_DEV_PROVIDER", False)
+# Where both the browser and the social app reach this server; the issuer is this + /dev-idp.
+SOCIAL_DEV_BASE_URL = env_str("SOCIAL_DEV_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SOCIAL_DEV_CLIENT_ID = env_str("SOCIAL_DEV_CLIENT_ID", "dev-client")
+SOCIAL_DEV_CLIENT_SECRET = env_str("SOCIAL_DEV_CLIENT_SECRET", "dev-client-secret-for-local-use-only")
+if DEBUG and not SOCIAL_REDIRECT_URIS:
+    # The sign-in page's callbacks (web/) on the local server, for every provider.
+    SOCIAL_REDIRECT_URIS = [f"{SOCIAL_DEV_BASE_URL}/auth/callback/{name}" for name in ("kakao", "google", "dev")]
+if DEBUG and SOCIAL_DEV_PROVIDER:
+    SOCIAL_OIDC_PROVIDERS = {
+        **SOCIAL_OIDC_PROVIDERS,
+        "dev": {
+            "display_name": "Dev",
+            "client_id": SOCIAL_DEV_CLIENT_ID,
+            "client_secret": SOCIAL_DEV_CLIENT_SECRET,
+            "discovery_url": f"{SOCIAL_DEV_BASE_URL}/dev-idp/.well-known/openid-configuration",
+            "scopes": ["openid", "email", "profile"],
+        },
+    }

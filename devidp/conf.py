@@ -1,0 +1,39 @@
+"""The development identity provider's settings, read through `dev_idp_settings()` (see core.conf)."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from core.conf import settings_accessor
+
+# Where the provider is mounted (core/urls.py); the issuer is the base URL plus this.
+MOUNT_PATH = "/dev-idp"
+
+
+@dataclass(frozen=True)
+class DevIdpSettings:
+    requested: bool  # SOCIAL_DEV_PROVIDER
+    debug: bool
+    issuer: str
+    client_id: str
+    client_secret: str
+    # The client's registered redirect URIs: the social app's allowlist, so one setting
+    # decides where both sides may send the browser.
+    redirect_uris: frozenset[str]
+
+    @property
+    def enabled(self) -> bool:
+        """A development tool only: never on without DEBUG, whatever SOCIAL_DEV_PROVIDER says."""
+        return self.debug and self.requested
+
+
+@settings_accessor
+def dev_idp_settings() -> DevIdpSettings:
+    return DevIdpSettings(
+        requested=settings.SOCIAL_DEV_PROVIDER,
+        debug=settings.DEBUG,
+        issuer=settings.SOCIAL_DEV_BASE_URL.rstrip("/") + MOUNT_PATH,
+        client_id=settings.SOCIAL_DEV_CLIENT_ID,
+        client_secret=settings.SOCIAL_DEV_CLIENT_SECRET,
+        redirect_uris=frozenset(settings.SOCIAL_REDIRECT_URIS),
+    )
