@@ -254,6 +254,9 @@ class OpenIDConnectProvider(Provider):
             raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
         metadata = self._metadata()
         algorithms = ID_TOKEN_ALGORITHMS.intersection(metadata.get("id_token_signing_alg_values_supported") or ["RS256"])
+        if not algorithms:
+            # joserfc would fall back to its own default list when given an empty one.
+            raise IdTokenInvalid(f"{self.config.display_name} signs id_tokens with no algorithm accepted here.")
         try:
             try:
                 token = jwt.decode(id_token, self._key_set(metadata["jwks_uri"]), algorithms=algorithms)

@@ -1,0 +1,266 @@
+"""social.providers against mocked providers: id_token verification, keys, discovery, Kakao's user."""
+
+import base64
+import json
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from social.errors import IdTokenInvalid, ProviderUnavailable, ProviderUnknown
+from social.providers import KakaoProvider, OpenIDConnectProvider, provider_get
+from tests import social_mocks as mocks
+
+pytestmark = pytest.mark.usefixtures("social")
+
+NONCE = "the-nonce-of-this-login"
+
+
+def google_identity(rsps, *, id_token: str | None = None, nonce: str = NONCE, **changes):
+    """The identity the Google provider makes of a token response holding this id_token."""
+    token = id_token or mocks.GOOGLE.id_token(mocks.GOOGLE.claims(**{"nonce": NONCE, **changes}))
+    return provider_get("google").identity(mocks.GOOGLE.token(token), nonce=nonce)
+
+
+def test_provider_get_builds_the_class_of_each_kind():
+    assert isinstance(provider_get("kakao"), KakaoProvider)
+    assert isinstance(provider_get("google"), OpenIDConnectProvider)
+    assert isinstance(provider_get("acme"), OpenIDConnectProvider)
+    with pytest.raises(ProviderUnknown):
+        provider_get("facebook")
+
+
+# --- id_token -------------------------------------------------------------------------------
+
+def test_valid_id_token_gives_the_identity(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+
+    identity = google_identity(rsps)
+
+    assert identity.subject == "110169484474386276334"
+    assert (identity.email, identity.email_verified) == ("ada@gmail.example", True)
+    assert identity.display_name == "Ada Lovelace"
+    assert identity.avatar_url == "https://lh3.googleusercontent.com/a/ACg8ocK=s96-c"
+
+
+@pytest.mark.parametrize("email_verified", [False, "true", None])
+def test_email_counts_as_verified_only_when_email_verified_is_true(rsps, email_verified):
+    mocks.GOOGLE.mock_metadata(rsps)
+
+    assert google_identity(rsps, email_verified=email_verified).email_verified is False
+
+
+def test_google_bare_issuer_is_accepted(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+
+    assert google_identity(rsps, iss="accounts.google.com").subject
+
+
+def test_bare_issuer_is_google_only(rsps):
+    mocks.ACME.mock_metadata(rsps)
+    claims = mocks.ACME.claims(nonce=NONCE, iss="accounts.google.com", aud=mocks.ACME_CLIENT_ID, azp=mocks.ACME_CLIENT_ID)
+
+    with pytest.raises(IdTokenInvalid):
+        provider_get("acme").identity(mocks.ACME.token(mocks.ACME.id_token(claims)), nonce=NONCE)
+
+
+@pytest.mark.parametrize("changes", [
+    {"aud": "someone-else"},
+    {"aud": ["someone-else", "another"]},
+    {"aud": [mocks.GOOGLE_CLIENT_ID, "another"], "azp": "another"},
+    {"azp": "another-client"},
+    {"iss": "https://accounts.google.com/"},
+    {"nonce": "another-nonce"},
+    {"exp": 1_000_000_000},
+    {"iat": 4_000_000_000},
+    {"exp": "tomorrow"},
+    {"sub": None},
+], ids=["aud", "aud-list", "azp-of-list", "azp", "iss-slash", "nonce", "expired", "iat-future", "exp-type", "sub"])
+def test_id_token_claims_are_checked(rsps, changes):
+    mocks.GOOGLE.mock_metadata(rsps)
+
+    with pytest.raises(IdTokenInvalid):
+        google_identity(rsps, **changes)
+
+
+def test_audience_list_with_azp_of_this_client_is_accepted(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+
+    assert google_identity(rsps, aud=[mocks.GOOGLE_CLIENT_ID, "another"], azp=mocks.GOOGLE_CLIENT_ID).subject
+
+
+@pytest.mark.parametrize("drop", ["exp", "iat", "iss", "aud", "nonce"])
+def test_id_token_missing_a_required_claim_is_refused(rsps, drop):
+    mocks.GOOGLE.mock_metadata(rsps)
+    claims = mocks.GOOGLE.claims(nonce=NONCE)
+    del claims[drop]
+
+    with pytest.raises(IdTokenInvalid):
+        google_identity(rsps, id_token=mocks.GOOGLE.id_token(claims))
+
+
+def test_exp_within_the_leeway_is_accepted(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+    claims = mocks.GOOGLE.claims(nonce=NONCE)
+
+    assert google_identity(rsps, exp=claims["iat"] - 30).subject
+
+
+def test_unsigned_id_token_is_refused(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+    signed = mocks.GOOGLE.id_token(mocks.GOOGLE.claims(nonce=NONCE))
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "kid": "key-1"}).encode()).rstrip(b"=").decode()
+    unsigned = f"{header}.{signed.split('.')[1]}."
+
+    with pytest.raises(IdTokenInvalid):
+        google_identity(rsps, id_token=unsigned)
+
+
+def test_tampered_payload_is_refused(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+    head, _payload, signature = mocks.GOOGLE.id_token(mocks.GOOGLE.claims(nonce=NONCE)).split(".")
+    other = mocks.GOOGLE.id_token(mocks.GOOGLE.claims(nonce=NONCE, sub="someone-else")).split(".")[1]
+
+    with pytest.raises(IdTokenInvalid):
+        google_identity(rsps, id_token=f"{head}.{other}.{signature}")
+
+
+@pytest.mark.parametrize(("allowed", "accepted"), [(["RS256"], False), (["RS512"], True), (["none", "HS256"], False)])
+def test_only_algorithms_of_the_discovery_list_are_accepted(rsps, allowed, accepted):
+    key = RSAKey.generate_key(2048, parameters={"kid": "key-without-alg"})
+    rsps.get(mocks.GOOGLE_DISCOVERY_URL, json={**mocks.GOOGLE.discovery(), "id_token_signing_alg_values_supported": allowed})
+    rsps.get(mocks.GOOGLE.jwks_uri, json=mocks.GOOGLE.jwks(key))
+    claims = mocks.GOOGLE.claims(nonce=NONCE)
+    token = jwt.encode({"alg": "RS512", "kid": key.kid}, claims, key, algorithms=["RS512"])
+
+    if accepted:
+        assert google_identity(rsps, id_token=token).subject
+    else:
+        with pytest.raises(IdTokenInvalid):
+            google_identity(rsps, id_token=token)
+
+
+def test_discovery_listing_only_symmetric_or_none_algorithms_accepts_nothing(rsps):
+    rsps.get(mocks.GOOGLE_DISCOVERY_URL,
+             json={**mocks.GOOGLE.discovery(), "id_token_signing_alg_values_supported": ["none", "HS256"]})
+    rsps.get(mocks.GOOGLE.jwks_uri, json=mocks.GOOGLE.jwks())
+
+    with pytest.raises(IdTokenInvalid):
+        google_identity(rsps)
+
+
+def jwks_fetches(rsps) -> int:
+    return sum(call.request.url == mocks.GOOGLE.jwks_uri for call in rsps.calls)
+
+
+def test_unknown_kid_refetches_the_jwks_once(rsps):
+    """Key rotation: the cached JWKS lacks the new key; one refetch finds it."""
+    rotated = mocks.another_key("key-2")
+    mocks.GOOGLE.mock_metadata(rsps)
+    assert google_identity(rsps).subject  # caches the old key set
+    rsps.replace("GET", mocks.GOOGLE.jwks_uri, json=mocks.GOOGLE.jwks(mocks.GOOGLE.key, rotated))
+
+    identity = google_identity(rsps, id_token=mocks.GOOGLE.id_token(mocks.GOOGLE.claims(nonce=NONCE), key=rotated))
+
+    assert identity.subject
+    assert jwks_fetches(rsps) == 2
+    # The refetched set is cached: the next login with the new key asks no one.
+    google_identity(rsps, id_token=mocks.GOOGLE.id_token(mocks.GOOGLE.claims(nonce=NONCE), key=rotated))
+    assert jwks_fetches(rsps) == 2
+
+
+def test_unknown_kid_after_the_refetch_is_refused(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+    token = mocks.GOOGLE.id_token(mocks.GOOGLE.claims(nonce=NONCE), key=mocks.another_key("key-unknown"))
+
+    with pytest.raises(IdTokenInvalid):
+        google_identity(rsps, id_token=token)
+    assert jwks_fetches(rsps) == 2
+
+
+def test_discovery_and_jwks_are_cached_by_url(rsps, settings):
+    discovery = rsps.get(mocks.GOOGLE_DISCOVERY_URL, json=mocks.GOOGLE.discovery())
+    jwks = rsps.get(mocks.GOOGLE.jwks_uri, json=mocks.GOOGLE.jwks())
+    google_identity(rsps)
+    google_identity(rsps)
+    assert (discovery.call_count, jwks.call_count) == (1, 1)
+
+    other_url = "https://accounts.google.com/other/.well-known/openid-configuration"
+    settings.SOCIAL_GOOGLE_DISCOVERY_URL = other_url
+    other = rsps.get(other_url, json=mocks.GOOGLE.discovery())
+    google_identity(rsps)
+    assert other.call_count == 1
+
+
+@pytest.mark.parametrize("field", ["token_endpoint", "jwks_uri", "authorization_endpoint"])
+def test_discovery_naming_plain_http_endpoints_off_loopback_is_refused(rsps, field):
+    rsps.get(mocks.GOOGLE_DISCOVERY_URL, json={**mocks.GOOGLE.discovery(), field: "http://accounts.google.com/x"})
+
+    with pytest.raises(ProviderUnavailable):
+        provider_get("google").authorization_url(redirect_uri=mocks.REDIRECT_URI, state="s", code_verifier="v" * 43,
+                                                 nonce=NONCE)
+
+
+def test_loopback_discovery_over_http_works(rsps, settings):
+    """A local identity provider (the dev one, a test server) on 127.0.0.1 over plain http."""
+    local = mocks.OIDCProvider(issuer="http://127.0.0.1:8765/dev-idp",
+                               discovery_url="http://127.0.0.1:8765/dev-idp/.well-known/openid-configuration",
+                               client_id="dev-client")
+    settings.SOCIAL_OIDC_PROVIDERS = {"dev": {"client_id": "dev-client", "client_secret": "s",
+                                              "discovery_url": local.discovery_url}}
+    local.mock_metadata(rsps)
+
+    identity = provider_get("dev").identity(local.token(local.id_token(local.claims(nonce=NONCE))), nonce=NONCE)
+
+    assert identity.email == "ada@gmail.example"
+
+
+def test_jwks_that_is_not_a_key_set_is_provider_unavailable(rsps):
+    rsps.get(mocks.GOOGLE_DISCOVERY_URL, json=mocks.GOOGLE.discovery())
+    rsps.get(mocks.GOOGLE.jwks_uri, json={"keys": [{"kty": "RSA"}]})
+
+    with pytest.raises(ProviderUnavailable):
+        google_identity(rsps)
+
+
+# --- Kakao's user ---------------------------------------------------------------------------
+
+def kakao_identity(rsps, user: dict):
+    rsps.get(mocks.KAKAO_USERINFO_URL, json=user)
+    return provider_get("kakao").identity(mocks.kakao_token(), nonce=None)
+
+
+def test_kakao_identity(rsps):
+    identity = kakao_identity(rsps, mocks.kakao_user())
+
+    assert identity.subject == "1234567890"
+    assert (identity.email, identity.email_verified) == ("minji@kakao.example", True)
+    assert identity.display_name == "민지"
+    assert identity.avatar_url == "http://k.kakaocdn.net/dn/abc/img_640x640.jpg"
+    assert identity.profile["id"] == 1234567890
+
+
+@pytest.mark.parametrize("flag", ["is_email_valid", "is_email_verified"])
+def test_kakao_email_is_used_only_when_valid_and_verified(rsps, flag):
+    identity = kakao_identity(rsps, mocks.kakao_user(**{flag: False}))
+
+    assert (identity.email, identity.email_verified) == (None, False)
+
+
+def test_kakao_user_without_email(rsps):
+    identity = kakao_identity(rsps, mocks.kakao_user(has_email=False))
+
+    assert (identity.email, identity.email_verified) == (None, False)
+    assert identity.subject == "1234567890"
+
+
+def test_kakao_default_image_is_no_avatar(rsps):
+    assert kakao_identity(rsps, mocks.kakao_user(is_default_image=True)).avatar_url == ""
+
+
+def test_kakao_user_without_id_is_provider_unavailable(rsps):
+    user = mocks.kakao_user()
+    del user["id"]
+
+    with pytest.raises(ProviderUnavailable):
+        kakao_identity(rsps, user)
