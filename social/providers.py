@@ -92,11 +92,10 @@ class Provider(ABC):
 
     def _fetch_token(self, endpoint: str, *, code: str, code_verifier: str, redirect_uri: str,
                      token_endpoint_auth_method: str) -> dict[str, Any]:
-        session = self._session(token_endpoint_auth_method=token_endpoint_auth_method)
-        # Authlib keeps only `error` and `error_description` of an error body; Kakao's own
-        # `error_code` (KOE320...) is read here, before Authlib parses the response.
-        session.register_compliance_hook("access_token_response", self._refuse_token_error)
-        with self._outbound("token"):
+        with self._session(token_endpoint_auth_method=token_endpoint_auth_method) as session, self._outbound("token"):
+            # Authlib keeps only `error` and `error_description` of an error body; Kakao's own
+            # `error_code` (KOE320...) is read here, before Authlib parses the response.
+            session.register_compliance_hook("access_token_response", self._refuse_token_error)
             token = session.fetch_token(
                 endpoint, code=code, code_verifier=code_verifier, redirect_uri=redirect_uri, timeout=self.timeout
             )
@@ -124,8 +123,8 @@ class Provider(ABC):
         )
 
     def _get_json(self, url: str, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
-        with self._outbound(url):
-            response = self._session(token=token).get(url, timeout=self.timeout, withhold_token=token is None)
+        with self._session(token=token) as session, self._outbound(url):
+            response = session.get(url, timeout=self.timeout, withhold_token=token is None)
             body = response.json()
         if response.status_code >= 400 or not isinstance(body, dict):
             # Kakao's API errors look like {"msg": "...", "code": -401}.
@@ -210,11 +209,15 @@ class OpenIDConnectProvider(Provider):
             code=code,
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
-            token_endpoint_auth_method="client_secret_post" if "client_secret_post" in methods else "client_secret_basic",
+            token_endpoint_auth_method="client_secret_post" if "client_secret_post" in methods
+            else "client_secret_basic",
         )
 
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         claims = self._verified_id_token_claims(token.get("id_token"), nonce=nonce)
+        if "email" not in claims and self._metadata().get("userinfo_endpoint"):
+            # Some providers put the email only in the UserInfo response (OpenID Connect Core 5.4).
+            claims = {**self._userinfo(token, subject=claims["sub"]), **claims}
         return Identity(
             subject=claims["sub"],
             email=claims.get("email") or None,
@@ -223,6 +226,16 @@ class OpenIDConnectProvider(Provider):
             avatar_url=claims.get("picture") or "",
             profile=claims,
         )
+
+    def _userinfo(self, token: dict[str, Any], *, subject: str) -> dict[str, Any]:
+        endpoint = self._metadata()["userinfo_endpoint"]
+        if not is_allowed_endpoint(endpoint):
+            raise ProviderUnavailable(f"{self.config.display_name}'s userinfo_endpoint is not https.")
+        userinfo = self._get_json(endpoint, token=token)
+        # OpenID Connect Core 5.3.2: a UserInfo response about another subject must not be used.
+        if userinfo.get("sub") != subject:
+            raise ProviderUnavailable(f"{self.config.display_name}'s UserInfo is about another subject.")
+        return userinfo
 
     def _metadata(self) -> dict[str, Any]:
         metadata = self._cached_json(self.config.discovery_url)
@@ -253,7 +266,8 @@ class OpenIDConnectProvider(Provider):
         if not isinstance(id_token, str) or not id_token:
             raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
         metadata = self._metadata()
-        algorithms = ID_TOKEN_ALGORITHMS.intersection(metadata.get("id_token_signing_alg_values_supported") or ["RS256"])
+        listed = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+        algorithms = ID_TOKEN_ALGORITHMS.intersection(listed)
         if not algorithms:
             # joserfc would fall back to its own default list when given an empty one.
             raise IdTokenInvalid(f"{self.config.display_name} signs id_tokens with no algorithm accepted here.")

@@ -148,6 +148,10 @@ class OIDCProvider:
             **changes,
         }
 
+    def userinfo(self, *, sub: str = "110169484474386276334", email: str = "ada@acme.example",
+                 email_verified: bool = True) -> dict[str, Any]:
+        return {"sub": sub, "email": email, "email_verified": email_verified, "name": "Ada Lovelace"}
+
     def id_token(self, claims: dict[str, Any], *, key: RSAKey | None = None, algorithm: str = "RS256") -> str:
         key = key or self.key
         return jwt.encode({"alg": algorithm, "kid": key.kid, "typ": "JWT"}, claims, key)
@@ -156,7 +160,8 @@ class OIDCProvider:
         return {
             "access_token": "ya29.a0AfB_byC-provider-access-token",
             "expires_in": 3599,
-            "scope": "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/userinfo.profile",
+            "scope": "openid https://www.googleapis.com/auth/userinfo.email "
+                     "https://www.googleapis.com/auth/userinfo.profile",
             "token_type": "Bearer",
             "id_token": id_token,
         }

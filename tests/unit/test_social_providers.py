@@ -58,7 +58,7 @@ def test_google_bare_issuer_is_accepted(rsps):
 
 def test_bare_issuer_is_google_only(rsps):
     mocks.ACME.mock_metadata(rsps)
-    claims = mocks.ACME.claims(nonce=NONCE, iss="accounts.google.com", aud=mocks.ACME_CLIENT_ID, azp=mocks.ACME_CLIENT_ID)
+    claims = mocks.ACME.claims(nonce=NONCE, iss="accounts.google.com")
 
     with pytest.raises(IdTokenInvalid):
         provider_get("acme").identity(mocks.ACME.token(mocks.ACME.id_token(claims)), nonce=NONCE)
@@ -128,7 +128,8 @@ def test_tampered_payload_is_refused(rsps):
 @pytest.mark.parametrize(("allowed", "accepted"), [(["RS256"], False), (["RS512"], True), (["none", "HS256"], False)])
 def test_only_algorithms_of_the_discovery_list_are_accepted(rsps, allowed, accepted):
     key = RSAKey.generate_key(2048, parameters={"kid": "key-without-alg"})
-    rsps.get(mocks.GOOGLE_DISCOVERY_URL, json={**mocks.GOOGLE.discovery(), "id_token_signing_alg_values_supported": allowed})
+    discovery = {**mocks.GOOGLE.discovery(), "id_token_signing_alg_values_supported": allowed}
+    rsps.get(mocks.GOOGLE_DISCOVERY_URL, json=discovery)
     rsps.get(mocks.GOOGLE.jwks_uri, json=mocks.GOOGLE.jwks(key))
     claims = mocks.GOOGLE.claims(nonce=NONCE)
     token = jwt.encode({"alg": "RS512", "kid": key.kid}, claims, key, algorithms=["RS512"])
@@ -221,6 +222,39 @@ def test_jwks_that_is_not_a_key_set_is_provider_unavailable(rsps):
 
     with pytest.raises(ProviderUnavailable):
         google_identity(rsps)
+
+
+def acme_identity_without_email_in_the_id_token(rsps):
+    claims = mocks.ACME.claims(nonce=NONCE)
+    del claims["email"], claims["email_verified"]
+    return provider_get("acme").identity(mocks.ACME.token(mocks.ACME.id_token(claims)), nonce=NONCE)
+
+
+def test_email_missing_from_the_id_token_comes_from_userinfo(rsps):
+    mocks.ACME.mock_metadata(rsps)
+    userinfo = rsps.get(mocks.ACME.userinfo_endpoint, json=mocks.ACME.userinfo())
+
+    identity = acme_identity_without_email_in_the_id_token(rsps)
+
+    assert (identity.email, identity.email_verified) == ("ada@acme.example", True)
+    assert identity.subject == "110169484474386276334"
+    assert userinfo.calls[0].request.headers["Authorization"] == "Bearer ya29.a0AfB_byC-provider-access-token"
+
+
+def test_userinfo_about_another_subject_is_not_used(rsps):
+    mocks.ACME.mock_metadata(rsps)
+    rsps.get(mocks.ACME.userinfo_endpoint, json=mocks.ACME.userinfo(sub="someone-else"))
+
+    with pytest.raises(ProviderUnavailable):
+        acme_identity_without_email_in_the_id_token(rsps)
+
+
+def test_userinfo_is_not_asked_when_the_id_token_has_the_email(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+
+    google_identity(rsps)
+
+    assert all(call.request.url != mocks.GOOGLE.userinfo_endpoint for call in rsps.calls)
 
 
 # --- Kakao's user ---------------------------------------------------------------------------
