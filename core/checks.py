@@ -23,7 +23,7 @@ def secret_key_check(app_configs, **kwargs):
 @register(Tags.caches, deploy=True)
 def shared_cache_check(app_configs, **kwargs):
     backend = settings.CACHES["default"]["BACKEND"]
-    if backend.endswith("LocMemCache"):
+    if backend.endswith(("LocMemCache", "DummyCache")):
         return [
             Warning(
                 "The cache is per process (LocMemCache): pending social logins, the session "

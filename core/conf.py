@@ -13,12 +13,17 @@ from typing import TypeVar
 from django.core.signals import setting_changed
 
 T = TypeVar("T")
+F = TypeVar("F", bound=functools._lru_cache_wrapper)
 
 _accessors: list[functools._lru_cache_wrapper] = []
 
 
 def settings_accessor(build: Callable[[], T]) -> Callable[[], T]:
-    cached = functools.cache(build)
+    return forget_when_settings_change(functools.cache(build))
+
+
+def forget_when_settings_change(cached: F) -> F:
+    """Registers any functools cache that depends on settings, to be cleared when one changes."""
     _accessors.append(cached)
     return cached
 

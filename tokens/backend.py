@@ -5,6 +5,8 @@ the token), `typ` is checked so that one kind of token cannot stand in for anoth
 (§3.11), and issuer, audience and the time claims are required.
 """
 
+import functools
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 import jwt
 from jwt.algorithms import get_default_algorithms
 
-from core.conf import settings_accessor
+from core.conf import forget_when_settings_change, settings_accessor
 from tokens.conf import token_settings
 from tokens.errors import TokenExpired, TokenInvalid
 
@@ -29,6 +31,8 @@ _ACCEPTED_HEADER_TYPES = {
     TokenType.REFRESH: {"rt+jwt"},
 }
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+# How many verified access tokens each process remembers (see decode_access).
+VERIFIED_ACCESS_TOKENS_CACHED = 4096
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,27 @@ def decode(token: str, *, token_type: TokenType) -> dict[str, Any]:
     if header.get("typ") not in _ACCEPTED_HEADER_TYPES[token_type] or claims.get("token_type") != token_type:
         raise TokenInvalid(f"The token's type is not `{token_type.value}`.")
     return claims
+
+
+@forget_when_settings_change
+@functools.lru_cache(maxsize=VERIFIED_ACCESS_TOKENS_CACHED)
+def _verified_access_claims(token: str) -> dict[str, Any]:
+    return decode(token, token_type=TokenType.ACCESS)
+
+
+def decode_access(token: str) -> dict[str, Any]:
+    """`decode` for access tokens on the request path, remembering the ones it has verified.
+
+    A client sends the same access token with every request until it expires, so each
+    process verifies a token once and afterwards only rechecks its expiry. Only valid
+    tokens are remembered (lru_cache keeps no exceptions), the cache is bounded and is
+    dropped when settings, and so keys, change. Revocation is not cached: the denylist
+    is read on every request.
+    """
+    claims = _verified_access_claims(token)
+    if claims["exp"] + token_settings().leeway.total_seconds() <= time.time():
+        raise TokenExpired()
+    return dict(claims)
 
 
 def peek_token_type(token: str) -> TokenType | None:

@@ -142,7 +142,7 @@ def access_token_authenticate(*, token: str) -> Principal:
     """The principal of a valid access token: no database, at most one cache read."""
     if not token:
         raise NotAuthenticated("The Authorization header has no token.")
-    claims = backend.decode(token, token_type=TokenType.ACCESS)
+    claims = backend.decode_access(token)
     session_id = _claims_uuid(claims, "sid")
     try:
         user_id = int(claims["sub"])

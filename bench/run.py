@@ -1,0 +1,225 @@
+"""`make bench`: measures the token hot paths against a real server, side by side in one run.
+
+- requests/s of an unauthenticated endpoint (GET /api/health/live) against GET /api/auth/whoami,
+  in alternating rounds, once with the session denylist off and once on with Redis;
+- refreshes per second, sequentially along one session's chain;
+- winners when 8 threads present the same refresh token at once, over 20 trials.
+
+The server is gunicorn with 2 workers on PostgreSQL (DATABASE_URL, default the local
+`bench` database, created if missing) and Redis (REDIS_URL, default database 1). Prints a
+table and writes bench/results/latest.json. Ratios, not absolute numbers, are the result:
+both sides of each ratio run on the same machine in the same minute.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
+TARGETS = {"whoami/live": (0.9, 0.8)}  # (denylist off, denylist on with Redis)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class Server:
+    """gunicorn with 2 sync workers, started with `env` and stopped on exit."""
+
+    def __init__(self, env: dict[str, str]):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [str(Path(PYTHON).parent / "gunicorn"), "core.wsgi:application", "--workers", "2",
+             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+            cwd=ROOT, env=env,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if request("GET", self.port, "/api/health")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not become healthy in 20 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def request(method: str, port: int, path: str, *, token: str | None = None, body: dict | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def throughput(port: int, path: str, *, token: str | None, seconds: float, clients: int) -> float:
+    """Requests/s that `clients` threads get from `path` in `seconds`; every answer must be 200."""
+    deadline = time.monotonic() + seconds
+    counts = [0] * clients
+
+    def loop(index: int) -> None:
+        while time.monotonic() < deadline:
+            status, body = request("GET", port, path, token=token)
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status}: {body[:200]!r}")
+            counts[index] += 1
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(loop, range(clients)))
+    return sum(counts) / (time.monotonic() - started)
+
+
+def compare_whoami_to_live(port: int, token: str, *, rounds: int, seconds: float, clients: int) -> dict:
+    totals = {"live": 0.0, "whoami": 0.0}
+    # Warm-up of both paths: each worker imports and builds what a path needs on first use.
+    throughput(port, "/api/health/live", token=None, seconds=1, clients=clients)
+    throughput(port, "/api/auth/whoami", token=token, seconds=1, clients=clients)
+    for _ in range(rounds):  # alternating, so drift in the machine's load hits both sides
+        totals["live"] += throughput(port, "/api/health/live", token=None, seconds=seconds, clients=clients)
+        totals["whoami"] += throughput(port, "/api/auth/whoami", token=token, seconds=seconds, clients=clients)
+    live, whoami = totals["live"] / rounds, totals["whoami"] / rounds
+    return {"live_rps": round(live, 1), "whoami_rps": round(whoami, 1), "ratio": round(whoami / live, 3)}
+
+
+def refreshes_per_second(port: int, refresh: str, *, seconds: float) -> float:
+    deadline, count, started = time.monotonic() + seconds, 0, time.monotonic()
+    while time.monotonic() < deadline:
+        status, body = request("POST", port, "/api/auth/token/refresh", body={"refresh": refresh})
+        if status != 200:
+            raise RuntimeError(f"refresh answered {status}: {body[:200]!r}")
+        refresh = json.loads(body)["refresh"]
+        count += 1
+    return count / (time.monotonic() - started)
+
+
+def race_winners(port: int, refresh: str, *, threads: int) -> int:
+    barrier = threading.Barrier(threads)
+
+    def attempt(_) -> int:
+        barrier.wait()
+        return request("POST", port, "/api/auth/token/refresh", body={"refresh": refresh})[0]
+
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(attempt, range(threads)))
+    if set(statuses) - {200, 401}:
+        raise RuntimeError(f"unexpected statuses in a race: {statuses}")
+    return statuses.count(200)
+
+
+def issue_pair(env: dict[str, str]) -> dict:
+    out = subprocess.run(
+        [PYTHON, "manage.py", "issue_tokens", "--email", "bench@example.com", "--create"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one measuring round")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
+    parser.add_argument("--trials", type=int, default=20, help="race trials")
+    parser.add_argument("--race-threads", type=int, default=8)
+    args = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    if database_url.startswith("postgres"):
+        ensure_postgres_database(database_url)
+    base_env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JWT_ACCESS_TTL": "3600",
+        "LOG_LEVEL": "ERROR",  # the race trials answer 401s by design; keep the table readable
+    }
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=base_env, check=True)
+
+    results: dict = {"database": database_url.split(":", 1)[0], "rounds": args.rounds,
+                     "seconds_per_round": args.seconds, "clients": args.clients}
+    for label, denylist in (("denylist_off", "0"), ("denylist_on_redis", "1")):
+        env = {**base_env, "JWT_SESSION_DENYLIST": denylist}
+        with Server(env) as server:
+            token = issue_pair(env)["access"]
+            results[label] = compare_whoami_to_live(
+                server.port, token, rounds=args.rounds, seconds=args.seconds, clients=args.clients
+            )
+
+    with Server({**base_env, "JWT_SESSION_DENYLIST": "1"}) as server:
+        results["refresh_sequential_rps"] = round(
+            refreshes_per_second(server.port, issue_pair(base_env)["refresh"], seconds=args.seconds * 2), 1
+        )
+        winners = [race_winners(server.port, issue_pair(base_env)["refresh"], threads=args.race_threads)
+                   for _ in range(args.trials)]
+        results["race"] = {"trials": args.trials, "threads": args.race_threads,
+                           "winners_min": min(winners), "winners_max": max(winners)}
+
+    off, on = results["denylist_off"], results["denylist_on_redis"]
+    target_off, target_on = TARGETS["whoami/live"]
+    rows = [
+        ("whoami / live, denylist off", f"{off['whoami_rps']} / {off['live_rps']} req/s",
+         f"{off['ratio']:.2f}", f">= {target_off}", off["ratio"] >= target_off),
+        ("whoami / live, denylist on (Redis)", f"{on['whoami_rps']} / {on['live_rps']} req/s",
+         f"{on['ratio']:.2f}", f">= {target_on}", on["ratio"] >= target_on),
+        ("refresh, sequential", f"{results['refresh_sequential_rps']} req/s", "", "", True),
+        (f"race winners, {args.race_threads} threads x {args.trials} trials",
+         f"min {results['race']['winners_min']}, max {results['race']['winners_max']}", "", "== 1",
+         results["race"]["winners_min"] == results["race"]["winners_max"] == 1),
+    ]
+    print(f"\n{'measure':42} {'measured':30} {'ratio':>6}  {'target':8} ok")
+    for name, measured, ratio, target, ok in rows:
+        print(f"{name:42} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")
+    results["targets_met"] = all(row[-1] for row in rows)
+
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten: {out_dir / 'latest.json'}")
+    return 0 if results["targets_met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
