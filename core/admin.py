@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 
 from core.models import User
 
@@ -10,6 +11,8 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("id", "email", "display_name", "is_active", "is_staff", "date_joined")
     search_fields = ("email", "display_name")
     list_filter = ("is_active", "is_staff")
+    # Django 6's default, chosen now rather than warned about.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "avatar_url")}),

@@ -1,5 +1,6 @@
 """Typed reads of environment variables, used by settings.py only."""
 
+import json
 import os
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -37,3 +38,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json(name: str, default):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc}") from None

@@ -5,12 +5,11 @@ local-memory cache). Production sets DJANGO_SECRET_KEY, DATABASE_URL and REDIS_U
 `python manage.py check --deploy` says what is still missing.
 """
 
-import json
 from pathlib import Path
 
 import dj_database_url
 
-from core.env import env_bool, env_int, env_list, env_str
+from core.env import env_bool, env_int, env_json, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -156,7 +155,7 @@ SOCIAL_GOOGLE_DISCOVERY_URL = env_str(
 SOCIAL_GOOGLE_SCOPES = env_list("SOCIAL_GOOGLE_SCOPES", ["openid", "email", "profile"])
 # More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
 # {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes"}}.
-SOCIAL_OIDC_PROVIDERS: dict[str, dict] = json.loads(env_str("SOCIAL_OIDC_PROVIDERS_JSON") or "{}")
+SOCIAL_OIDC_PROVIDERS: dict[str, dict] = env_json("SOCIAL_OIDC_PROVIDERS_JSON", {})
 
 # --- dev identity provider: read through devidp.conf.dev_idp_settings() -----------------
 # A local OpenID Connect provider (devidp/, under /dev-idp/) so that `make run` signs in

@@ -35,6 +35,12 @@ class EmailRequired(Problem):
     title = "The provider gave no verified email, and one is required"
 
 
+class AccountDisabled(Problem):
+    status = 403
+    code = "account_disabled"
+    title = "This account is disabled"
+
+
 class ProviderUnavailable(Problem):
     status = 502
     code = "provider_unavailable"

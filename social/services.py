@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from social.conf import social_settings
-from social.errors import EmailRequired, RedirectUriNotAllowed, StateInvalid
+from social.errors import AccountDisabled, EmailRequired, RedirectUriNotAllowed, StateInvalid
 from social.models import SocialAccount
 from social.providers import Identity, provider_get
 from tokens.services import TokenPair, session_start
@@ -93,6 +93,8 @@ def social_login_complete(*, provider: str, code: str, state: str, user_agent: s
     if social_settings().require_email and not (identity.email and identity.email_verified):
         raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
     account, created = social_account_upsert(provider=selected.name, identity=identity)
+    if not account.user.is_active:
+        raise AccountDisabled("An administrator has disabled this account.")
     tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)
     return SocialLogin(tokens=tokens, user=account.user, created=created)
 

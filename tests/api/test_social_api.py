@@ -205,6 +205,13 @@ def test_second_kakao_login_finds_the_same_user(client, rsps):
     assert SocialAccount.objects.count() == 1
 
 
+def test_a_disabled_user_cannot_sign_in(client, rsps):
+    first = mocks.login_kakao(client, rsps).json()
+    User.objects.filter(pk=first["user"]["id"]).update(is_active=False)
+
+    assert_problem(mocks.login_kakao(client, rsps), 403, "account_disabled")
+
+
 def test_google_login_verifies_the_id_token_and_creates_the_user(client, rsps):
     response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google")
 

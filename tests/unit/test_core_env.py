@@ -1,0 +1,22 @@
+import pytest
+
+from core.env import env_bool, env_int, env_json, env_list
+
+
+def test_env_readers_parse_and_default(monkeypatch):
+    monkeypatch.setenv("FLAG", "On")
+    monkeypatch.setenv("NUMBER", "42")
+    monkeypatch.setenv("ITEMS", " a, b ,,c ")
+    monkeypatch.setenv("DOC", '{"dev": {"client_id": "x"}}')
+    assert env_bool("FLAG", False) is True
+    assert env_int("NUMBER", 0) == 42
+    assert env_list("ITEMS", []) == ["a", "b", "c"]
+    assert env_json("DOC", {}) == {"dev": {"client_id": "x"}}
+    assert env_json("MISSING", {"default": True}) == {"default": True}
+
+
+@pytest.mark.parametrize(("reader", "raw"), [(env_bool, "maybe"), (env_int, "ten"), (env_json, "{not json")])
+def test_env_readers_name_the_variable_on_bad_input(monkeypatch, reader, raw):
+    monkeypatch.setenv("BROKEN", raw)
+    with pytest.raises(ValueError, match="BROKEN"):
+        reader("BROKEN", None)
