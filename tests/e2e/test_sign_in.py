@@ -133,6 +133,16 @@ def test_a_state_the_server_never_issued_shows_state_invalid(page):
     expect(page.locator("#problem-title")).to_have_text(refused.value.json()["title"])
 
 
+def test_cancelling_at_the_provider_shows_its_error(page):
+    page.goto("/")
+    page.get_by_role("button", name="Sign in with Dev").click()
+
+    page.get_by_role("button", name="Cancel and go back (access_denied)").click()
+
+    expect(page.locator("#problem-code")).to_have_text("access_denied")
+    expect(page.get_by_role("button", name="Sign in with Dev")).to_be_visible()
+
+
 def test_the_docs_authorize_with_the_token_and_run_users_me(page, screenshot):
     access = sign_in(page)["access"]
     page.goto("/api/docs")
