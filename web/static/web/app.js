@@ -177,12 +177,12 @@ async function completeSignIn(provider) {
     });
   }
   show("completing");
-  const result = await api("POST", `/auth/social/${provider}/callback`, {
+  const { created, ...login } = await api("POST", `/auth/social/${provider}/callback`, {
     body: { code: params.get("code"), state: params.get("state") },
     bearer: false,
   });
-  tokens = result;
-  $("user-created").hidden = !result.created;
+  tokens = login; // The pair (and the user, shown below from GET /api/users/me).
+  $("user-created").hidden = !created;
   await showSignedIn();
 }
 
