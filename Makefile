@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-requirements
 
-.PHONY: install run test bench
+.PHONY: install run test bench screenshots
 
 $(INSTALLED): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,3 +27,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Refreshes the README's screenshots from the browser tests.
+screenshots: install
+	E2E_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e -q
