@@ -8,8 +8,10 @@ paths pay a dict lookup, not a rebuild, and tests still see the values they set.
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.signals import setting_changed
 
 T = TypeVar("T")
@@ -34,3 +36,14 @@ def _forget_cached_settings(**_kwargs) -> None:
 
 
 setting_changed.connect(_forget_cached_settings, dispatch_uid="core.conf.forget_cached_settings")
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    # Throttle scope -> Ninja rate ("60/min"); an empty rate means no limit.
+    throttle_rates: dict[str, str]
+
+
+@settings_accessor
+def core_settings() -> CoreSettings:
+    return CoreSettings(throttle_rates=dict(settings.API_THROTTLE_RATES))

@@ -111,6 +111,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# --- core: read through core.conf.core_settings() -------------------------------------
+# Requests per client IP to the endpoints anyone can call; empty turns a limit off.
+API_THROTTLE_RATES = {
+    "sign_in": env_str("API_THROTTLE_SIGN_IN", "60/min"),  # social authorize and callback
+    "tokens": env_str("API_THROTTLE_TOKENS", "120/min"),  # token refresh and verify
+}
+
 # --- tokens: read through tokens.conf.token_settings() --------------------------------
 JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 15 * 60)
 JWT_REFRESH_TTL = env_int("JWT_REFRESH_TTL", 14 * 24 * 3600)

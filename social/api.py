@@ -5,6 +5,7 @@ from dataclasses import asdict
 from ninja import Router
 
 from core.schemas import problem_responses
+from core.throttling import sign_in_throttle
 from social import selectors, services
 from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, ProviderOut, SocialLoginOut
 
@@ -17,13 +18,21 @@ def providers(request):
     return selectors.provider_list()
 
 
-@router.post("/{provider}/authorize", response={200: AuthorizeOut, **problem_responses(400, 404, 422, 502, 504)})
+@router.post(
+    "/{provider}/authorize",
+    response={200: AuthorizeOut, **problem_responses(400, 404, 422, 429, 502, 504)},
+    throttle=sign_in_throttle,
+)
 def authorize(request, provider: str, body: AuthorizeIn):
     """Begins a login: the URL to send the browser to, and its state (valid for 10 minutes, once)."""
     return services.social_login_begin(provider=provider, redirect_uri=body.redirect_uri)
 
 
-@router.post("/{provider}/callback", response={200: SocialLoginOut, **problem_responses(400, 404, 422, 502, 504)})
+@router.post(
+    "/{provider}/callback",
+    response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 504)},
+    throttle=sign_in_throttle,
+)
 def callback(request, provider: str, body: CallbackIn):
     """Completes a login: exchanges the code on the backend and answers with the API's own token pair."""
     login = services.social_login_complete(

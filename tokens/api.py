@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from core.schemas import UserOut, problem_responses
+from core.throttling import token_throttle
 from tokens import selectors, services
 from tokens.auth import jwt_auth
 from tokens.errors import NotAuthenticated
@@ -30,13 +31,15 @@ def _no_bearer(request: HttpRequest) -> bool:
     return True
 
 
-@auth_router.post("/token/refresh", response={200: TokenPairOut, **problem_responses(401, 422)})
+@auth_router.post("/token/refresh", response={200: TokenPairOut, **problem_responses(401, 422, 429)},
+                  throttle=token_throttle)
 def token_refresh(request, body: RefreshIn):
     """Rotates the refresh token: the presented one is blacklisted, a new pair returned."""
     return services.token_pair_refresh(refresh=body.refresh)
 
 
-@auth_router.post("/token/verify", response={200: ClaimsOut, **problem_responses(401, 422)})
+@auth_router.post("/token/verify", response={200: ClaimsOut, **problem_responses(401, 422, 429)},
+                  throttle=token_throttle)
 def token_verify(request, body: VerifyIn):
     """The claims of a valid access or refresh token."""
     return services.token_verify(token=body.token)
