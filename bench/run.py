@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -110,15 +111,44 @@ def throughput(port: int, path: str, *, token: str | None, seconds: float, clien
 
 
 def compare_whoami_to_live(port: int, token: str, *, rounds: int, seconds: float, clients: int) -> dict:
-    totals = {"live": 0.0, "whoami": 0.0}
+    """Alternating rounds; each round's ratio compares two measurements seconds apart.
+
+    The median of the per-round ratios is the result: one round disturbed by the machine
+    moves it less than it would move a ratio of averages. min and max show the spread.
+    """
     # Warm-up of both paths: each worker imports and builds what a path needs on first use.
     throughput(port, "/api/health/live", token=None, seconds=1, clients=clients)
     throughput(port, "/api/auth/whoami", token=token, seconds=1, clients=clients)
-    for _ in range(rounds):  # alternating, so drift in the machine's load hits both sides
-        totals["live"] += throughput(port, "/api/health/live", token=None, seconds=seconds, clients=clients)
-        totals["whoami"] += throughput(port, "/api/auth/whoami", token=token, seconds=seconds, clients=clients)
-    live, whoami = totals["live"] / rounds, totals["whoami"] / rounds
-    return {"live_rps": round(live, 1), "whoami_rps": round(whoami, 1), "ratio": round(whoami / live, 3)}
+    live, whoami = [], []
+    for _ in range(rounds):
+        live.append(throughput(port, "/api/health/live", token=None, seconds=seconds, clients=clients))
+        whoami.append(throughput(port, "/api/auth/whoami", token=token, seconds=seconds, clients=clients))
+    ratios = [w / lv for w, lv in zip(whoami, live)]
+    return {
+        "live_rps": round(statistics.median(live), 1),
+        "whoami_rps": round(statistics.median(whoami), 1),
+        "ratio": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
+    }
+
+
+def worker_cpu_seconds(server: "Server") -> float:
+    """CPU time (user + system) used so far by the server's worker processes, from /proc."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_per_request(server: "Server", path: str, *, token: str | None, requests: int) -> float:
+    """Microseconds of worker CPU per request, one request at a time: the server's cost alone."""
+    before = worker_cpu_seconds(server)
+    for _ in range(requests):
+        request("GET", server.port, path, token=token)
+    return (worker_cpu_seconds(server) - before) / requests * 1e6
 
 
 def refreshes_per_second(port: int, refresh: str, *, seconds: float) -> float:
@@ -156,7 +186,7 @@ def issue_pair(env: dict[str, str]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one measuring round")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--trials", type=int, default=20, help="race trials")
@@ -190,6 +220,11 @@ def main() -> int:
             results[label] = compare_whoami_to_live(
                 server.port, token, rounds=args.rounds, seconds=args.seconds, clients=args.clients
             )
+            # The same comparison without the load generator in the picture.
+            results[label]["server_cpu_us"] = {
+                name: round(server_cpu_per_request(server, path, token=auth, requests=2000), 1)
+                for name, path, auth in (("live", "/api/health/live", None), ("whoami", "/api/auth/whoami", token))
+            }
 
     with Server({**base_env, "JWT_SESSION_DENYLIST": "1"}) as server:
         results["refresh_sequential_rps"] = round(
@@ -207,12 +242,19 @@ def main() -> int:
          f"{off['ratio']:.2f}", f">= {target_off}", off["ratio"] >= target_off),
         ("whoami / live, denylist on (Redis)", f"{on['whoami_rps']} / {on['live_rps']} req/s",
          f"{on['ratio']:.2f}", f">= {target_on}", on["ratio"] >= target_on),
+        ("  per-round ratios, off / on", f"{off['ratio_min']:.2f}-{off['ratio_max']:.2f} / "
+         f"{on['ratio_min']:.2f}-{on['ratio_max']:.2f}", "", "", True),
+        ("server CPU/request live, denylist off", f"{off['server_cpu_us']['live']} us", "", "", True),
+        ("server CPU/request whoami, denylist off", f"{off['server_cpu_us']['whoami']} us",
+         f"{off['server_cpu_us']['live'] / off['server_cpu_us']['whoami']:.2f}", "", True),
+        ("server CPU/request whoami, denylist on", f"{on['server_cpu_us']['whoami']} us",
+         f"{on['server_cpu_us']['live'] / on['server_cpu_us']['whoami']:.2f}", "", True),
         ("refresh, sequential", f"{results['refresh_sequential_rps']} req/s", "", "", True),
         (f"race winners, {args.race_threads} threads x {args.trials} trials",
          f"min {results['race']['winners_min']}, max {results['race']['winners_max']}", "", "== 1",
          results["race"]["winners_min"] == results["race"]["winners_max"] == 1),
     ]
-    print(f"\n{'measure':42} {'measured':30} {'ratio':>6}  {'target':8} ok")
+    print(f"\n{'measure':42} {'measured (medians)':30} {'ratio':>6}  {'target':8} ok")
     for name, measured, ratio, target, ok in rows:
         print(f"{name:42} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")
     results["targets_met"] = all(row[-1] for row in rows)
