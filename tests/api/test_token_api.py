@@ -231,3 +231,31 @@ def test_deleting_another_users_session_is_404(client, pair, db):
 
 def test_deleting_a_session_with_a_malformed_id_is_422(client, pair):
     assert_problem(client.delete("/auth/sessions/not-a-uuid", headers=bearer(pair.access)), 422, "validation_error")
+
+
+def count_cache_reads(monkeypatch) -> list[str]:
+    from django.core.cache import cache
+
+    reads: list[str] = []
+    real_get = cache.get
+
+    def counting_get(key, *args, **kwargs):
+        reads.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", counting_get)
+    return reads
+
+
+def test_whoami_reads_the_cache_once_with_the_denylist_on(client, pair, monkeypatch, django_assert_num_queries):
+    reads = count_cache_reads(monkeypatch)
+    with django_assert_num_queries(0):
+        assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+    assert len(reads) == 1
+
+
+def test_whoami_reads_no_cache_with_the_denylist_off(client, pair, monkeypatch, settings):
+    settings.JWT_SESSION_DENYLIST = False
+    reads = count_cache_reads(monkeypatch)
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+    assert reads == []
