@@ -1,4 +1,4 @@
-"""The redirect-callback flow as a person sees it, in a real browser (see docs/browser.md)."""
+"""The redirect-callback flow as a person sees it, in a real browser (see README.md, "Signing in from a browser")."""
 
 import re
 
