@@ -123,7 +123,7 @@ def compare_whoami_to_live(port: int, token: str, *, rounds: int, seconds: float
     for _ in range(rounds):
         live.append(throughput(port, "/api/health/live", token=None, seconds=seconds, clients=clients))
         whoami.append(throughput(port, "/api/auth/whoami", token=token, seconds=seconds, clients=clients))
-    ratios = [w / lv for w, lv in zip(whoami, live)]
+    ratios = [w / lv for w, lv in zip(whoami, live, strict=True)]
     return {
         "live_rps": round(statistics.median(live), 1),
         "whoami_rps": round(statistics.median(whoami), 1),
