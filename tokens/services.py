@@ -106,6 +106,23 @@ def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
         raise TokenInvalid(f"The token's `{name}` claim is malformed.") from None
 
 
+def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToken:
+    """The refresh token that verified claims name, with the checks every use of one shares.
+
+    One query: the session, its user and the token's successor (is_used) come along.
+    """
+    jti, session_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid")
+    token = RefreshToken.objects.select_related("session__user", "replaced_by").filter(jti=jti).first()
+    if token is None or token.session_id != session_id:
+        raise TokenInvalid("The refresh token is unknown.")
+    session = token.session
+    if session.ended_at is not None or not session.user.is_active:
+        raise TokenRevoked()
+    if session.expires_at <= now:
+        raise TokenExpired("The session has reached its maximum age; sign in again.")
+    return token
+
+
 def token_pair_refresh(*, refresh: str) -> TokenPair:
     """Rotates a refresh token: inserts its successor and issues the next pair, in 2 queries.
 
@@ -116,16 +133,9 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
     server cannot tell a replaying attacker from the legitimate client.
     """
     claims = backend.decode(refresh, token_type=TokenType.REFRESH)
-    jti, session_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid")
     now = timezone.now()
-    token = RefreshToken.objects.select_related("session__user", "replaced_by").filter(jti=jti).first()
-    if token is None or token.session_id != session_id:
-        raise TokenInvalid("The refresh token is unknown.")
+    token = _refresh_token_load(claims, now=now)
     session = token.session
-    if session.ended_at is not None or not session.user.is_active:
-        raise TokenRevoked()
-    if session.expires_at <= now:
-        raise TokenExpired("The session has reached its maximum age; sign in again.")
     if not token.is_used:
         try:
             with transaction.atomic():
@@ -159,15 +169,14 @@ def access_token_authenticate(*, token: str) -> Principal:
 
 
 def token_verify(*, token: str) -> dict[str, Any]:
-    """The claims of a valid token of either kind, with the same checks as its real use."""
+    """The claims of a valid token of either kind, with the same checks as its real use.
+
+    Unlike a refresh, verifying a used refresh token does not end its session: verify
+    only reports.
+    """
     if backend.peek_token_type(token) == TokenType.REFRESH:
         claims = backend.decode(token, token_type=TokenType.REFRESH)
-        token_row = RefreshToken.objects.select_related("session", "replaced_by").filter(jti=_claims_uuid(claims, "jti")).first()
-        if token_row is None:
-            raise TokenInvalid("The refresh token is unknown.")
-        if token_row.session.ended_at is not None:
-            raise TokenRevoked()
-        if token_row.is_used:
+        if _refresh_token_load(claims, now=timezone.now()).is_used:
             raise TokenReused("This refresh token was already used.")
         return claims
     return access_token_authenticate(token=token).claims

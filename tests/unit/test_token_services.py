@@ -192,3 +192,21 @@ def test_flush_deletes_only_what_has_expired(user, pair):
     # Past every expiry: both sessions and their three tokens go.
     assert services.tokens_flush_expired(now=timezone.now() + timedelta(days=15)) == (2, 3)
     assert not RefreshToken.objects.exists()
+
+
+def test_verify_refuses_a_refresh_token_that_refresh_would_refuse(user, pair):
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    with pytest.raises(TokenRevoked):
+        services.token_verify(token=pair.refresh)
+
+
+def test_verify_refuses_a_refresh_token_past_the_sessions_absolute_end(user, settings):
+    # The token's exp is capped at the session's end; within the leeway after it, only
+    # the session check can refuse the token, as refresh does.
+    settings.JWT_SESSION_MAX_AGE = 3600
+    pair = services.session_start(user=user)
+    with time_machine.travel(timezone.now() + timedelta(seconds=3610), tick=False):
+        with pytest.raises(TokenExpired, match="maximum age"):
+            services.token_verify(token=pair.refresh)
+        with pytest.raises(TokenExpired, match="maximum age"):
+            services.token_pair_refresh(refresh=pair.refresh)
