@@ -10,6 +10,7 @@ from pathlib import Path
 import dj_database_url
 
 from core.env import env_bool, env_int, env_json, env_list, env_str
+from devidp.social_entry import social_provider_entry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -180,11 +181,7 @@ if DEBUG and not SOCIAL_REDIRECT_URIS:
 if DEBUG and SOCIAL_DEV_PROVIDER:
     SOCIAL_OIDC_PROVIDERS = {
         **SOCIAL_OIDC_PROVIDERS,
-        "dev": {
-            "display_name": "Dev",
-            "client_id": SOCIAL_DEV_CLIENT_ID,
-            "client_secret": SOCIAL_DEV_CLIENT_SECRET,
-            "discovery_url": f"{SOCIAL_DEV_BASE_URL}/dev-idp/.well-known/openid-configuration",
-            "scopes": ["openid", "email", "profile"],
-        },
+        "dev": social_provider_entry(
+            base_url=SOCIAL_DEV_BASE_URL, client_id=SOCIAL_DEV_CLIENT_ID, client_secret=SOCIAL_DEV_CLIENT_SECRET
+        ),
     }

@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core.api import api
+from devidp.social_entry import MOUNT_PATH as DEV_IDP_PATH
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
-    path("dev-idp/", include("devidp.urls")),
+    path(f"{DEV_IDP_PATH.strip('/')}/", include("devidp.urls")),
     path("", include("web.urls")),
 ]

@@ -5,9 +5,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from core.conf import settings_accessor
-
-# Where the provider is mounted (core/urls.py); the issuer is the base URL plus this.
-MOUNT_PATH = "/dev-idp"
+from devidp.social_entry import MOUNT_PATH
 
 
 @dataclass(frozen=True)

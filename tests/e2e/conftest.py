@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from devidp.social_entry import social_provider_entry
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -50,13 +52,11 @@ def dev_stack(settings, live_server):
     settings.SOCIAL_KAKAO_CLIENT_ID = ""
     settings.SOCIAL_GOOGLE_CLIENT_ID = ""
     settings.SOCIAL_OIDC_PROVIDERS = {
-        "dev": {
-            "display_name": "Dev",
-            "client_id": settings.SOCIAL_DEV_CLIENT_ID,
-            "client_secret": settings.SOCIAL_DEV_CLIENT_SECRET,
-            "discovery_url": f"{live_server.url}/dev-idp/.well-known/openid-configuration",
-            "scopes": ["openid", "email", "profile"],
-        }
+        "dev": social_provider_entry(
+            base_url=live_server.url,
+            client_id=settings.SOCIAL_DEV_CLIENT_ID,
+            client_secret=settings.SOCIAL_DEV_CLIENT_SECRET,
+        )
     }
     return live_server
 

@@ -1,0 +1,19 @@
+"""How the social app finds the development identity provider.
+
+Plain data with no Django import, so that core/settings.py can build the `dev` entry of
+SOCIAL_OIDC_PROVIDERS from it, and tests can build the same entry for a live server.
+"""
+
+# Where core/urls.py mounts the provider; its issuer is the server's base URL plus this.
+MOUNT_PATH = "/dev-idp"
+
+
+def social_provider_entry(*, base_url: str, client_id: str, client_secret: str) -> dict:
+    """The SOCIAL_OIDC_PROVIDERS entry for the provider served at `base_url`."""
+    return {
+        "display_name": "Dev",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "discovery_url": f"{base_url.rstrip('/')}{MOUNT_PATH}/.well-known/openid-configuration",
+        "scopes": ["openid", "email", "profile"],
+    }
