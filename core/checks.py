@@ -26,8 +26,8 @@ def shared_cache_check(app_configs, **kwargs):
     if backend.endswith(("LocMemCache", "DummyCache")):
         return [
             Warning(
-                "The cache is per process (LocMemCache): pending social logins, the session "
-                "denylist and throttle counters are not shared between workers.",
+                f"The cache ({backend.rsplit('.', 1)[-1]}) is not shared between worker processes: "
+                "pending social logins, the session denylist and throttle counters need it to be.",
                 hint="Set REDIS_URL (redis://host:6379/0) in production.",
                 id="core.W001",
             )

@@ -106,6 +106,9 @@ def test_real_secret_key_passes_and_debug_allows_the_default(settings):
 def test_deploy_check_warns_about_a_per_process_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert "core.W001" in check_ids(include_deployment_checks=True)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    (warning,) = [m for m in run_checks(include_deployment_checks=True) if m.id == "core.W001"]
+    assert "DummyCache" in warning.msg
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:6379/0"}}
     assert "core.W001" not in check_ids(include_deployment_checks=True)
