@@ -9,7 +9,7 @@ def on_starting(server):
     # runserver and migrate run Django's system checks; gunicorn does not. Running them here
     # makes a production server refuse to start on an error (core.E001: a default secret key
     # with debug off; devidp.E001) instead of serving with it.
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError

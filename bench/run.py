@@ -54,7 +54,7 @@ class Server:
     def __init__(self, env: dict[str, str]):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "core.wsgi:application", "--workers", "2",
+            [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi:application", "--workers", "2",
              "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
             cwd=ROOT, env=env,
         )

@@ -1,10 +1,10 @@
 """How the social app finds the development identity provider.
 
-Plain data with no Django import, so that core/settings.py can build the `dev` entry of
+Plain data with no Django import, so that config/settings.py can build the `dev` entry of
 SOCIAL_OIDC_PROVIDERS from it, and tests can build the same entry for a live server.
 """
 
-# Where core/urls.py mounts the provider; its issuer is the server's base URL plus this.
+# Where config/urls.py mounts the provider; its issuer is the server's base URL plus this.
 MOUNT_PATH = "/dev-idp"
 
 

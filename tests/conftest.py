@@ -3,7 +3,7 @@ from django.core.cache import cache
 from django.test import Client
 from ninja.testing import TestClient
 
-from core.api import api
+from config.api import api
 from core.models import User
 from tokens.services import session_start
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from core.api import api
+from config.api import api
 from devidp.social_entry import MOUNT_PATH as DEV_IDP_PATH
 
 urlpatterns = [

@@ -1,0 +1,27 @@
+"""The one NinjaAPI: mounts each app's router and installs the problem handlers."""
+
+from ninja import NinjaAPI
+
+from core import problems
+from core.api import router as health_router
+from social.api import router as social_router
+from tokens.api import auth_router, users_router
+
+api = NinjaAPI(
+    title="Auth backend",
+    version="1.0.0",
+    description=(
+        "Social login (Kakao, Google, any OpenID Connect provider) exchanged on the backend, "
+        "then the API's own JWT access/refresh pairs.\n\n"
+        "Errors are RFC 9457 `application/problem+json` bodies with a stable `code`.\n\n"
+        "**To try the protected endpoints:** sign in on [the sign-in page](/), copy its access "
+        "token, click **Authorize** below and paste it."
+    ),
+    urls_namespace="api",
+)
+problems.install(api)
+
+api.add_router("/health", health_router)
+api.add_router("/auth/social", social_router)
+api.add_router("/auth", auth_router)
+api.add_router("/users", users_router)
