@@ -1,18 +1,25 @@
-# The two commands of README.md: `make run` and `make test`. Both create .venv and install
-# requirements.txt on first use (and again whenever it changes).
+# The two commands of README.md: `make run` and `make test`. Both create .venv on first use and
+# install what they need: `make run` the runtime (requirements.txt), the others the dev tools
+# too (requirements-dev.txt); again whenever the file changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed-requirements
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 
-.PHONY: install run test bench screenshots
+.PHONY: install install-dev run test lint format bench screenshots
 
-$(INSTALLED): requirements.txt
+$(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-install: $(INSTALLED)
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(RUNTIME)
+install-dev: $(DEV)
 
 # Local development: debug on, the development identity provider on, SQLite and the
 # local-memory cache unless DATABASE_URL / REDIS_URL say otherwise.
@@ -22,12 +29,22 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+# The quality gate CI runs before the tests: lint, formatting, types.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Refreshes the README's screenshots from the browser tests.
-screenshots: install
+screenshots: install-dev
 	E2E_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e -q

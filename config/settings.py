@@ -15,7 +15,7 @@ from devidp.social_entry import social_provider_entry
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The key used when DJANGO_SECRET_KEY is unset. core.checks refuses it when DEBUG is off.
-INSECURE_DEFAULT_SECRET_KEY = "django-insecure-local-development-only-never-deploy-this-key"
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-local-development-only-never-deploy-this-key"  # noqa: S105 (refused with debug off)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or INSECURE_DEFAULT_SECRET_KEY
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])

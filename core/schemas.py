@@ -17,7 +17,7 @@ class ProblemOut(Schema):
 
 def problem_responses(*statuses: int) -> dict[int, type[ProblemOut]]:
     """Documents an endpoint's problem responses: `response={200: Out, **problem_responses(401)}`."""
-    return {status: ProblemOut for status in statuses}
+    return dict.fromkeys(statuses, ProblemOut)
 
 
 class UserOut(Schema):

@@ -72,7 +72,7 @@ class Provider(ABC):
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         """The user behind a token response."""
 
-    def _session(self, *, token_endpoint_auth_method: str = "client_secret_post",
+    def _session(self, *, token_endpoint_auth_method: str = "client_secret_post",  # noqa: S107 (a method name)
                  token: dict[str, Any] | None = None) -> OAuth2Session:
         return OAuth2Session(
             client_id=self.config.client_id,

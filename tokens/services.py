@@ -34,7 +34,7 @@ class TokenPair:
     refresh: str
     expires_in: int
     refresh_expires_in: int
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (RFC 6750 scheme name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +208,8 @@ def session_end(*, session_id: uuid.UUID, user_id: int | None = None,
 def session_end_by_refresh(*, refresh: str) -> None:
     """Logout with only a refresh token (say, a client whose access token has expired)."""
     claims = backend.decode(refresh, token_type=TokenType.REFRESH)
-    if not RefreshToken.objects.filter(jti=_claims_uuid(claims, "jti"), session_id=_claims_uuid(claims, "sid")).exists():
+    known = RefreshToken.objects.filter(jti=_claims_uuid(claims, "jti"), session_id=_claims_uuid(claims, "sid"))
+    if not known.exists():
         raise TokenInvalid("The refresh token is unknown.")
     _sessions_end(Session.objects.filter(id=claims["sid"]), reason=SessionEndReason.LOGOUT)
 

@@ -78,7 +78,8 @@ def test_unexpected_error_is_a_500_problem_and_is_logged(client, db, monkeypatch
 
 def test_full_stack_request_with_a_real_token(django_client, pair):
     response = django_client.get("/api/users/me", HTTP_AUTHORIZATION=f"Bearer {pair.access}")
-    assert response.status_code == 200 and response.json()["email"] == "ada@example.com"
+    assert response.status_code == 200
+    assert response.json()["email"] == "ada@example.com"
 
 
 # --- system checks -----------------------------------------------------------------------

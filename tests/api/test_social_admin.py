@@ -35,5 +35,7 @@ def test_social_accounts_have_their_own_list_and_page(admin_client, kakao_accoun
     listing = admin_client.get("/admin/social/socialaccount/?q=1234567890")
     page = admin_client.get(f"/admin/social/socialaccount/{kakao_account.pk}/change/")
 
-    assert listing.status_code == 200 and b"1234567890" in listing.content
-    assert page.status_code == 200 and b"ada@kakao.example" in page.content
+    assert listing.status_code == 200
+    assert b"1234567890" in listing.content
+    assert page.status_code == 200
+    assert b"ada@kakao.example" in page.content

@@ -99,7 +99,8 @@ def test_google_authorize_url_comes_from_discovery_and_carries_a_nonce(client, r
     assert params["scope"] == "openid email profile"
     assert params["code_challenge"] == s256(pending["code_verifier"])
     assert params["code_challenge_method"] == "S256"
-    assert params["nonce"] == pending["nonce"] and len(params["nonce"]) >= 32
+    assert params["nonce"] == pending["nonce"]
+    assert len(params["nonce"]) >= 32
     assert rsps.calls[0].request.req_kwargs["timeout"] == TIMEOUT
 
 
@@ -142,7 +143,8 @@ def test_kakao_login_creates_the_user_and_the_tokens_work(client, rsps):
     body = response.json()
     assert body["token_type"] == "Bearer"
     assert body["created"] is True
-    assert body["expires_in"] > 0 and body["refresh_expires_in"] > 0
+    assert body["expires_in"] > 0
+    assert body["refresh_expires_in"] > 0
     assert body["user"]["email"] == "minji@kakao.example"
     assert body["user"]["display_name"] == "민지"
     assert body["user"]["avatar_url"] == "http://k.kakaocdn.net/dn/abc/img_640x640.jpg"

@@ -111,8 +111,10 @@ def test_refresh_returns_a_new_working_pair(client, pair):
     response = client.post("/auth/token/refresh", json={"refresh": pair.refresh})
     assert response.status_code == 200
     new = response.json()
-    assert set(new) == PAIR_FIELDS and new["token_type"] == "Bearer"
-    assert new["refresh"] != pair.refresh and new["access"] != pair.access
+    assert set(new) == PAIR_FIELDS
+    assert new["token_type"] == "Bearer"
+    assert new["refresh"] != pair.refresh
+    assert new["access"] != pair.access
     assert client.get("/auth/whoami", headers=bearer(new["access"])).status_code == 200
 
 
@@ -183,7 +185,8 @@ def test_logout_with_an_invalid_bearer_does_not_fall_back_to_anonymous(client, p
 def test_logout_all_ends_every_session_of_the_user(client, user, pair):
     laptop = session_start(user=user, user_agent="laptop")
     response = client.post("/auth/logout-all", headers=bearer(pair.access))
-    assert response.status_code == 200 and response.json() == {"sessions_ended": 2}
+    assert response.status_code == 200
+    assert response.json() == {"sessions_ended": 2}
     for ended in (pair, laptop):
         assert_invalid_token(client.get("/auth/whoami", headers=bearer(ended.access)), "token_revoked")
         assert_invalid_token(client.post("/auth/token/refresh", json={"refresh": ended.refresh}), "token_revoked")
@@ -200,9 +203,11 @@ def test_sessions_lists_the_live_sessions_and_marks_the_current_one(client, user
     listed = {s["id"]: s for s in response.json()}
     assert set(listed) == {claims_of(pair.access)["sid"], claims_of(laptop.access)["sid"]}
     current = listed[claims_of(pair.access)["sid"]]
-    assert current["current"] is True and current["user_agent"] == "pytest"
+    assert current["current"] is True
+    assert current["user_agent"] == "pytest"
     other = listed[claims_of(laptop.access)["sid"]]
-    assert other["current"] is False and other["ip"] == "192.0.2.7"
+    assert other["current"] is False
+    assert other["ip"] == "192.0.2.7"
     assert set(other) == {"id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current"}
 
 

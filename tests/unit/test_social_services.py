@@ -52,7 +52,8 @@ class TestUpsert:
             again, created = upsert(identity(email="ada@new.example", display_name="Ada L."))
 
         assert created is False
-        assert again.pk == first.pk and again.user_id == first.user_id
+        assert again.pk == first.pk
+        assert again.user_id == first.user_id
         again.refresh_from_db()
         assert again.last_login_at - again.first_login_at >= timedelta(days=3)
         assert again.email == "ada@new.example"

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
-from tests.forge import claims_of, hmac_signed, header_of, resign, tamper_signature, unsigned
+from tests.forge import claims_of, header_of, hmac_signed, resign, tamper_signature, unsigned
 from tokens import backend
 from tokens.backend import TokenType
 from tokens.errors import TokenExpired, TokenInvalid
@@ -47,16 +47,14 @@ def test_a_forged_header_type_alone_does_not_make_a_refresh_token_an_access_toke
 def test_expired_token_is_refused_after_the_leeway(pair):
     with time_machine.travel(timezone.now() + timedelta(seconds=900 + 29), tick=False):
         backend.decode(pair.access, token_type=TokenType.ACCESS)
-    with time_machine.travel(timezone.now() + timedelta(seconds=900 + 31), tick=False):
-        with pytest.raises(TokenExpired):
-            backend.decode(pair.access, token_type=TokenType.ACCESS)
+    with time_machine.travel(timezone.now() + timedelta(seconds=900 + 31), tick=False), pytest.raises(TokenExpired):
+        backend.decode(pair.access, token_type=TokenType.ACCESS)
 
 
 def test_leeway_is_a_setting(pair, settings):
     settings.JWT_LEEWAY = 0
-    with time_machine.travel(timezone.now() + timedelta(seconds=901), tick=False):
-        with pytest.raises(TokenExpired):
-            backend.decode(pair.access, token_type=TokenType.ACCESS)
+    with time_machine.travel(timezone.now() + timedelta(seconds=901), tick=False), pytest.raises(TokenExpired):
+        backend.decode(pair.access, token_type=TokenType.ACCESS)
 
 
 def test_token_issued_in_the_future_is_not_valid_yet(pair):

@@ -30,8 +30,10 @@ def test_refresh_links_a_successor_which_marks_the_token_used(pair):
     new_pair = services.token_pair_refresh(refresh=pair.refresh)
     old = RefreshToken.objects.get(jti=claims_of(pair.refresh)["jti"])
     new = RefreshToken.objects.get(jti=claims_of(new_pair.refresh)["jti"])
-    assert new.rotated_from == old and old.replaced_by == new
-    assert old.is_used and not new.is_used
+    assert new.rotated_from == old
+    assert old.replaced_by == new
+    assert old.is_used
+    assert not new.is_used
     assert claims_of(new_pair.access)["sid"] == claims_of(pair.access)["sid"]
 
 
@@ -55,7 +57,8 @@ def test_a_rotated_token_presented_again_ends_the_whole_session(pair):
     with pytest.raises(TokenReused):
         services.token_pair_refresh(refresh=pair.refresh)
     session = Session.objects.get()
-    assert session.ended_at is not None and session.end_reason == SessionEndReason.REUSE
+    assert session.ended_at is not None
+    assert session.end_reason == SessionEndReason.REUSE
     # The legitimate holder's newer token dies with the session.
     with pytest.raises(TokenRevoked):
         services.token_pair_refresh(refresh=newer.refresh)
@@ -101,15 +104,14 @@ def test_the_absolute_session_lifetime_holds_however_often_it_refreshes(user, se
     assert pair.refresh_expires_in == 24 * 3600
     session = Session.objects.with_activity().get()
     assert session.refresh_expires_at == session.expires_at == start + timedelta(days=3)
-    with time_machine.travel(start + timedelta(days=3, seconds=31), tick=False):
-        with pytest.raises(TokenExpired):
-            services.token_pair_refresh(refresh=pair.refresh)
+    with time_machine.travel(start + timedelta(days=3, seconds=31), tick=False), pytest.raises(TokenExpired):
+        services.token_pair_refresh(refresh=pair.refresh)
 
 
 def test_refresh_token_expires_when_idle(pair):
-    with time_machine.travel(timezone.now() + timedelta(days=14, seconds=31), tick=False):
-        with pytest.raises(TokenExpired):
-            services.token_pair_refresh(refresh=pair.refresh)
+    idle = timezone.now() + timedelta(days=14, seconds=31)
+    with time_machine.travel(idle, tick=False), pytest.raises(TokenExpired):
+        services.token_pair_refresh(refresh=pair.refresh)
 
 
 def test_extra_claims_hook_adds_claims_but_cannot_override_registered_ones(user, settings):
@@ -149,9 +151,8 @@ def test_with_the_denylist_off_access_tokens_live_until_exp(pair, settings):
 def test_denylist_entries_expire_with_the_last_access_token(pair):
     services.session_end(session_id=claims_of(pair.access)["sid"])
     # Past access TTL + leeway the entry is gone, and so is every access token it guarded.
-    with time_machine.travel(timezone.now() + timedelta(seconds=900 + 31), tick=False):
-        with pytest.raises(TokenExpired):
-            services.access_token_authenticate(token=pair.access)
+    with time_machine.travel(timezone.now() + timedelta(seconds=900 + 31), tick=False), pytest.raises(TokenExpired):
+        services.access_token_authenticate(token=pair.access)
 
 
 def test_session_end_scoped_to_a_user_does_not_reach_another_users_session(pair, db):
