@@ -54,9 +54,18 @@ class Server:
     def __init__(self, env: dict[str, str]):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi:application", "--workers", "2",
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
-            cwd=ROOT, env=env,
+            [
+                str(Path(PYTHON).parent / "gunicorn"),
+                "config.wsgi:application",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -179,7 +188,11 @@ def race_winners(port: int, refresh: str, *, threads: int) -> int:
 def issue_pair(env: dict[str, str]) -> dict:
     out = subprocess.run(
         [PYTHON, "manage.py", "issue_tokens", "--email", "bench@example.com", "--create"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out)
 
@@ -211,8 +224,12 @@ def main() -> int:
     }
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=base_env, check=True)
 
-    results: dict = {"database": database_url.split(":", 1)[0], "rounds": args.rounds,
-                     "seconds_per_round": args.seconds, "clients": args.clients}
+    results: dict = {
+        "database": database_url.split(":", 1)[0],
+        "rounds": args.rounds,
+        "seconds_per_round": args.seconds,
+        "clients": args.clients,
+    }
     for label, denylist in (("denylist_off", "0"), ("denylist_on_redis", "1")):
         env = {**base_env, "JWT_SESSION_DENYLIST": denylist}
         with Server(env) as server:
@@ -230,29 +247,64 @@ def main() -> int:
         results["refresh_sequential_rps"] = round(
             refreshes_per_second(server.port, issue_pair(base_env)["refresh"], seconds=args.seconds * 2), 1
         )
-        winners = [race_winners(server.port, issue_pair(base_env)["refresh"], threads=args.race_threads)
-                   for _ in range(args.trials)]
-        results["race"] = {"trials": args.trials, "threads": args.race_threads,
-                           "winners_min": min(winners), "winners_max": max(winners)}
+        winners = [
+            race_winners(server.port, issue_pair(base_env)["refresh"], threads=args.race_threads)
+            for _ in range(args.trials)
+        ]
+        results["race"] = {
+            "trials": args.trials,
+            "threads": args.race_threads,
+            "winners_min": min(winners),
+            "winners_max": max(winners),
+        }
 
     off, on = results["denylist_off"], results["denylist_on_redis"]
     target_off, target_on = TARGETS["whoami/live"]
     rows = [
-        ("whoami / live, denylist off", f"{off['whoami_rps']} / {off['live_rps']} req/s",
-         f"{off['ratio']:.2f}", f">= {target_off}", off["ratio"] >= target_off),
-        ("whoami / live, denylist on (Redis)", f"{on['whoami_rps']} / {on['live_rps']} req/s",
-         f"{on['ratio']:.2f}", f">= {target_on}", on["ratio"] >= target_on),
-        ("  per-round ratios, off / on", f"{off['ratio_min']:.2f}-{off['ratio_max']:.2f} / "
-         f"{on['ratio_min']:.2f}-{on['ratio_max']:.2f}", "", "", True),
+        (
+            "whoami / live, denylist off",
+            f"{off['whoami_rps']} / {off['live_rps']} req/s",
+            f"{off['ratio']:.2f}",
+            f">= {target_off}",
+            off["ratio"] >= target_off,
+        ),
+        (
+            "whoami / live, denylist on (Redis)",
+            f"{on['whoami_rps']} / {on['live_rps']} req/s",
+            f"{on['ratio']:.2f}",
+            f">= {target_on}",
+            on["ratio"] >= target_on,
+        ),
+        (
+            "  per-round ratios, off / on",
+            f"{off['ratio_min']:.2f}-{off['ratio_max']:.2f} / {on['ratio_min']:.2f}-{on['ratio_max']:.2f}",
+            "",
+            "",
+            True,
+        ),
         ("server CPU/request live, denylist off", f"{off['server_cpu_us']['live']} us", "", "", True),
-        ("server CPU/request whoami, denylist off", f"{off['server_cpu_us']['whoami']} us",
-         f"{off['server_cpu_us']['live'] / off['server_cpu_us']['whoami']:.2f}", "", True),
-        ("server CPU/request whoami, denylist on", f"{on['server_cpu_us']['whoami']} us",
-         f"{on['server_cpu_us']['live'] / on['server_cpu_us']['whoami']:.2f}", "", True),
+        (
+            "server CPU/request whoami, denylist off",
+            f"{off['server_cpu_us']['whoami']} us",
+            f"{off['server_cpu_us']['live'] / off['server_cpu_us']['whoami']:.2f}",
+            "",
+            True,
+        ),
+        (
+            "server CPU/request whoami, denylist on",
+            f"{on['server_cpu_us']['whoami']} us",
+            f"{on['server_cpu_us']['live'] / on['server_cpu_us']['whoami']:.2f}",
+            "",
+            True,
+        ),
         ("refresh, sequential", f"{results['refresh_sequential_rps']} req/s", "", "", True),
-        (f"race winners, {args.race_threads} threads x {args.trials} trials",
-         f"min {results['race']['winners_min']}, max {results['race']['winners_max']}", "", "== 1",
-         results["race"]["winners_min"] == results["race"]["winners_max"] == 1),
+        (
+            f"race winners, {args.race_threads} threads x {args.trials} trials",
+            f"min {results['race']['winners_min']}, max {results['race']['winners_max']}",
+            "",
+            "== 1",
+            results["race"]["winners_min"] == results["race"]["winners_max"] == 1,
+        ),
     ]
     print(f"\n{'measure':42} {'measured (medians)':30} {'ratio':>6}  {'target':8} ok")
     for name, measured, ratio, target, ok in rows:

@@ -224,6 +224,15 @@ def discovery_document(conf: DevIdpSettings) -> dict:
         "token_endpoint_auth_methods_supported": DevCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS,
         "code_challenge_methods_supported": S256Required.SUPPORTED_CODE_CHALLENGE_METHOD,
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name"
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "email",
+            "email_verified",
+            "name",
         ],
     }

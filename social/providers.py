@@ -72,8 +72,12 @@ class Provider(ABC):
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         """The user behind a token response."""
 
-    def _session(self, *, token_endpoint_auth_method: str = "client_secret_post",  # noqa: S107 (a method name)
-                 token: dict[str, Any] | None = None) -> OAuth2Session:
+    def _session(
+        self,
+        *,
+        token_endpoint_auth_method: str = "client_secret_post",  # noqa: S107 (a method name)
+        token: dict[str, Any] | None = None,
+    ) -> OAuth2Session:
         return OAuth2Session(
             client_id=self.config.client_id,
             client_secret=self.config.client_secret,
@@ -83,15 +87,17 @@ class Provider(ABC):
             token=token,
         )
 
-    def _authorization_url(self, endpoint: str, *, redirect_uri: str, state: str, code_verifier: str,
-                           **params: str) -> str:
+    def _authorization_url(
+        self, endpoint: str, *, redirect_uri: str, state: str, code_verifier: str, **params: str
+    ) -> str:
         url, _state = self._session().create_authorization_url(
             endpoint, state=state, code_verifier=code_verifier, redirect_uri=redirect_uri, **params
         )
         return url
 
-    def _fetch_token(self, endpoint: str, *, code: str, code_verifier: str, redirect_uri: str,
-                     token_endpoint_auth_method: str) -> dict[str, Any]:
+    def _fetch_token(
+        self, endpoint: str, *, code: str, code_verifier: str, redirect_uri: str, token_endpoint_auth_method: str
+    ) -> dict[str, Any]:
         with self._session(token_endpoint_auth_method=token_endpoint_auth_method) as session, self._outbound("token"):
             # Authlib keeps only `error` and `error_description` of an error body; Kakao's own
             # `error_code` (KOE320...) is read here, before Authlib parses the response.
@@ -209,7 +215,8 @@ class OpenIDConnectProvider(Provider):
             code=code,
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
-            token_endpoint_auth_method="client_secret_post" if "client_secret_post" in methods
+            token_endpoint_auth_method="client_secret_post"
+            if "client_secret_post" in methods
             else "client_secret_basic",
         )
 

@@ -6,6 +6,5 @@ from social.conf import social_settings
 def provider_list() -> list[dict[str, str]]:
     """The configured providers (those with a client id): Kakao, Google, then the configured ones."""
     return [
-        {"name": config.name, "display_name": config.display_name}
-        for config in social_settings().providers.values()
+        {"name": config.name, "display_name": config.display_name} for config in social_settings().providers.values()
     ]

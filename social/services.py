@@ -83,8 +83,9 @@ def _pending_login_consume(*, provider: str, state: str) -> dict[str, Any]:
     return pending
 
 
-def social_login_complete(*, provider: str, code: str, state: str, user_agent: str = "",
-                          ip: str | None = None) -> SocialLogin:
+def social_login_complete(
+    *, provider: str, code: str, state: str, user_agent: str = "", ip: str | None = None
+) -> SocialLogin:
     """Exchanges the code on the backend, upserts the user, and starts a session."""
     selected = provider_get(provider)
     pending = _pending_login_consume(provider=selected.name, state=state)
@@ -115,9 +116,12 @@ def social_account_upsert(*, provider: str, identity: Identity) -> tuple[SocialA
 
 
 def _social_account_find(*, provider: str, subject: str) -> SocialAccount | None:
-    return SocialAccount.objects.select_for_update().select_related("user").filter(
-        provider=provider, subject=subject
-    ).first()
+    return (
+        SocialAccount.objects.select_for_update()
+        .select_related("user")
+        .filter(provider=provider, subject=subject)
+        .first()
+    )
 
 
 def _social_account_upsert(*, provider: str, identity: Identity) -> tuple[SocialAccount, bool]:

@@ -44,6 +44,7 @@ def django_client() -> Client:
 
 # --- social login: providers mocked with `responses` (bodies from tests/social_mocks.py) ---
 
+
 @pytest.fixture
 def social(settings):
     """Kakao, Google and a generic OpenID Connect provider ("acme") configured, with their real URLs."""

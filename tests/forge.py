@@ -21,8 +21,15 @@ def header_of(token: str) -> dict[str, Any]:
     return jwt.get_unverified_header(token)
 
 
-def resign(token: str, *, drop: tuple[str, ...] = (), headers: dict[str, Any] | None = None,
-           key: str | None = None, algorithm: str = "HS256", **claims: Any) -> str:
+def resign(
+    token: str,
+    *,
+    drop: tuple[str, ...] = (),
+    headers: dict[str, Any] | None = None,
+    key: str | None = None,
+    algorithm: str = "HS256",
+    **claims: Any,
+) -> str:
     """The token's claims with changes, signed with the project's key (or another)."""
     payload = {**claims_of(token), **claims}
     for name in drop:

@@ -32,6 +32,7 @@ ACME_DISCOVERY_URL = "https://id.acme.test/realms/main/.well-known/openid-config
 
 # --- Kakao -------------------------------------------------------------------------------
 
+
 def kakao_token(**changes: Any) -> dict[str, Any]:
     return {
         "access_token": "kakao-access-token-Xq1",
@@ -44,9 +45,16 @@ def kakao_token(**changes: Any) -> dict[str, Any]:
     }
 
 
-def kakao_user(*, user_id: int = KAKAO_USER_ID, email: str | None = "minji@kakao.example",
-               has_email: bool = True, is_email_valid: bool = True, is_email_verified: bool = True,
-               nickname: str = "민지", is_default_image: bool = False) -> dict[str, Any]:
+def kakao_user(
+    *,
+    user_id: int = KAKAO_USER_ID,
+    email: str | None = "minji@kakao.example",
+    has_email: bool = True,
+    is_email_valid: bool = True,
+    is_email_verified: bool = True,
+    nickname: str = "민지",
+    is_default_image: bool = False,
+) -> dict[str, Any]:
     account: dict[str, Any] = {
         "profile_nickname_needs_agreement": False,
         "profile_image_needs_agreement": False,
@@ -60,8 +68,9 @@ def kakao_user(*, user_id: int = KAKAO_USER_ID, email: str | None = "minji@kakao
     }
     if has_email:
         # Kakao sends the flags and the email only once the user has agreed to share it.
-        account.update(email_needs_agreement=False, is_email_valid=is_email_valid,
-                       is_email_verified=is_email_verified, email=email)
+        account.update(
+            email_needs_agreement=False, is_email_valid=is_email_valid, is_email_verified=is_email_verified, email=email
+        )
     return {
         "id": user_id,
         "connected_at": "2024-05-01T09:30:00Z",
@@ -74,8 +83,12 @@ def kakao_user(*, user_id: int = KAKAO_USER_ID, email: str | None = "minji@kakao
     }
 
 
-def kakao_oauth_error(*, error: str = "invalid_grant", error_code: str = "KOE320",
-                      description: str = "authorization code not found for code=...") -> dict[str, str]:
+def kakao_oauth_error(
+    *,
+    error: str = "invalid_grant",
+    error_code: str = "KOE320",
+    description: str = "authorization code not found for code=...",
+) -> dict[str, str]:
     return {"error": error, "error_description": description, "error_code": error_code}
 
 
@@ -90,11 +103,19 @@ def mock_kakao(rsps: responses.RequestsMock, *, token: dict | None = None, user:
 
 # --- OpenID Connect ----------------------------------------------------------------------
 
+
 class OIDCProvider:
     """An OpenID Connect provider's discovery document, keys and id_tokens."""
 
-    def __init__(self, *, issuer: str, discovery_url: str, client_id: str, key_id: str = "key-1",
-                 auth_methods: tuple[str, ...] = ("client_secret_post", "client_secret_basic")) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        discovery_url: str,
+        client_id: str,
+        key_id: str = "key-1",
+        auth_methods: tuple[str, ...] = ("client_secret_post", "client_secret_basic"),
+    ) -> None:
         self.issuer = issuer
         self.discovery_url = discovery_url
         self.client_id = client_id
@@ -127,8 +148,15 @@ class OIDCProvider:
     def jwks(self, *keys: RSAKey) -> dict[str, Any]:
         return KeySet(list(keys or [self.key])).as_dict(private=False)
 
-    def claims(self, *, nonce: str, sub: str = "110169484474386276334", email: str = "ada@gmail.example",
-               email_verified: bool = True, **changes: Any) -> dict[str, Any]:
+    def claims(
+        self,
+        *,
+        nonce: str,
+        sub: str = "110169484474386276334",
+        email: str = "ada@gmail.example",
+        email_verified: bool = True,
+        **changes: Any,
+    ) -> dict[str, Any]:
         now = int(time.time())
         return {
             "iss": self.issuer,
@@ -148,8 +176,9 @@ class OIDCProvider:
             **changes,
         }
 
-    def userinfo(self, *, sub: str = "110169484474386276334", email: str = "ada@acme.example",
-                 email_verified: bool = True) -> dict[str, Any]:
+    def userinfo(
+        self, *, sub: str = "110169484474386276334", email: str = "ada@acme.example", email_verified: bool = True
+    ) -> dict[str, Any]:
         return {"sub": sub, "email": email, "email_verified": email_verified, "name": "Ada Lovelace"}
 
     def id_token(self, claims: dict[str, Any], *, key: RSAKey | None = None, algorithm: str = "RS256") -> str:
@@ -161,7 +190,7 @@ class OIDCProvider:
             "access_token": "ya29.a0AfB_byC-provider-access-token",
             "expires_in": 3599,
             "scope": "openid https://www.googleapis.com/auth/userinfo.email "
-                     "https://www.googleapis.com/auth/userinfo.profile",
+            "https://www.googleapis.com/auth/userinfo.profile",
             "token_type": "Bearer",
             "id_token": id_token,
         }
@@ -185,13 +214,19 @@ def another_key(key_id: str = "attacker-key") -> RSAKey:
     return _rsa_key(key_id)
 
 
-GOOGLE = OIDCProvider(issuer="https://accounts.google.com", discovery_url=GOOGLE_DISCOVERY_URL,
-                      client_id=GOOGLE_CLIENT_ID)
-ACME = OIDCProvider(issuer="https://id.acme.test/realms/main", discovery_url=ACME_DISCOVERY_URL,
-                    client_id=ACME_CLIENT_ID, auth_methods=("client_secret_basic",))
+GOOGLE = OIDCProvider(
+    issuer="https://accounts.google.com", discovery_url=GOOGLE_DISCOVERY_URL, client_id=GOOGLE_CLIENT_ID
+)
+ACME = OIDCProvider(
+    issuer="https://id.acme.test/realms/main",
+    discovery_url=ACME_DISCOVERY_URL,
+    client_id=ACME_CLIENT_ID,
+    auth_methods=("client_secret_basic",),
+)
 
 
 # --- the frontend's side -------------------------------------------------------------------
+
 
 def query_of(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}

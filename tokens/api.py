@@ -31,15 +31,17 @@ def _no_bearer(request: HttpRequest) -> bool:
     return True
 
 
-@auth_router.post("/token/refresh", response={200: TokenPairOut, **problem_responses(401, 422, 429)},
-                  throttle=token_throttle)
+@auth_router.post(
+    "/token/refresh", response={200: TokenPairOut, **problem_responses(401, 422, 429)}, throttle=token_throttle
+)
 def token_refresh(request, body: RefreshIn):
     """Rotates the refresh token: the presented one is blacklisted, a new pair returned."""
     return services.token_pair_refresh(refresh=body.refresh)
 
 
-@auth_router.post("/token/verify", response={200: ClaimsOut, **problem_responses(401, 422, 429)},
-                  throttle=token_throttle)
+@auth_router.post(
+    "/token/verify", response={200: ClaimsOut, **problem_responses(401, 422, 429)}, throttle=token_throttle
+)
 def token_verify(request, body: VerifyIn):
     """The claims of a valid access or refresh token."""
     return services.token_verify(token=body.token)

@@ -13,8 +13,7 @@ class TokenError(Problem):
     def headers(self) -> dict[str, str]:
         # The title is fixed text, so it is safe inside the quoted-string.
         return {
-            "WWW-Authenticate": f'Bearer realm="api", error="{self.bearer_error}", '
-            f'error_description="{self.title}"'
+            "WWW-Authenticate": f'Bearer realm="api", error="{self.bearer_error}", error_description="{self.title}"'
         }
 
 

@@ -60,8 +60,13 @@ def _extra_claims(user) -> dict[str, Any]:
 
 def _token_pair_issue(*, user, session: Session, refresh_token: RefreshToken, now: datetime) -> TokenPair:
     conf = token_settings()
-    common = {"iss": conf.issuer, "aud": conf.audience, "sub": str(user.pk), "sid": str(session.id),
-              "iat": _timestamp(now)}
+    common = {
+        "iss": conf.issuer,
+        "aud": conf.audience,
+        "sub": str(user.pk),
+        "sid": str(session.id),
+        "iat": _timestamp(now),
+    }
     access_expires_at = now + conf.access_ttl
     access = backend.encode(
         {**_extra_claims(user), **common, "exp": _timestamp(access_expires_at), "jti": uuid.uuid4().hex},
@@ -92,8 +97,11 @@ def session_start(*, user, user_agent: str = "", ip: str | None = None) -> Token
     now = timezone.now()
     with transaction.atomic():
         session = Session.objects.create(
-            user=user, created_at=now, expires_at=now + token_settings().session_max_age,
-            user_agent=user_agent[:512], ip=ip,
+            user=user,
+            created_at=now,
+            expires_at=now + token_settings().session_max_age,
+            user_agent=user_agent[:512],
+            ip=ip,
         )
         refresh_token = _refresh_token_create(session=session, now=now)
     return _token_pair_issue(user=user, session=session, refresh_token=refresh_token, now=now)
@@ -194,8 +202,9 @@ def _sessions_end(sessions, *, reason: SessionEndReason) -> int:
     return ended
 
 
-def session_end(*, session_id: uuid.UUID, user_id: int | None = None,
-                reason: SessionEndReason = SessionEndReason.LOGOUT) -> None:
+def session_end(
+    *, session_id: uuid.UUID, user_id: int | None = None, reason: SessionEndReason = SessionEndReason.LOGOUT
+) -> None:
     """Ends one session; with `user_id`, only if it is that user's (SessionNotFound otherwise)."""
     sessions = Session.objects.filter(id=session_id)
     if user_id is not None:

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,21 +14,32 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='SocialAccount',
+            name="SocialAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=50)),
-                ('subject', models.CharField(max_length=255)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('email_verified', models.BooleanField(default=False)),
-                ('profile', models.JSONField(blank=True, default=dict)),
-                ('first_login_at', models.DateTimeField()),
-                ('last_login_at', models.DateTimeField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='social_accounts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provider", models.CharField(max_length=50)),
+                ("subject", models.CharField(max_length=255)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("email_verified", models.BooleanField(default=False)),
+                ("profile", models.JSONField(blank=True, default=dict)),
+                ("first_login_at", models.DateTimeField()),
+                ("last_login_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="social_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider', 'subject'],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'subject'), name='social_account_provider_subject_unique')],
+                "ordering": ["provider", "subject"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "subject"), name="social_account_provider_subject_unique"
+                    )
+                ],
             },
         ),
     ]

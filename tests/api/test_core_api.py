@@ -110,8 +110,9 @@ def test_deploy_check_warns_about_a_per_process_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     (warning,) = [m for m in run_checks(include_deployment_checks=True) if m.id == "core.W001"]
     assert "DummyCache" in warning.msg
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:6379/0"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"}
+    }
     assert "core.W001" not in check_ids(include_deployment_checks=True)
 
 
@@ -121,9 +122,17 @@ def test_deploy_check_warns_about_a_per_process_cache(settings):
 def test_openapi_lists_every_endpoint_with_the_bearer_scheme_and_problem_responses(client):
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    for path in ["/api/health", "/api/auth/whoami", "/api/users/me", "/api/auth/token/refresh",
-                 "/api/auth/token/verify", "/api/auth/logout", "/api/auth/logout-all", "/api/auth/sessions",
-                 "/api/auth/sessions/{session_id}"]:
+    for path in [
+        "/api/health",
+        "/api/auth/whoami",
+        "/api/users/me",
+        "/api/auth/token/refresh",
+        "/api/auth/token/verify",
+        "/api/auth/logout",
+        "/api/auth/logout-all",
+        "/api/auth/sessions",
+        "/api/auth/sessions/{session_id}",
+    ]:
         assert path in paths, path
     assert schema["components"]["securitySchemes"]["JWTAuth"] == {"type": "http", "scheme": "bearer"}
     whoami = paths["/api/auth/whoami"]["get"]

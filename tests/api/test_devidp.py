@@ -55,8 +55,9 @@ def authorize_params(*, verifier: str, nonce: str = "n-0S6_WzA2Mj", **overrides)
     return {name: value for name, value in params.items() if value is not None}
 
 
-def issue_code(http: Client, *, verifier: str, email: str = "ada@example.com", verified: bool = True,
-               **overrides) -> dict[str, list[str]]:
+def issue_code(
+    http: Client, *, verifier: str, email: str = "ada@example.com", verified: bool = True, **overrides
+) -> dict[str, list[str]]:
     """Signs in at the authorize page; the query of the redirect back to the client."""
     url = "/dev-idp/authorize?" + urlencode(authorize_params(verifier=verifier, **overrides))
     form = {"email": email, "name": "Ada Lovelace", **({"email_verified": "on"} if verified else {})}
@@ -67,8 +68,7 @@ def issue_code(http: Client, *, verifier: str, email: str = "ada@example.com", v
     return parse_qs(location.query)
 
 
-def exchange(http: Client, code: str, *, verifier: str, secret: str = CLIENT_SECRET,
-             redirect_uri: str = REDIRECT_URI):
+def exchange(http: Client, code: str, *, verifier: str, secret: str = CLIENT_SECRET, redirect_uri: str = REDIRECT_URI):
     return http.post(
         "/dev-idp/token",
         {

@@ -18,9 +18,16 @@ def admin_client(django_client):
 @pytest.fixture
 def kakao_account(user) -> SocialAccount:
     now = timezone.now()
-    return SocialAccount.objects.create(user=user, provider="kakao", subject="1234567890", email="ada@kakao.example",
-                                        email_verified=True, profile={"id": 1234567890}, first_login_at=now,
-                                        last_login_at=now)
+    return SocialAccount.objects.create(
+        user=user,
+        provider="kakao",
+        subject="1234567890",
+        email="ada@kakao.example",
+        email_verified=True,
+        profile={"id": 1234567890},
+        first_login_at=now,
+        last_login_at=now,
+    )
 
 
 def test_user_page_lists_the_social_accounts(admin_client, kakao_account):

@@ -39,6 +39,7 @@ def pending_login(state: str) -> dict:
 
 # --- providers ---------------------------------------------------------------------------
 
+
 def test_providers_lists_the_configured_ones_in_order(client):
     response = client.get("/auth/social/providers")
 
@@ -59,6 +60,7 @@ def test_a_provider_without_client_id_is_not_offered(client, settings):
 
 
 # --- authorize -----------------------------------------------------------------------------
+
 
 def test_kakao_authorize_url_carries_client_redirect_scope_state_and_s256_challenge(client):
     response = client.post("/auth/social/kakao/authorize", json={"redirect_uri": mocks.REDIRECT_URI})
@@ -114,12 +116,15 @@ def test_each_authorize_makes_a_fresh_state_verifier_and_nonce(client, rsps):
     assert first["code_challenge"] != second["code_challenge"]
 
 
-@pytest.mark.parametrize("redirect_uri", [
-    mocks.REDIRECT_URI + "/",
-    mocks.REDIRECT_URI.upper(),
-    mocks.REDIRECT_URI + "?next=/admin",
-    "https://evil.example/auth/callback",
-])
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        mocks.REDIRECT_URI + "/",
+        mocks.REDIRECT_URI.upper(),
+        mocks.REDIRECT_URI + "?next=/admin",
+        "https://evil.example/auth/callback",
+    ],
+)
 def test_redirect_uri_must_match_an_allowed_one_exactly(client, redirect_uri):
     response = client.post("/auth/social/kakao/authorize", json={"redirect_uri": redirect_uri})
 
@@ -130,11 +135,13 @@ def test_unknown_provider_is_404(client):
     response = client.post("/auth/social/myspace/authorize", json={"redirect_uri": mocks.REDIRECT_URI})
 
     assert_problem(response, 404, "provider_unknown")
-    assert_problem(client.post("/auth/social/myspace/callback", json={"code": "c", "state": "s"}),
-                   404, "provider_unknown")
+    assert_problem(
+        client.post("/auth/social/myspace/callback", json={"code": "c", "state": "s"}), 404, "provider_unknown"
+    )
 
 
 # --- callback: happy paths -------------------------------------------------------------------
+
 
 def test_kakao_login_creates_the_user_and_the_tokens_work(client, rsps):
     response = mocks.login_kakao(client, rsps)
@@ -266,6 +273,7 @@ def test_client_info_goes_to_the_session(client, rsps):
 
 # --- callback: state -------------------------------------------------------------------------
 
+
 def test_state_is_single_use(client, rsps):
     mocks.mock_kakao(rsps)
     state = mocks.authorize(client, "kakao")["state"]
@@ -314,6 +322,7 @@ def test_state_of_another_provider_is_refused_and_spent(client, rsps):
 
 # --- callback: the provider refuses or fails ---------------------------------------------------
 
+
 def test_kakao_invalid_grant_is_code_invalid_with_kakao_error_code(client, rsps):
     rsps.post(mocks.KAKAO_TOKEN_URL, json=mocks.kakao_oauth_error(), status=400)
     state = mocks.authorize(client, "kakao")["state"]
@@ -327,8 +336,9 @@ def test_kakao_invalid_grant_is_code_invalid_with_kakao_error_code(client, rsps)
 
 def test_google_invalid_grant_keeps_the_oauth_error(client, rsps):
     mocks.GOOGLE.mock_metadata(rsps)
-    rsps.post(mocks.GOOGLE.token_endpoint, status=400,
-              json={"error": "invalid_grant", "error_description": "Bad Request"})
+    rsps.post(
+        mocks.GOOGLE.token_endpoint, status=400, json={"error": "invalid_grant", "error_description": "Bad Request"}
+    )
     state = mocks.authorize(client, "google")["state"]
 
     body = assert_problem(mocks.callback(client, "google", state=state), 400, "code_invalid")
@@ -336,22 +346,29 @@ def test_google_invalid_grant_keeps_the_oauth_error(client, rsps):
 
 
 def test_other_oauth_errors_are_provider_unavailable(client, rsps):
-    rsps.post(mocks.KAKAO_TOKEN_URL, status=401, json=mocks.kakao_oauth_error(
-        error="invalid_client", error_code="KOE010", description="Bad client credentials"))
+    rsps.post(
+        mocks.KAKAO_TOKEN_URL,
+        status=401,
+        json=mocks.kakao_oauth_error(error="invalid_client", error_code="KOE010", description="Bad client credentials"),
+    )
     state = mocks.authorize(client, "kakao")["state"]
 
     body = assert_problem(mocks.callback(client, "kakao", state=state), 502, "provider_unavailable")
     assert body["provider_error"] == "KOE010"
 
 
-@pytest.mark.parametrize("reply", [
-    {"status": 500, "json": {"error": "server_error"}},
-    {"status": 503, "body": "<html><body>Service Unavailable</body></html>", "content_type": "text/html"},
-    {"status": 200, "body": "<html><body>Login</body></html>", "content_type": "text/html"},
-    {"status": 400, "body": "<html><body>Bad Request</body></html>", "content_type": "text/html"},
-    {"status": 200, "json": ["not", "an", "object"]},
-    {"body": requests.ConnectionError("Connection refused")},
-], ids=["500-json", "503-html", "200-html", "400-html", "200-list", "connection-refused"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"status": 500, "json": {"error": "server_error"}},
+        {"status": 503, "body": "<html><body>Service Unavailable</body></html>", "content_type": "text/html"},
+        {"status": 200, "body": "<html><body>Login</body></html>", "content_type": "text/html"},
+        {"status": 400, "body": "<html><body>Bad Request</body></html>", "content_type": "text/html"},
+        {"status": 200, "json": ["not", "an", "object"]},
+        {"body": requests.ConnectionError("Connection refused")},
+    ],
+    ids=["500-json", "503-html", "200-html", "400-html", "200-list", "connection-refused"],
+)
 def test_token_endpoint_failures_are_provider_unavailable(client, rsps, reply):
     rsps.post(mocks.KAKAO_TOKEN_URL, **reply)
     state = mocks.authorize(client, "kakao")["state"]
@@ -384,11 +401,14 @@ def test_user_info_timeout_is_provider_timeout(client, rsps):
     assert_problem(mocks.callback(client, "kakao", state=state), 504, "provider_timeout")
 
 
-@pytest.mark.parametrize(("reply", "status", "code"), [
-    ({"status": 500, "body": "oops"}, 502, "provider_unavailable"),
-    ({"body": requests.ConnectionError("refused")}, 502, "provider_unavailable"),
-    ({"body": requests.ConnectTimeout("slow")}, 504, "provider_timeout"),
-])
+@pytest.mark.parametrize(
+    ("reply", "status", "code"),
+    [
+        ({"status": 500, "body": "oops"}, 502, "provider_unavailable"),
+        ({"body": requests.ConnectionError("refused")}, 502, "provider_unavailable"),
+        ({"body": requests.ConnectTimeout("slow")}, 504, "provider_timeout"),
+    ],
+)
 def test_discovery_failures_on_authorize(client, rsps, reply, status, code):
     rsps.get(mocks.GOOGLE_DISCOVERY_URL, **reply)
 
@@ -408,12 +428,17 @@ def test_timeouts_come_from_settings(client, rsps, settings):
 
 # --- callback: id_token ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("changes", [
-    {"aud": "someone-else.apps.googleusercontent.com"},
-    {"iss": "https://evil.example"},
-    {"nonce": "a-nonce-from-another-login"},
-    {"exp": 1_000_000_000},
-], ids=["aud", "iss", "nonce", "expired"])
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aud": "someone-else.apps.googleusercontent.com"},
+        {"iss": "https://evil.example"},
+        {"nonce": "a-nonce-from-another-login"},
+        {"exp": 1_000_000_000},
+    ],
+    ids=["aud", "iss", "nonce", "expired"],
+)
 def test_id_token_with_a_wrong_claim_is_refused(client, rsps, changes):
     response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", **changes)
 
@@ -439,6 +464,7 @@ def test_token_response_without_id_token_is_refused(client, rsps):
 
 
 # --- users ----------------------------------------------------------------------------------
+
 
 def test_verified_email_links_to_the_existing_user(client, rsps, user):
     response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", email="ADA@example.com")

@@ -31,9 +31,7 @@ def test_social_authorize_is_limited(client, db, settings, low_limits):
 
 def test_an_empty_rate_turns_the_limit_off(client, pair, settings):
     settings.API_THROTTLE_RATES = {"sign_in": "", "tokens": ""}
-    assert all(
-        client.post("/auth/token/verify", json={"token": pair.access}).status_code == 200 for _ in range(150)
-    )
+    assert all(client.post("/auth/token/verify", json={"token": pair.access}).status_code == 200 for _ in range(150))
 
 
 def test_default_limits_leave_room_for_normal_use(client, pair):

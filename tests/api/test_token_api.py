@@ -95,7 +95,11 @@ def test_users_me_returns_the_profile_in_one_query(client, pair, user, django_as
         response = client.get("/users/me", headers=bearer(pair.access))
     assert response.status_code == 200
     assert response.json() | {"date_joined": None} == {
-        "id": user.pk, "email": "ada@example.com", "display_name": "Ada", "avatar_url": "", "date_joined": None,
+        "id": user.pk,
+        "email": "ada@example.com",
+        "display_name": "Ada",
+        "avatar_url": "",
+        "date_joined": None,
     }
 
 
@@ -154,8 +158,9 @@ def test_verify_refuses_a_rotated_refresh_token(client, pair):
 
 
 def test_verify_refuses_a_tampered_token(client, pair):
-    assert_invalid_token(client.post("/auth/token/verify", json={"token": tamper_signature(pair.access)}),
-                         "token_invalid")
+    assert_invalid_token(
+        client.post("/auth/token/verify", json={"token": tamper_signature(pair.access)}), "token_invalid"
+    )
 
 
 # --- logout, logout-all, sessions --------------------------------------------------------

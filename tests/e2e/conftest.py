@@ -72,9 +72,7 @@ def browser(chromium_path) -> Iterator:
         # async-unsafe. Django's documented switch for that case, on only while it runs.
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS)
             yield browser
             browser.close()
 

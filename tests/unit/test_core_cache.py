@@ -10,8 +10,15 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_redis_cache_reuses_one_client_and_still_works():
-    with override_settings(CACHES={"default": {"BACKEND": "core.cache.RedisCache",
-                                               "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "cache-test"}}):
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "core.cache.RedisCache",
+                "LOCATION": os.environ["REDIS_URL"],
+                "KEY_PREFIX": "cache-test",
+            }
+        }
+    ):
         cache = caches["default"]
         assert cache._cache.get_client(write=False) is cache._cache.get_client(write=True)
         cache.set("answer", {"value": 42}, timeout=5)

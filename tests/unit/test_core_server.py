@@ -16,8 +16,11 @@ def gunicorn(port: int, **env: str) -> subprocess.Popen:
     environment = {name: value for name, value in os.environ.items() if name != "DJANGO_SECRET_KEY"}
     return subprocess.Popen(
         [str(GUNICORN), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT, env={**environment, "DJANGO_DEBUG": "0", **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env={**environment, "DJANGO_DEBUG": "0", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -8,19 +8,22 @@ from social.conf import OIDCConfig, is_allowed_endpoint, social_settings
 pytestmark = pytest.mark.usefixtures("social")
 
 
-@pytest.mark.parametrize(("url", "allowed"), [
-    ("https://accounts.google.com/.well-known/openid-configuration", True),
-    ("http://127.0.0.1:8000/dev-idp/.well-known/openid-configuration", True),
-    ("http://127.0.0.2:9000/x", True),
-    ("http://localhost:8000/x", True),
-    ("http://[::1]:8000/x", True),
-    ("http://accounts.google.com/x", False),
-    ("http://10.0.0.1/x", False),
-    ("http://127.0.0.1.evil.example/x", False),
-    ("ftp://127.0.0.1/x", False),
-    ("https:///no-host", False),
-    ("None", False),
-])
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://accounts.google.com/.well-known/openid-configuration", True),
+        ("http://127.0.0.1:8000/dev-idp/.well-known/openid-configuration", True),
+        ("http://127.0.0.2:9000/x", True),
+        ("http://localhost:8000/x", True),
+        ("http://[::1]:8000/x", True),
+        ("http://accounts.google.com/x", False),
+        ("http://10.0.0.1/x", False),
+        ("http://127.0.0.1.evil.example/x", False),
+        ("ftp://127.0.0.1/x", False),
+        ("https:///no-host", False),
+        ("None", False),
+    ],
+)
 def test_https_everywhere_http_only_on_loopback(url, allowed):
     assert is_allowed_endpoint(url) is allowed
 
@@ -33,9 +36,14 @@ def test_providers_are_kakao_google_then_configured_ones_in_order(settings):
 
     assert list(social_settings().providers) == ["kakao", "google", "zeta", "dev"]
     dev = social_settings().providers["dev"]
-    assert dev == OIDCConfig(name="dev", display_name="dev", client_id="d", client_secret="",
-                             scopes=("openid", "email", "profile"),
-                             discovery_url="http://127.0.0.1:8000/dev-idp/.well-known/openid-configuration")
+    assert dev == OIDCConfig(
+        name="dev",
+        display_name="dev",
+        client_id="d",
+        client_secret="",
+        scopes=("openid", "email", "profile"),
+        discovery_url="http://127.0.0.1:8000/dev-idp/.well-known/openid-configuration",
+    )
 
 
 def test_settings_are_read_at_call_time(settings):
@@ -51,15 +59,18 @@ def test_only_google_accepts_the_bare_issuer():
     assert providers["acme"].extra_issuers == ()
 
 
-@pytest.mark.parametrize(("setting", "value"), [
-    ("SOCIAL_KAKAO_TOKEN_URL", "http://kauth.kakao.com/oauth/token"),
-    ("SOCIAL_GOOGLE_DISCOVERY_URL", "http://accounts.google.com/.well-known/openid-configuration"),
-    ("SOCIAL_OIDC_PROVIDERS", {"x": {"client_id": "x", "discovery_url": "http://id.example/.well-known/x"}}),
-    ("SOCIAL_OIDC_PROVIDERS", {"x": {"client_id": "x"}}),
-    ("SOCIAL_OIDC_PROVIDERS", {"google": {"client_id": "x", "discovery_url": "https://id.example/x"}}),
-    ("SOCIAL_OIDC_PROVIDERS", {"Bad Name": {"client_id": "x", "discovery_url": "https://id.example/x"}}),
-    ("SOCIAL_OIDC_PROVIDERS", {"x": {"client_id": "x", "discovery_url": "https://id.example/x", "issuer": "y"}}),
-])
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("SOCIAL_KAKAO_TOKEN_URL", "http://kauth.kakao.com/oauth/token"),
+        ("SOCIAL_GOOGLE_DISCOVERY_URL", "http://accounts.google.com/.well-known/openid-configuration"),
+        ("SOCIAL_OIDC_PROVIDERS", {"x": {"client_id": "x", "discovery_url": "http://id.example/.well-known/x"}}),
+        ("SOCIAL_OIDC_PROVIDERS", {"x": {"client_id": "x"}}),
+        ("SOCIAL_OIDC_PROVIDERS", {"google": {"client_id": "x", "discovery_url": "https://id.example/x"}}),
+        ("SOCIAL_OIDC_PROVIDERS", {"Bad Name": {"client_id": "x", "discovery_url": "https://id.example/x"}}),
+        ("SOCIAL_OIDC_PROVIDERS", {"x": {"client_id": "x", "discovery_url": "https://id.example/x", "issuer": "y"}}),
+    ],
+)
 def test_misconfiguration_is_refused_with_the_setting_named(settings, setting, value):
     setattr(settings, setting, value)
 

@@ -32,6 +32,7 @@ def test_provider_get_builds_the_class_of_each_kind():
 
 # --- id_token -------------------------------------------------------------------------------
 
+
 def test_valid_id_token_gives_the_identity(rsps):
     mocks.GOOGLE.mock_metadata(rsps)
 
@@ -64,18 +65,22 @@ def test_bare_issuer_is_google_only(rsps):
         provider_get("acme").identity(mocks.ACME.token(mocks.ACME.id_token(claims)), nonce=NONCE)
 
 
-@pytest.mark.parametrize("changes", [
-    {"aud": "someone-else"},
-    {"aud": ["someone-else", "another"]},
-    {"aud": [mocks.GOOGLE_CLIENT_ID, "another"], "azp": "another"},
-    {"azp": "another-client"},
-    {"iss": "https://accounts.google.com/"},
-    {"nonce": "another-nonce"},
-    {"exp": 1_000_000_000},
-    {"iat": 4_000_000_000},
-    {"exp": "tomorrow"},
-    {"sub": None},
-], ids=["aud", "aud-list", "azp-of-list", "azp", "iss-slash", "nonce", "expired", "iat-future", "exp-type", "sub"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"aud": "someone-else"},
+        {"aud": ["someone-else", "another"]},
+        {"aud": [mocks.GOOGLE_CLIENT_ID, "another"], "azp": "another"},
+        {"azp": "another-client"},
+        {"iss": "https://accounts.google.com/"},
+        {"nonce": "another-nonce"},
+        {"exp": 1_000_000_000},
+        {"iat": 4_000_000_000},
+        {"exp": "tomorrow"},
+        {"sub": None},
+    ],
+    ids=["aud", "aud-list", "azp-of-list", "azp", "iss-slash", "nonce", "expired", "iat-future", "exp-type", "sub"],
+)
 def test_id_token_claims_are_checked(rsps, changes):
     mocks.GOOGLE.mock_metadata(rsps)
 
@@ -142,8 +147,10 @@ def test_only_algorithms_of_the_discovery_list_are_accepted(rsps, allowed, accep
 
 
 def test_discovery_listing_only_symmetric_or_none_algorithms_accepts_nothing(rsps):
-    rsps.get(mocks.GOOGLE_DISCOVERY_URL,
-             json={**mocks.GOOGLE.discovery(), "id_token_signing_alg_values_supported": ["none", "HS256"]})
+    rsps.get(
+        mocks.GOOGLE_DISCOVERY_URL,
+        json={**mocks.GOOGLE.discovery(), "id_token_signing_alg_values_supported": ["none", "HS256"]},
+    )
     rsps.get(mocks.GOOGLE.jwks_uri, json=mocks.GOOGLE.jwks())
 
     with pytest.raises(IdTokenInvalid):
@@ -198,17 +205,21 @@ def test_discovery_naming_plain_http_endpoints_off_loopback_is_refused(rsps, fie
     rsps.get(mocks.GOOGLE_DISCOVERY_URL, json={**mocks.GOOGLE.discovery(), field: "http://accounts.google.com/x"})
 
     with pytest.raises(ProviderUnavailable):
-        provider_get("google").authorization_url(redirect_uri=mocks.REDIRECT_URI, state="s", code_verifier="v" * 43,
-                                                 nonce=NONCE)
+        provider_get("google").authorization_url(
+            redirect_uri=mocks.REDIRECT_URI, state="s", code_verifier="v" * 43, nonce=NONCE
+        )
 
 
 def test_loopback_discovery_over_http_works(rsps, settings):
     """A local identity provider (the dev one, a test server) on 127.0.0.1 over plain http."""
-    local = mocks.OIDCProvider(issuer="http://127.0.0.1:8765/dev-idp",
-                               discovery_url="http://127.0.0.1:8765/dev-idp/.well-known/openid-configuration",
-                               client_id="dev-client")
-    settings.SOCIAL_OIDC_PROVIDERS = {"dev": {"client_id": "dev-client", "client_secret": "s",
-                                              "discovery_url": local.discovery_url}}
+    local = mocks.OIDCProvider(
+        issuer="http://127.0.0.1:8765/dev-idp",
+        discovery_url="http://127.0.0.1:8765/dev-idp/.well-known/openid-configuration",
+        client_id="dev-client",
+    )
+    settings.SOCIAL_OIDC_PROVIDERS = {
+        "dev": {"client_id": "dev-client", "client_secret": "s", "discovery_url": local.discovery_url}
+    }
     local.mock_metadata(rsps)
 
     identity = provider_get("dev").identity(local.token(local.id_token(local.claims(nonce=NONCE))), nonce=NONCE)
@@ -258,6 +269,7 @@ def test_userinfo_is_not_asked_when_the_id_token_has_the_email(rsps):
 
 
 # --- Kakao's user ---------------------------------------------------------------------------
+
 
 def kakao_identity(rsps, user: dict):
     rsps.get(mocks.KAKAO_USERINFO_URL, json=user)

@@ -20,10 +20,22 @@ from tests import social_mocks as mocks
 pytestmark = pytest.mark.usefixtures("social")
 
 
-def identity(subject: str = "sub-1", *, email: str | None = "ada@example.com", email_verified: bool = True,
-             display_name: str = "Ada", avatar_url: str = "https://img.example/ada.png") -> Identity:
-    return Identity(subject=subject, email=email, email_verified=email_verified, display_name=display_name,
-                    avatar_url=avatar_url, profile={"sub": subject, "email": email})
+def identity(
+    subject: str = "sub-1",
+    *,
+    email: str | None = "ada@example.com",
+    email_verified: bool = True,
+    display_name: str = "Ada",
+    avatar_url: str = "https://img.example/ada.png",
+) -> Identity:
+    return Identity(
+        subject=subject,
+        email=email,
+        email_verified=email_verified,
+        display_name=display_name,
+        avatar_url=avatar_url,
+        profile={"sub": subject, "email": email},
+    )
 
 
 def upsert(who: Identity, provider: str = "google"):
@@ -42,7 +54,11 @@ class TestUpsert:
         assert user.last_login is not None
         assert not user.has_usable_password()
         assert (account.provider, account.subject, account.email, account.email_verified) == (
-            "google", "sub-1", "ada@example.com", True)
+            "google",
+            "sub-1",
+            "ada@example.com",
+            True,
+        )
         assert account.first_login_at == account.last_login_at
 
     def test_next_login_updates_the_account_and_keeps_the_user(self):
@@ -170,8 +186,10 @@ class TestUpsert:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="needs PostgreSQL for real concurrent writers: set DATABASE_URL=postgresql://... (CI does)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL for real concurrent writers: set DATABASE_URL=postgresql://... (CI does)",
+)
 @pytest.mark.parametrize("email", ["ada@example.com", None], ids=["with-email", "without-email"])
 def test_concurrent_first_logins_of_one_identity_make_one_account(monkeypatch, email):
     """Both logins look, find nothing, and only then insert: one wins, the other retries."""

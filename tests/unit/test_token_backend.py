@@ -110,9 +110,17 @@ def test_asymmetric_keys_sign_with_the_private_half_and_verify_with_the_public(s
     settings.JWT_SIGNING_KEY = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    token = backend.encode({"iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE, "sub": "1", "jti": "x",
-                            "iat": int(timezone.now().timestamp()), "exp": int(timezone.now().timestamp()) + 60},
-                           token_type=TokenType.ACCESS)
+    token = backend.encode(
+        {
+            "iss": settings.JWT_ISSUER,
+            "aud": settings.JWT_AUDIENCE,
+            "sub": "1",
+            "jti": "x",
+            "iat": int(timezone.now().timestamp()),
+            "exp": int(timezone.now().timestamp()) + 60,
+        },
+        token_type=TokenType.ACCESS,
+    )
     assert header_of(token)["alg"] == "ES256"
     assert backend.decode(token, token_type=TokenType.ACCESS)["sub"] == "1"
     # An HS256 token made with the public key as the secret (key confusion) is refused.

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,30 +17,64 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, choices=[('logout', 'Logged out'), ('logout_all', 'Logged out everywhere'), ('ended_by_user', 'Ended from the session list'), ('reuse', 'Refresh token reuse detected'), ('admin', 'Ended by an administrator')], max_length=32)),
-                ('user_agent', models.CharField(blank=True, max_length=512)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='auth_sessions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "end_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("logout", "Logged out"),
+                            ("logout_all", "Logged out everywhere"),
+                            ("ended_by_user", "Ended from the session list"),
+                            ("reuse", "Refresh token reuse detected"),
+                            ("admin", "Ended by an administrator"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("user_agent", models.CharField(blank=True, max_length=512)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="auth_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RefreshToken',
+            name="RefreshToken",
             fields=[
-                ('jti', models.UUIDField(editable=False, primary_key=True, serialize=False)),
-                ('issued_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('rotated_from', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replaced_by', to='tokens.refreshtoken')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refresh_tokens', to='tokens.session')),
+                ("jti", models.UUIDField(editable=False, primary_key=True, serialize=False)),
+                ("issued_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "rotated_from",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="replaced_by",
+                        to="tokens.refreshtoken",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="refresh_tokens", to="tokens.session"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['user', 'ended_at'], name='tokens_session_user_ended'),
+            model_name="session",
+            index=models.Index(fields=["user", "ended_at"], name="tokens_session_user_ended"),
         ),
     ]
