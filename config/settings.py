@@ -6,6 +6,7 @@ local-memory cache). Production sets DJANGO_SECRET_KEY, DATABASE_URL and REDIS_U
 """
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -76,6 +77,7 @@ DATABASES = {
 # Pending social logins, the session denylist and throttle counters must be shared by
 # every worker process: production sets REDIS_URL (core.checks warns otherwise).
 REDIS_URL = env_str("REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -5,6 +5,7 @@ happens outside Ninja's views (unknown URLs, 405s) under /api/.
 """
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -113,10 +114,18 @@ def _from_unexpected(request: HttpRequest, exc: Exception) -> JsonResponse:
     return status_problem(500, detail="The server failed to handle the request; it has been logged.")
 
 
+_HANDLERS: tuple[tuple[type[Exception], Callable[[HttpRequest, Any], JsonResponse]], ...] = (
+    (Problem, _from_problem),
+    (ValidationError, _from_validation_error),
+    (AuthenticationError, _from_authentication_error),
+    (HttpError, _from_http_error),
+    (Http404, _from_http404),
+    (Exception, _from_unexpected),
+)
+
+
 def install(api: NinjaAPI) -> None:
-    api.add_exception_handler(Problem, _from_problem)
-    api.add_exception_handler(ValidationError, _from_validation_error)
-    api.add_exception_handler(AuthenticationError, _from_authentication_error)
-    api.add_exception_handler(HttpError, _from_http_error)
-    api.add_exception_handler(Http404, _from_http404)
-    api.add_exception_handler(Exception, _from_unexpected)
+    # Ninja calls a handler with the exception instance; add_exception_handler's annotation
+    # also admits its class, which no handler here takes. The decorator form registers the same.
+    for exc_class, handler in _HANDLERS:
+        api.exception_handler(exc_class)(handler)

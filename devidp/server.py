@@ -25,7 +25,7 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.models import AuthorizationCodeMixin
 from django.core.cache import cache
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, KeySetSerialization, RSAKey
 
 from devidp.conf import DevIdpSettings, dev_idp_settings
 
@@ -112,7 +112,7 @@ def signing_key() -> RSAKey:
     return RSAKey.generate_key(2048, parameters={"use": "sig", "alg": SIGNING_ALGORITHM}, auto_kid=True)
 
 
-def jwks() -> dict:
+def jwks() -> KeySetSerialization:
     return KeySet([signing_key()]).as_dict(private=False)
 
 

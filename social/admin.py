@@ -1,9 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 
+from core.models import User
 from social.models import SocialAccount
-
-User = get_user_model()
 
 _READ_ONLY = ("provider", "subject", "email", "email_verified", "first_login_at", "last_login_at")
 
@@ -39,6 +37,7 @@ _user_admin_class = type(admin.site.get_model_admin(User))
 admin.site.unregister(User)
 
 
+# mypy cannot check a base class known only at run time.
 @admin.register(User)
-class UserAdmin(_user_admin_class):
+class UserAdmin(_user_admin_class):  # type: ignore[misc,valid-type]
     inlines = [*_user_admin_class.inlines, SocialAccountInline]

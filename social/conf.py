@@ -124,7 +124,7 @@ def _configured_oidc(name: str, entry: dict) -> OIDCConfig:
 
 @settings_accessor
 def social_settings() -> SocialSettings:
-    candidates = [_kakao(), _google()]
+    candidates: list[KakaoConfig | OIDCConfig] = [_kakao(), _google()]
     candidates += [_configured_oidc(name, entry) for name, entry in settings.SOCIAL_OIDC_PROVIDERS.items()]
     return SocialSettings(
         providers={config.name: config for config in candidates if config.client_id},

@@ -13,14 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from django.core.cache import cache
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from social.conf import KakaoConfig, OIDCConfig, ProviderConfig, is_allowed_endpoint, social_settings
 from social.errors import CodeInvalid, IdTokenInvalid, ProviderTimeout, ProviderUnavailable, ProviderUnknown
@@ -198,6 +198,7 @@ class OpenIDConnectProvider(Provider):
     uses_nonce = True
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
+        assert nonce is not None, "uses_nonce: social_login_begin makes one"
         return self._authorization_url(
             self._metadata()["authorization_endpoint"],
             redirect_uri=redirect_uri,
@@ -265,11 +266,13 @@ class OpenIDConnectProvider(Provider):
 
     def _key_set(self, jwks_uri: str, *, refresh: bool = False) -> KeySet:
         try:
-            return KeySet.import_key_set(self._cached_json(jwks_uri, refresh=refresh))
+            # Whatever the provider served: import_key_set refuses what is not a key set.
+            return KeySet.import_key_set(cast(KeySetSerialization, self._cached_json(jwks_uri, refresh=refresh)))
         except (JoseError, ValueError, KeyError, TypeError):
             raise ProviderUnavailable(f"{self.config.display_name}'s JWKS is not a valid key set.") from None
 
     def _verified_id_token_claims(self, id_token: Any, *, nonce: str | None) -> dict[str, Any]:
+        assert nonce is not None, "uses_nonce: social_login_begin stored one with the pending login"
         if not isinstance(id_token, str) or not id_token:
             raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
         metadata = self._metadata()

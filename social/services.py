@@ -8,23 +8,19 @@ code on the backend, and upserts the user from what the provider itself returned
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from social.conf import social_settings
 from social.errors import AccountDisabled, EmailRequired, RedirectUriNotAllowed, StateInvalid
 from social.models import SocialAccount
 from social.providers import Identity, provider_get
 from tokens.services import TokenPair, session_start
-
-User = get_user_model()
-
-_AVATAR_URL_MAX = User._meta.get_field("avatar_url").max_length
-_DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ class LoginStart:
 @dataclass(frozen=True)
 class SocialLogin:
     tokens: TokenPair
-    user: Any
+    user: User
     # Whether this login created the user (not merely linked a new identity to one).
     created: bool
 
@@ -143,7 +139,7 @@ def _social_account_upsert(*, provider: str, identity: Identity) -> tuple[Social
     return account, created
 
 
-def _user_to_link(verified_email: str | None):
+def _user_to_link(verified_email: str | None) -> User | None:
     """The existing user a new identity signs in as: the owner of its verified email, if linking is on."""
     if verified_email is None or not social_settings().link_by_verified_email:
         return None
@@ -154,29 +150,29 @@ def _email_is_free(email: str) -> bool:
     return not User.objects.filter(email__iexact=email).exists()
 
 
-def _user_create(*, identity: Identity, verified_email: str | None):
+def _user_create(*, identity: Identity, verified_email: str | None) -> User:
     # A verified email another user already has (linking being off) stays off this user:
     # emails are unique, and the account row keeps it anyway.
     email = verified_email if verified_email and _email_is_free(verified_email) else None
     return User.objects.create_user(
         email=email,
-        display_name=identity.display_name[:_DISPLAY_NAME_MAX],
+        display_name=identity.display_name[:DISPLAY_NAME_MAX_LENGTH],
         avatar_url=_avatar_url(identity),
     )
 
 
 def _avatar_url(identity: Identity) -> str:
     # A cut URL would be a broken one.
-    return identity.avatar_url if len(identity.avatar_url) <= _AVATAR_URL_MAX else ""
+    return identity.avatar_url if len(identity.avatar_url) <= AVATAR_URL_MAX_LENGTH else ""
 
 
-def _user_complete(user, *, identity: Identity, verified_email: str | None, now) -> None:
+def _user_complete(user: User, *, identity: Identity, verified_email: str | None, now: datetime) -> None:
     """Fills what the user lacks from the provider; never replaces what the user has."""
     changes: dict[str, Any] = {"last_login": now}
     if user.email is None and verified_email and _email_is_free(verified_email):
         changes["email"] = User.objects.normalize_email(verified_email)
     if not user.display_name and identity.display_name:
-        changes["display_name"] = identity.display_name[:_DISPLAY_NAME_MAX]
+        changes["display_name"] = identity.display_name[:DISPLAY_NAME_MAX_LENGTH]
     if not user.avatar_url and _avatar_url(identity):
         changes["avatar_url"] = _avatar_url(identity)
     for field, value in changes.items():

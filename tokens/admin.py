@@ -1,7 +1,11 @@
+from typing import cast
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from tokens import services
-from tokens.models import RefreshToken, Session
+from tokens.models import RefreshToken, Session, SessionQuerySet
 
 
 class RefreshTokenInline(admin.TabularInline):
@@ -27,8 +31,9 @@ class SessionAdmin(admin.ModelAdmin):
     inlines = [RefreshTokenInline]
     actions = ["end_sessions"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_activity()
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        # The admin's queryset comes from Session.objects, a SessionQuerySet.
+        return cast(SessionQuerySet, super().get_queryset(request)).with_activity()
 
     @admin.display(ordering="last_used_at")
     def last_used_at(self, session):
@@ -42,7 +47,7 @@ class SessionAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description="End selected sessions (their tokens stop working)")
-    def end_sessions(self, request, queryset):
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
         ended = services.sessions_end_by_admin(sessions=queryset)
         self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
 

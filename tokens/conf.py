@@ -3,13 +3,16 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from core.conf import settings_accessor
+
+if TYPE_CHECKING:
+    from core.models import User
 
 # RFC 8725 §3.1: a fixed list, never "none", never chosen by the token.
 SUPPORTED_ALGORITHMS = frozenset(
@@ -29,7 +32,7 @@ class TokenSettings:
     signing_key: str
     verifying_key: str
     session_denylist: bool
-    extra_claims: Callable[[Any], dict[str, Any]] | None
+    extra_claims: Callable[["User"], dict[str, Any]] | None
 
     @property
     def is_hmac(self) -> bool:

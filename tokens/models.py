@@ -8,6 +8,7 @@ every token of it with one update.
 """
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -31,7 +32,7 @@ class SessionQuerySet(models.QuerySet):
             refresh_expires_at=Max("refresh_tokens__expires_at"),
         )
 
-    def live(self, *, now=None):
+    def live(self, *, now: datetime | None = None):
         now = now or timezone.now()
         return self.with_activity().filter(ended_at__isnull=True, expires_at__gt=now, refresh_expires_at__gt=now)
 

@@ -2,15 +2,12 @@
 
 from uuid import UUID
 
-from django.contrib.auth import get_user_model
-
+from core.models import User
 from tokens.errors import TokenRevoked
 from tokens.models import Session
 
-User = get_user_model()
 
-
-def user_get(*, user_id: int):
+def user_get(*, user_id: int) -> User:
     """The user behind a principal: one query. A deleted or deactivated user ends the token's use."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:

@@ -11,18 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.models import User
 from tokens import backend, denylist
 from tokens.backend import TokenType
 from tokens.conf import token_settings
 from tokens.errors import NotAuthenticated, SessionNotFound, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from tokens.models import RefreshToken, Session, SessionEndReason
-
-User = get_user_model()
 
 # Registered claims that an extra-claims hook cannot override.
 _RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type"})
@@ -51,14 +49,14 @@ def _timestamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _extra_claims(user) -> dict[str, Any]:
+def _extra_claims(user: User) -> dict[str, Any]:
     hook = token_settings().extra_claims
     if hook is None:
         return {}
     return {name: value for name, value in hook(user).items() if name not in _RESERVED_CLAIMS}
 
 
-def _token_pair_issue(*, user, session: Session, refresh_token: RefreshToken, now: datetime) -> TokenPair:
+def _token_pair_issue(*, user: User, session: Session, refresh_token: RefreshToken, now: datetime) -> TokenPair:
     conf = token_settings()
     common = {
         "iss": conf.issuer,
@@ -92,7 +90,7 @@ def _refresh_token_create(*, session: Session, now: datetime, rotated_from: Refr
     )
 
 
-def session_start(*, user, user_agent: str = "", ip: str | None = None) -> TokenPair:
+def session_start(*, user: User, user_agent: str = "", ip: str | None = None) -> TokenPair:
     """A new session (a sign-in on one device) and its first token pair."""
     now = timezone.now()
     with transaction.atomic():
@@ -190,7 +188,7 @@ def token_verify(*, token: str) -> dict[str, Any]:
     return access_token_authenticate(token=token).claims
 
 
-def _sessions_end(sessions, *, reason: SessionEndReason) -> int:
+def _sessions_end(sessions: QuerySet[Session], *, reason: SessionEndReason) -> int:
     """Ends the live sessions of a queryset: one UPDATE, and their ids into the denylist."""
     session_ids = list(sessions.filter(ended_at__isnull=True).values_list("id", flat=True))
     if not session_ids:
@@ -228,7 +226,7 @@ def session_end_all(*, user_id: int, reason: SessionEndReason = SessionEndReason
     return _sessions_end(Session.objects.filter(user_id=user_id), reason=reason)
 
 
-def sessions_end_by_admin(*, sessions) -> int:
+def sessions_end_by_admin(*, sessions: QuerySet[Session]) -> int:
     return _sessions_end(sessions, reason=SessionEndReason.ADMIN)
 
 
