@@ -1,16 +1,26 @@
 """Talking to sign-in providers: the only module that imports Authlib and joserfc.
 
-One class per kind of provider. `OpenIDConnectProvider` serves Google and every provider
-configured by a discovery URL; `KakaoProvider` speaks Kakao's plain OAuth 2.0. Each builds
-the authorization URL, exchanges a code (with its PKCE verifier) for tokens, and turns the
-tokens into an `Identity`. Network and protocol failures become the Problems of
-social.errors; nothing here logs codes, tokens or secrets.
+Three parts, each readable and testable alone (the seam django-allauth draws):
+
+- mapping: pure functions from what a provider answered (Kakao's user, OpenID Connect
+  claims) to an `Identity`; no HTTP, so tests feed them plain dicts;
+- the id_token: decoding (the provider's keys, the algorithms allowed, an unknown `kid`)
+  apart from the claim rules (issuer, audience, expiry, nonce, `azp`);
+- fetching: one `Provider` class per kind of provider, which builds the authorization URL,
+  exchanges a code (with its PKCE verifier) and fetches what the mapping needs.
+  `OpenIDConnectProvider` serves Google and every provider configured by a discovery URL;
+  `KakaoProvider` speaks Kakao's plain OAuth 2.0.
+
+Adding a provider is one `Provider` subclass naming its config class in `config_class`,
+and one configuration entry (docs/providers.md). Network and protocol failures become the
+Problems of social.errors; nothing here logs codes, tokens or secrets.
 """
 
+import functools
 import hashlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -48,7 +58,98 @@ class Identity:
     profile: dict[str, Any]
 
 
+# --- mapping: a provider's answer -> Identity (pure) ----------------------------------------
+
+
+def kakao_identity(user: dict[str, Any]) -> Identity:
+    """Kakao's `GET /v2/user/me` body. Its email counts only with all three of Kakao's flags on."""
+    if user.get("id") is None:
+        raise ProviderUnavailable("Kakao's user info has no id.")
+    account = user.get("kakao_account") or {}
+    profile = account.get("profile") or {}
+    email_usable = all(account.get(flag) is True for flag in ("has_email", "is_email_valid", "is_email_verified"))
+    email = account.get("email") if email_usable else None
+    return Identity(
+        subject=str(user["id"]),
+        email=email or None,
+        email_verified=bool(email),
+        display_name=profile.get("nickname") or "",
+        avatar_url="" if profile.get("is_default_image") else profile.get("profile_image_url") or "",
+        profile=user,
+    )
+
+
+def oidc_identity(claims: dict[str, Any]) -> Identity:
+    """Verified id_token claims (merged with UserInfo where the id_token lacks the email)."""
+    return Identity(
+        subject=claims["sub"],
+        email=claims.get("email") or None,
+        email_verified=claims.get("email_verified") is True,
+        display_name=claims.get("name") or claims.get("given_name") or "",
+        avatar_url=claims.get("picture") or "",
+        profile=claims,
+    )
+
+
+# --- the id_token: decoding, then claim rules -----------------------------------------------
+
+
+def id_token_decode(id_token: str, *, key_set: Callable[..., KeySet], algorithms: Iterable[str]) -> dict[str, Any]:
+    """The claims of an id_token signed by one of the provider's keys; no claim is checked here.
+
+    `key_set(refresh=True)` must fetch the keys afresh: an unknown `kid` means the provider
+    may have rotated its keys since they were cached, so they are fetched once more.
+    """
+    allowed = sorted(ID_TOKEN_ALGORITHMS.intersection(algorithms))
+    if not allowed:
+        # joserfc would fall back to its own default list when given an empty one.
+        raise IdTokenInvalid("The provider signs id_tokens with no algorithm accepted here.")
+    try:
+        try:
+            token = jwt.decode(id_token, key_set(refresh=False), algorithms=allowed)
+        except InvalidKeyIdError:
+            token = jwt.decode(id_token, key_set(refresh=True), algorithms=allowed)
+    except (JoseError, ValueError) as exc:
+        raise IdTokenInvalid(f"The id_token did not verify: {exc}") from None
+    return dict(token.claims)
+
+
+def id_token_claims_check(
+    claims: dict[str, Any], *, issuers: Iterable[str], client_ids: Iterable[str], nonces: Collection[str]
+) -> None:
+    """OpenID Connect Core 3.1.3.7: issuer, audience, `azp`, expiry, issue time and nonce.
+
+    `nonces` are the values the token's `nonce` may take; none at all means the token must
+    carry none (a token minted for a nonce is refused when the request had none).
+    """
+    allowed_clients = list(client_ids)
+    rules: dict[str, Any] = {
+        "iss": {"essential": True, "values": list(issuers)},
+        "aud": {"essential": True, "values": allowed_clients},
+        "sub": {"essential": True},
+        "exp": {"essential": True},
+        "iat": {"essential": True},
+    }
+    if nonces:
+        rules["nonce"] = {"essential": True, "values": list(nonces)}
+    elif "nonce" in claims:
+        raise IdTokenInvalid("The id_token carries a nonce, and the request none.")
+    try:
+        jwt.JWTClaimsRegistry(leeway=ID_TOKEN_LEEWAY, **rules).validate(claims)
+    except (JoseError, ValueError) as exc:
+        raise IdTokenInvalid(f"The id_token did not verify: {exc}") from None
+    # With several audiences, `azp` must name one of this provider's clients.
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") not in allowed_clients:
+        raise IdTokenInvalid("The id_token was issued to another client (azp).")
+
+
+# --- fetching: one class per kind of provider -----------------------------------------------
+
+
 class Provider(ABC):
+    # The conf.py dataclass this class serves: provider_get picks the class by it.
+    config_class: ClassVar[type]
     # Whether the authorization request carries a nonce that comes back in an id_token.
     uses_nonce: ClassVar[bool] = False
 
@@ -156,6 +257,7 @@ class Provider(ABC):
 
 
 class KakaoProvider(Provider):
+    config_class = KakaoConfig
     config: KakaoConfig
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
@@ -174,33 +276,20 @@ class KakaoProvider(Provider):
         )
 
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
-        user = self._get_json(self.config.userinfo_url, token=token)
-        if user.get("id") is None:
-            raise ProviderUnavailable("Kakao's user info has no id.")
-        account = user.get("kakao_account") or {}
-        profile = account.get("profile") or {}
-        email_usable = all(account.get(flag) is True for flag in ("has_email", "is_email_valid", "is_email_verified"))
-        email = account.get("email") if email_usable else None
-        return Identity(
-            subject=str(user["id"]),
-            email=email or None,
-            email_verified=bool(email),
-            display_name=profile.get("nickname") or "",
-            avatar_url="" if profile.get("is_default_image") else profile.get("profile_image_url") or "",
-            profile=user,
-        )
+        return kakao_identity(self._get_json(self.config.userinfo_url, token=token))
 
 
 class OpenIDConnectProvider(Provider):
     """Google and any provider with a discovery document: endpoints and keys come from it."""
 
+    config_class = OIDCConfig
     config: OIDCConfig
     uses_nonce = True
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
         assert nonce is not None, "uses_nonce: social_login_begin makes one"
         return self._authorization_url(
-            self._metadata()["authorization_endpoint"],
+            self.metadata["authorization_endpoint"],
             redirect_uri=redirect_uri,
             state=state,
             code_verifier=code_verifier,
@@ -208,11 +297,10 @@ class OpenIDConnectProvider(Provider):
         )
 
     def exchange(self, *, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
-        metadata = self._metadata()
         # OpenID Connect Discovery: client_secret_basic when the document lists nothing.
-        methods = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+        methods = self.metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
         return self._fetch_token(
-            metadata["token_endpoint"],
+            self.metadata["token_endpoint"],
             code=code,
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
@@ -222,30 +310,32 @@ class OpenIDConnectProvider(Provider):
         )
 
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
-        claims = self._verified_id_token_claims(token.get("id_token"), nonce=nonce)
-        if "email" not in claims and self._metadata().get("userinfo_endpoint"):
+        claims = self.id_token_verify(token.get("id_token"), nonce=nonce)
+        if "email" not in claims and self.metadata.get("userinfo_endpoint"):
             # Some providers put the email only in the UserInfo response (OpenID Connect Core 5.4).
             claims = {**self._userinfo(token, subject=claims["sub"]), **claims}
-        return Identity(
-            subject=claims["sub"],
-            email=claims.get("email") or None,
-            email_verified=claims.get("email_verified") is True,
-            display_name=claims.get("name") or claims.get("given_name") or "",
-            avatar_url=claims.get("picture") or "",
-            profile=claims,
+        return oidc_identity(claims)
+
+    def id_token_verify(self, id_token: Any, *, nonce: str | None) -> dict[str, Any]:
+        """The claims of an id_token this provider signed for one of our clients, with this nonce."""
+        if not isinstance(id_token, str) or not id_token:
+            raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
+        claims = id_token_decode(
+            id_token,
+            key_set=self._key_set,
+            algorithms=self.metadata.get("id_token_signing_alg_values_supported") or ["RS256"],
         )
+        id_token_claims_check(
+            claims,
+            issuers=[self.metadata["issuer"], *self.config.extra_issuers],
+            client_ids=[self.config.client_id],
+            nonces=[nonce] if nonce else [],
+        )
+        return claims
 
-    def _userinfo(self, token: dict[str, Any], *, subject: str) -> dict[str, Any]:
-        endpoint = self._metadata()["userinfo_endpoint"]
-        if not is_allowed_endpoint(endpoint):
-            raise ProviderUnavailable(f"{self.config.display_name}'s userinfo_endpoint is not https.")
-        userinfo = self._get_json(endpoint, token=token)
-        # OpenID Connect Core 5.3.2: a UserInfo response about another subject must not be used.
-        if userinfo.get("sub") != subject:
-            raise ProviderUnavailable(f"{self.config.display_name}'s UserInfo is about another subject.")
-        return userinfo
-
-    def _metadata(self) -> dict[str, Any]:
+    @functools.cached_property
+    def metadata(self) -> dict[str, Any]:
+        """The discovery document, read (from the cache or the provider) once per instance, so once per request."""
         metadata = self._cached_json(self.config.discovery_url)
         endpoints = ("authorization_endpoint", "token_endpoint", "jwks_uri")
         if not metadata.get("issuer") or not all(is_allowed_endpoint(str(metadata.get(key))) for key in endpoints):
@@ -253,6 +343,16 @@ class OpenIDConnectProvider(Provider):
                 f"{self.config.display_name}'s discovery document lacks an issuer or an https endpoint."
             )
         return metadata
+
+    def _userinfo(self, token: dict[str, Any], *, subject: str) -> dict[str, Any]:
+        endpoint = self.metadata["userinfo_endpoint"]
+        if not is_allowed_endpoint(endpoint):
+            raise ProviderUnavailable(f"{self.config.display_name}'s userinfo_endpoint is not https.")
+        userinfo = self._get_json(endpoint, token=token)
+        # OpenID Connect Core 5.3.2: a UserInfo response about another subject must not be used.
+        if userinfo.get("sub") != subject:
+            raise ProviderUnavailable(f"{self.config.display_name}'s UserInfo is about another subject.")
+        return userinfo
 
     def _cached_json(self, url: str, *, refresh: bool = False) -> dict[str, Any]:
         # Keyed by URL, so that a changed discovery URL (another environment, a test) never
@@ -264,49 +364,17 @@ class OpenIDConnectProvider(Provider):
             cache.set(key, document, timeout=METADATA_CACHE_TTL)
         return document
 
-    def _key_set(self, jwks_uri: str, *, refresh: bool = False) -> KeySet:
+    def _key_set(self, *, refresh: bool = False) -> KeySet:
+        document = self._cached_json(self.metadata["jwks_uri"], refresh=refresh)
         try:
             # Whatever the provider served: import_key_set refuses what is not a key set.
-            return KeySet.import_key_set(cast(KeySetSerialization, self._cached_json(jwks_uri, refresh=refresh)))
+            return KeySet.import_key_set(cast(KeySetSerialization, document))
         except (JoseError, ValueError, KeyError, TypeError):
             raise ProviderUnavailable(f"{self.config.display_name}'s JWKS is not a valid key set.") from None
 
-    def _verified_id_token_claims(self, id_token: Any, *, nonce: str | None) -> dict[str, Any]:
-        assert nonce is not None, "uses_nonce: social_login_begin stored one with the pending login"
-        if not isinstance(id_token, str) or not id_token:
-            raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
-        metadata = self._metadata()
-        listed = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-        algorithms = ID_TOKEN_ALGORITHMS.intersection(listed)
-        if not algorithms:
-            # joserfc would fall back to its own default list when given an empty one.
-            raise IdTokenInvalid(f"{self.config.display_name} signs id_tokens with no algorithm accepted here.")
-        try:
-            try:
-                token = jwt.decode(id_token, self._key_set(metadata["jwks_uri"]), algorithms=algorithms)
-            except InvalidKeyIdError:
-                # The provider may have rotated its keys since they were cached: fetch them once more.
-                token = jwt.decode(id_token, self._key_set(metadata["jwks_uri"], refresh=True), algorithms=algorithms)
-            claims = token.claims
-            jwt.JWTClaimsRegistry(
-                leeway=ID_TOKEN_LEEWAY,
-                iss={"essential": True, "values": [metadata["issuer"], *self.config.extra_issuers]},
-                aud={"essential": True, "value": self.config.client_id},
-                sub={"essential": True},
-                exp={"essential": True},
-                iat={"essential": True},
-                nonce={"essential": True, "value": nonce},
-            ).validate(claims)
-        except (JoseError, ValueError) as exc:
-            raise IdTokenInvalid(f"The id_token did not verify: {exc}") from None
-        # OpenID Connect Core 3.1.3.7: with several audiences, `azp` must name this client.
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != self.config.client_id:
-            raise IdTokenInvalid("The id_token was issued to another client (azp).")
-        return claims
 
-
-_CLASS_BY_CONFIG: dict[type, type[Provider]] = {KakaoConfig: KakaoProvider, OIDCConfig: OpenIDConnectProvider}
+_PROVIDER_CLASSES: tuple[type[Provider], ...] = (KakaoProvider, OpenIDConnectProvider)
+_CLASS_BY_CONFIG: dict[type, type[Provider]] = {cls.config_class: cls for cls in _PROVIDER_CLASSES}
 
 
 def provider_get(name: str) -> Provider:

@@ -1,14 +1,24 @@
 """social.providers against mocked providers: id_token verification, keys, discovery, Kakao's user."""
 
 import base64
+import hashlib
 import json
+from unittest.mock import patch
 
 import pytest
+from django.core.cache import cache
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from social.errors import IdTokenInvalid, ProviderUnavailable, ProviderUnknown
-from social.providers import KakaoProvider, OpenIDConnectProvider, provider_get
+from social.providers import (
+    KakaoProvider,
+    OpenIDConnectProvider,
+    id_token_claims_check,
+    kakao_identity,
+    oidc_identity,
+    provider_get,
+)
 from tests import social_mocks as mocks
 
 pytestmark = pytest.mark.usefixtures("social")
@@ -271,13 +281,13 @@ def test_userinfo_is_not_asked_when_the_id_token_has_the_email(rsps):
 # --- Kakao's user ---------------------------------------------------------------------------
 
 
-def kakao_identity(rsps, user: dict):
+def fetched_kakao_identity(rsps, user: dict):
     rsps.get(mocks.KAKAO_USERINFO_URL, json=user)
     return provider_get("kakao").identity(mocks.kakao_token(), nonce=None)
 
 
 def test_kakao_identity(rsps):
-    identity = kakao_identity(rsps, mocks.kakao_user())
+    identity = fetched_kakao_identity(rsps, mocks.kakao_user())
 
     assert identity.subject == "1234567890"
     assert (identity.email, identity.email_verified) == ("minji@kakao.example", True)
@@ -288,20 +298,20 @@ def test_kakao_identity(rsps):
 
 @pytest.mark.parametrize("flag", ["is_email_valid", "is_email_verified"])
 def test_kakao_email_is_used_only_when_valid_and_verified(rsps, flag):
-    identity = kakao_identity(rsps, mocks.kakao_user(**{flag: False}))
+    identity = fetched_kakao_identity(rsps, mocks.kakao_user(**{flag: False}))
 
     assert (identity.email, identity.email_verified) == (None, False)
 
 
 def test_kakao_user_without_email(rsps):
-    identity = kakao_identity(rsps, mocks.kakao_user(has_email=False))
+    identity = fetched_kakao_identity(rsps, mocks.kakao_user(has_email=False))
 
     assert (identity.email, identity.email_verified) == (None, False)
     assert identity.subject == "1234567890"
 
 
 def test_kakao_default_image_is_no_avatar(rsps):
-    assert kakao_identity(rsps, mocks.kakao_user(is_default_image=True)).avatar_url == ""
+    assert fetched_kakao_identity(rsps, mocks.kakao_user(is_default_image=True)).avatar_url == ""
 
 
 def test_kakao_user_without_id_is_provider_unavailable(rsps):
@@ -309,4 +319,54 @@ def test_kakao_user_without_id_is_provider_unavailable(rsps):
     del user["id"]
 
     with pytest.raises(ProviderUnavailable):
-        kakao_identity(rsps, user)
+        fetched_kakao_identity(rsps, user)
+
+
+# --- mapping, without HTTP ------------------------------------------------------------------
+
+
+def test_kakao_mapping_is_a_pure_function_of_the_user_body():
+    identity = kakao_identity(mocks.kakao_user(is_email_verified=False))
+
+    assert identity.subject == "1234567890"
+    assert (identity.email, identity.email_verified) == (None, False)
+    assert identity.display_name == "민지"
+
+
+def test_oidc_mapping_prefers_name_then_given_name():
+    claims = mocks.GOOGLE.claims(nonce=NONCE)
+    del claims["name"]
+
+    identity = oidc_identity(claims)
+
+    assert identity.display_name == "Ada"
+    assert (identity.email, identity.email_verified) == ("ada@gmail.example", True)
+
+
+def test_claim_rules_accept_any_allowed_client_and_refuse_others():
+    claims = mocks.GOOGLE.claims(nonce=NONCE, aud="ios-client", azp="ios-client")
+    rules = {"issuers": [mocks.GOOGLE.issuer], "nonces": [NONCE]}
+
+    id_token_claims_check(claims, client_ids=["web-client", "ios-client"], **rules)
+    with pytest.raises(IdTokenInvalid):
+        id_token_claims_check(claims, client_ids=["web-client"], **rules)
+
+
+# --- fetching -------------------------------------------------------------------------------
+
+
+def test_a_callback_reads_the_discovery_document_once(client, rsps, db):
+    """Exchange, id_token, keys and UserInfo share one read of the document per request."""
+    mocks.ACME.mock_metadata(rsps)
+    rsps.get(mocks.ACME.userinfo_endpoint, json=mocks.ACME.userinfo())
+    params = mocks.authorize(client, "acme")
+    claims = mocks.ACME.claims(nonce=params["nonce"])
+    del claims["email"], claims["email_verified"]
+    rsps.post(mocks.ACME.token_endpoint, json=mocks.ACME.token(mocks.ACME.id_token(claims)))
+    discovery_key = "social:json:" + hashlib.sha256(mocks.ACME_DISCOVERY_URL.encode()).hexdigest()
+
+    with patch.object(cache, "get", wraps=cache.get) as cache_get:
+        response = mocks.callback(client, "acme", state=params["state"])
+
+    assert response.status_code == 200, response.json()
+    assert [call.args[0] for call in cache_get.call_args_list].count(discovery_key) == 1
