@@ -1,4 +1,4 @@
-"""The sign-in page: the reference browser client of the API (see README.md, "Signing in from a browser").
+"""The sign-in page: the reference browser client of the API (see docs/browser-tests.md).
 
 Both URLs serve the same page; web/static/web/app.js tells them apart by path.
 """

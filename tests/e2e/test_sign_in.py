@@ -1,4 +1,4 @@
-"""The redirect-callback flow as a person sees it, in a real browser (see README.md, "Signing in from a browser")."""
+"""The redirect-callback flow as a person sees it, in a real browser (see docs/browser-tests.md)."""
 
 import re
 
