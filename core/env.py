@@ -1,4 +1,8 @@
-"""Typed reads of environment variables, used by settings.py only."""
+"""Typed reads of environment variables, used by config/settings.py only.
+
+tests/unit/test_configuration_docs.py finds the variables the settings read through these
+functions and checks that docs/configuration.md documents each.
+"""
 
 import json
 import os

@@ -24,7 +24,7 @@ def providers(request):
     throttle=sign_in_throttle,
 )
 def authorize(request, provider: str, body: AuthorizeIn):
-    """Begins a login: the URL to send the browser to, and its state (valid for 10 minutes, once)."""
+    """Begins a login: the URL to send the browser to, and its state (valid once, for SOCIAL_PENDING_LOGIN_TTL)."""
     return services.social_login_begin(provider=provider, redirect_uri=body.redirect_uri)
 
 

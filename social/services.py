@@ -1,7 +1,7 @@
 """What the social app does: begin a login, complete it, upsert the account behind it.
 
-A login is begun by /authorize, which keeps `{provider, redirect_uri, code_verifier, nonce}`
-in the cache under a fresh state; /callback consumes that state exactly once, exchanges the
+A login is begun by /authorize, which keeps `{provider, redirect_uri, code_verifier, nonce,
+expires_at}` in the cache under a fresh state; /callback consumes that state exactly once, exchanges the
 code on the backend, and upserts the user from what the provider itself returned.
 """
 

@@ -2,8 +2,8 @@
 
 Functions are keyword-only and named <entity>_<action>. Access tokens are verified from
 their signature alone (plus one optional cache read); refresh tokens always meet the
-database, where rotation is guarded by a conditional UPDATE so that concurrent requests
-with the same token cannot both win.
+database, where rotation inserts the presented token's successor: its `rotated_from` is
+unique, so of concurrent requests with the same token only one insert is admitted.
 """
 
 import uuid
@@ -130,7 +130,9 @@ def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToke
 
 
 def token_pair_refresh(*, refresh: str) -> TokenPair:
-    """Rotates a refresh token: inserts its successor and issues the next pair, in 2 queries.
+    """Rotates a refresh token: inserts its successor and issues the next pair.
+
+    Four queries: the load (one SELECT), then BEGIN, the INSERT and COMMIT.
 
     The successor's unique `rotated_from` is the guard: of several requests racing with
     the same token, the database accepts exactly one insert. Every other presentation of
@@ -189,7 +191,7 @@ def token_verify(*, token: str) -> dict[str, Any]:
 
 
 def _sessions_end(sessions: QuerySet[Session], *, reason: SessionEndReason) -> int:
-    """Ends the live sessions of a queryset: one UPDATE, and their ids into the denylist."""
+    """Ends the live sessions of a queryset: their ids (one SELECT), one UPDATE, the ids into the denylist."""
     session_ids = list(sessions.filter(ended_at__isnull=True).values_list("id", flat=True))
     if not session_ids:
         return 0

@@ -38,8 +38,8 @@ def test_refresh_links_a_successor_which_marks_the_token_used(pair):
 
 
 def test_refresh_takes_at_most_four_queries(pair, django_assert_max_num_queries):
-    # The count includes the transaction statements around the insert (SAVEPOINT and
-    # RELEASE here, BEGIN and COMMIT on SQLite in production): one SELECT, one INSERT.
+    # One SELECT and one INSERT, plus the transaction statements around the insert:
+    # SAVEPOINT and RELEASE inside the test's transaction, BEGIN and COMMIT outside it.
     with django_assert_max_num_queries(4):
         services.token_pair_refresh(refresh=pair.refresh)
 
