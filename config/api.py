@@ -6,6 +6,7 @@ from core import problems
 from core.api import router as health_router
 from social.api import router as social_router
 from tokens.api import auth_router, users_router
+from tokens.auth import session_throttle
 
 api = NinjaAPI(
     title="Auth backend",
@@ -18,6 +19,8 @@ api = NinjaAPI(
         "token, click **Authorize** below and paste it."
     ),
     urls_namespace="api",
+    # Endpoints without throttles of their own: authenticated requests are limited per session.
+    throttle=session_throttle,
 )
 problems.install(api)
 

@@ -117,11 +117,17 @@ LOGGING = {
 }
 
 # --- core: read through core.conf.core_settings() -------------------------------------
-# Requests per client IP to the endpoints anyone can call; empty turns a limit off.
+# Rate limits per scope (each from API_THROTTLE_<SCOPE>, checked by core.E002); empty turns one off.
 API_THROTTLE_RATES = {
-    "sign_in": env_str("API_THROTTLE_SIGN_IN", "60/min"),  # social authorize and callback
-    "tokens": env_str("API_THROTTLE_TOKENS", "120/min"),  # token refresh and verify
+    "sign_in": env_str("API_THROTTLE_SIGN_IN", "60/min"),  # social authorize and callback, per client IP
+    "sign_in_provider": env_str("API_THROTTLE_SIGN_IN_PROVIDER", "600/min"),  # the same, per provider
+    "tokens": env_str("API_THROTTLE_TOKENS", "120/min"),  # token refresh and verify, per client IP
+    "session": env_str("API_THROTTLE_SESSION", "600/min"),  # every authenticated endpoint, per session
 }
+# How many proxies of ours sit in front and append to X-Forwarded-For; 0 ignores the header
+# (core.clients). Ninja's stock throttles read their own setting: the same number.
+API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0)
+NINJA_NUM_PROXIES = API_NUM_PROXIES
 
 # --- tokens: read through tokens.conf.token_settings() --------------------------------
 JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 15 * 60)

@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from core.clients import client_ip
+from core.throttling import Throttle
+
 
 @register(Tags.security)
 def secret_key_check(app_configs, **kwargs):
@@ -33,3 +36,32 @@ def shared_cache_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def throttle_settings_check(app_configs, **kwargs):
+    errors = [
+        Error(
+            f"API_THROTTLE_{scope.upper()} is {rate!r}, not a rate.",
+            hint="Write requests/period, e.g. 60/min, 10/s, 1000/hour or 5000/day; empty turns the limit off.",
+            id="core.E002",
+        )
+        for scope, rate in settings.API_THROTTLE_RATES.items()
+        if rate and not _is_rate(rate)
+    ]
+    if settings.API_NUM_PROXIES < 0:
+        errors.append(
+            Error(
+                f"API_NUM_PROXIES is {settings.API_NUM_PROXIES}; it counts proxies, so it is 0 or more.",
+                id="core.E003",
+            )
+        )
+    return errors
+
+
+def _is_rate(rate: str) -> bool:
+    try:
+        count, duration = Throttle("check", client_ip).parse_rate(rate)
+    except ValueError:
+        return False
+    return count is not None and count >= 0 and duration is not None and duration > 0

@@ -42,8 +42,10 @@ setting_changed.connect(_forget_cached_settings, dispatch_uid="core.conf.forget_
 class CoreSettings:
     # Throttle scope -> Ninja rate ("60/min"); an empty rate means no limit.
     throttle_rates: dict[str, str]
+    # How many proxies of ours sit in front of the server (core.clients).
+    num_proxies: int
 
 
 @settings_accessor
 def core_settings() -> CoreSettings:
-    return CoreSettings(throttle_rates=dict(settings.API_THROTTLE_RATES))
+    return CoreSettings(throttle_rates=dict(settings.API_THROTTLE_RATES), num_proxies=settings.API_NUM_PROXIES)

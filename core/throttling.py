@@ -1,33 +1,115 @@
-"""Per-client rate limits for the endpoints anyone can call, with Ninja's throttling.
+"""Rate limits, with Ninja's throttling, counted atomically in Django's cache.
 
-/authorize stores a pending login per call and /callback calls the provider, so without a
-limit one client could fill the cache or make the API hammer Kakao and Google. The counters
-live in Django's cache: shared between workers with REDIS_URL.
+Who is counted depends on the endpoint: the client IP (core.clients) for what anyone can
+call, the target as well for sign-in (a provider, so that many addresses together cannot
+make the API hammer it), the session for authenticated endpoints (many users behind one
+NAT share an address, not a session). The counters live in the cache: shared between
+workers with REDIS_URL.
+
+Ninja keeps one throttle object per endpoint and its own throttles keep each request's
+history on it, read and then written back: two threads interleave, and two workers both
+read the same old history. Here the object Ninja holds is configuration only; each request
+counts through a fresh `_Window`, with the cache's atomic add and incr, in a fixed window
+aligned to the clock (so the wait until the next one needs no state either).
 """
 
-from django.http import HttpRequest
-from ninja.throttling import AnonRateThrottle
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
 
+from django.core.cache import cache
+from django.http import HttpRequest
+from ninja.throttling import BaseThrottle, SimpleRateThrottle
+from redis.exceptions import RedisError
+
+from core.clients import client_ip
 from core.conf import core_settings
 
+logger = logging.getLogger(__name__)
 
-class ClientRateThrottle(AnonRateThrottle):
-    """Requests per client IP within `scope`, at the rate API_THROTTLE_RATES gives it now.
+# Who a request counts as within a scope; None: this limit does not apply to it.
+Identify = Callable[[HttpRequest], str | None]
+
+
+class _Window:
+    """One request's count in the current window of one (scope, identity)."""
+
+    def __init__(self, *, scope: str, ident: str, duration: int, now: float) -> None:
+        window = math.floor(now / duration)
+        digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+        self.key = f"throttle:{scope}:{digest}:{window}"
+        # Past the window's end the key is never read again; the cache may drop it.
+        self.timeout = duration + 1
+
+    def hit(self) -> int:
+        """Counts this request and returns the count so far, itself included."""
+        try:
+            return cache.incr(self.key)
+        except ValueError:  # the window's first request (or its key was evicted)
+            if cache.add(self.key, 1, timeout=self.timeout):
+                return 1
+            return cache.incr(self.key)  # another request added it in between
+
+
+class Throttle(SimpleRateThrottle):
+    """At most API_THROTTLE_RATES[scope] requests per identity, the rate read at each request.
 
     Ninja parses a throttle's rate once, when the router is built; this one reads it on
     every request, so that settings overrides apply and an empty rate turns it off.
     """
 
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
+    scope: str
 
-    def allow_request(self, request: HttpRequest) -> bool:
+    def __init__(self, scope: str, identify: Identify) -> None:
+        self.scope = scope
+        self.identify = identify
+
+    def _rate(self) -> tuple[int, int] | None:
         rate = core_settings().throttle_rates.get(self.scope)
         if not rate:
+            return None
+        num_requests, duration = self.parse_rate(rate)
+        assert num_requests is not None
+        assert duration is not None
+        return num_requests, duration
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        rate, ident = self._rate(), self.identify(request)
+        if rate is None or ident is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(rate)
-        return super().allow_request(request)
+        num_requests, duration = rate
+        window = _Window(scope=self.scope, ident=ident, duration=duration, now=time.time())
+        try:
+            return window.hit() <= num_requests
+        except RedisError as exc:
+            # A limit is a protection, not a gate: with Redis down, the requests that can
+            # still be served are (fail open), and each says why it was not counted.
+            logger.warning("Throttle %r not counted, the cache is unavailable: %s", self.scope, exc.__class__.__name__)
+            return True
+
+    def wait(self) -> float | None:
+        """Seconds until the current window ends (Retry-After)."""
+        rate = self._rate()
+        if rate is None:
+            return None
+        duration = rate[1]
+        return duration - time.time() % duration
 
 
-sign_in_throttle = ClientRateThrottle("sign_in")
-token_throttle = ClientRateThrottle("tokens")
+def _path_parameter(name: str) -> Identify:
+    def identify(request: HttpRequest) -> str | None:
+        match = request.resolver_match
+        return str(match.kwargs[name]) if match and name in match.kwargs else None
+
+    return identify
+
+
+# Social authorize and callback: per client IP, and per provider across all clients.
+sign_in_throttles: list[BaseThrottle] = [
+    Throttle("sign_in", client_ip),
+    Throttle("sign_in_provider", _path_parameter("provider")),
+]
+# Token refresh and verify, and logout with a refresh token: per client IP.
+token_throttle = Throttle("tokens", client_ip)

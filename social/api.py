@@ -4,8 +4,9 @@ from dataclasses import asdict
 
 from ninja import Router
 
+from core.clients import client_ip
 from core.schemas import problem_responses
-from core.throttling import sign_in_throttle
+from core.throttling import sign_in_throttles
 from social import selectors, services
 from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, ProviderOut, SocialLoginOut
 
@@ -21,7 +22,7 @@ def providers(request):
 @router.post(
     "/{provider}/authorize",
     response={200: AuthorizeOut, **problem_responses(400, 404, 422, 429, 502, 504)},
-    throttle=sign_in_throttle,
+    throttle=sign_in_throttles,
 )
 def authorize(request, provider: str, body: AuthorizeIn):
     """Begins a login: the URL to send the browser to, and its state (valid once, for SOCIAL_PENDING_LOGIN_TTL)."""
@@ -31,7 +32,7 @@ def authorize(request, provider: str, body: AuthorizeIn):
 @router.post(
     "/{provider}/callback",
     response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 504)},
-    throttle=sign_in_throttle,
+    throttle=sign_in_throttles,
 )
 def callback(request, provider: str, body: CallbackIn):
     """Completes a login: exchanges the code on the backend and answers with the API's own token pair."""
@@ -40,6 +41,6 @@ def callback(request, provider: str, body: CallbackIn):
         code=body.code,
         state=body.state,
         user_agent=request.headers.get("User-Agent", ""),
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
     )
     return {**asdict(login.tokens), "user": login.user, "created": login.created}

@@ -8,7 +8,7 @@ from ninja import Router, Status
 from core.schemas import UserOut, problem_responses
 from core.throttling import token_throttle
 from tokens import selectors, services
-from tokens.auth import jwt_auth
+from tokens.auth import jwt_auth, session_throttle
 from tokens.errors import NotAuthenticated
 from tokens.models import SessionEndReason
 from tokens.schemas import (
@@ -47,13 +47,18 @@ def token_verify(request, body: VerifyIn):
     return services.token_verify(token=body.token)
 
 
-@auth_router.get("/whoami", auth=jwt_auth, response={200: WhoAmIOut, **problem_responses(401)})
+@auth_router.get("/whoami", auth=jwt_auth, response={200: WhoAmIOut, **problem_responses(401, 429)})
 def whoami(request):
     """The identity in the access token, verified with zero database queries."""
     return request.auth
 
 
-@auth_router.post("/logout", auth=[jwt_auth, _no_bearer], response={204: None, **problem_responses(401, 422)})
+@auth_router.post(
+    "/logout",
+    auth=[jwt_auth, _no_bearer],
+    response={204: None, **problem_responses(401, 422, 429)},
+    throttle=[session_throttle, token_throttle],
+)
 def logout(request, body: LogoutIn | None = None):
     """Ends the session of the bearer token, or of `refresh` in the body: all its tokens die."""
     refresh = body.refresh if body else None
@@ -66,26 +71,26 @@ def logout(request, body: LogoutIn | None = None):
     return Status(204, None)
 
 
-@auth_router.post("/logout-all", auth=jwt_auth, response={200: SessionsEndedOut, **problem_responses(401)})
+@auth_router.post("/logout-all", auth=jwt_auth, response={200: SessionsEndedOut, **problem_responses(401, 429)})
 def logout_all(request):
     """Ends every session of the user, on every device."""
     return {"sessions_ended": services.session_end_all(user_id=request.auth.user_id)}
 
 
-@auth_router.get("/sessions", auth=jwt_auth, response={200: list[SessionOut], **problem_responses(401)})
+@auth_router.get("/sessions", auth=jwt_auth, response={200: list[SessionOut], **problem_responses(401, 429)})
 def sessions(request):
     """The user's live sessions; `current` marks the one of this token."""
     return selectors.session_list(user_id=request.auth.user_id, current_session_id=request.auth.session_id)
 
 
-@auth_router.delete("/sessions/{session_id}", auth=jwt_auth, response={204: None, **problem_responses(401, 404)})
+@auth_router.delete("/sessions/{session_id}", auth=jwt_auth, response={204: None, **problem_responses(401, 404, 429)})
 def session_delete(request, session_id: UUID):
     """Ends one of the user's sessions (404 for a session that is not theirs)."""
     services.session_end(session_id=session_id, user_id=request.auth.user_id, reason=SessionEndReason.ENDED_BY_USER)
     return Status(204, None)
 
 
-@users_router.get("/me", response={200: UserOut, **problem_responses(401)})
+@users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})
 def me(request):
     """The signed-in user's profile (one query)."""
     return selectors.user_get(user_id=request.auth.user_id)

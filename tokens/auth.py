@@ -3,6 +3,7 @@
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from core.throttling import Throttle
 from tokens.errors import NotAuthenticated
 from tokens.services import Principal, access_token_authenticate
 
@@ -33,3 +34,13 @@ class JWTAuth(HttpBearer):
 
 
 jwt_auth = JWTAuth()
+
+
+def _session_of(request: HttpRequest) -> str | None:
+    principal = getattr(request, "auth", None)
+    return str(principal.session_id) if isinstance(principal, Principal) else None
+
+
+# Every authenticated endpoint, per session: many users behind one NAT do not share a budget.
+# config/api.py makes it the API's default; endpoints with throttles of their own list it.
+session_throttle = Throttle("session", _session_of)
