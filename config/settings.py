@@ -164,6 +164,10 @@ SOCIAL_KAKAO_CLIENT_SECRET = env_str("SOCIAL_KAKAO_CLIENT_SECRET")
 SOCIAL_KAKAO_AUTHORIZE_URL = env_str("SOCIAL_KAKAO_AUTHORIZE_URL", "https://kauth.kakao.com/oauth/authorize")
 SOCIAL_KAKAO_TOKEN_URL = env_str("SOCIAL_KAKAO_TOKEN_URL", "https://kauth.kakao.com/oauth/token")
 SOCIAL_KAKAO_USERINFO_URL = env_str("SOCIAL_KAKAO_USERINFO_URL", "https://kapi.kakao.com/v2/user/me")
+# Kakao's numeric app ID (App Keys page): /token accepts a Kakao SDK's access token only when
+# Kakao says it was issued to this app. Empty: Kakao takes no native token.
+SOCIAL_KAKAO_APP_ID = env_str("SOCIAL_KAKAO_APP_ID")
+SOCIAL_KAKAO_TOKEN_INFO_URL = env_str("SOCIAL_KAKAO_TOKEN_INFO_URL", "https://kapi.kakao.com/v1/user/access_token_info")
 SOCIAL_KAKAO_SCOPES = env_list("SOCIAL_KAKAO_SCOPES", ["profile_nickname", "profile_image", "account_email"])
 SOCIAL_GOOGLE_CLIENT_ID = env_str("SOCIAL_GOOGLE_CLIENT_ID")
 SOCIAL_GOOGLE_CLIENT_SECRET = env_str("SOCIAL_GOOGLE_CLIENT_SECRET")
@@ -171,8 +175,11 @@ SOCIAL_GOOGLE_DISCOVERY_URL = env_str(
     "SOCIAL_GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration"
 )
 SOCIAL_GOOGLE_SCOPES = env_list("SOCIAL_GOOGLE_SCOPES", ["openid", "email", "profile"])
+# The Android and iOS apps' client IDs, accepted as an id_token's audience at /token.
+SOCIAL_GOOGLE_CLIENT_IDS = env_list("SOCIAL_GOOGLE_CLIENT_IDS", [])
 # More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
-# {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes"}}.
+# {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes",
+# "client_ids", "trust_email"}} (docs/providers.md).
 SOCIAL_OIDC_PROVIDERS: dict[str, dict] = env_json("SOCIAL_OIDC_PROVIDERS_JSON", {})
 
 # --- dev identity provider: read through devidp.conf.dev_idp_settings() -----------------
@@ -183,6 +190,8 @@ SOCIAL_DEV_PROVIDER = env_bool("SOCIAL_DEV_PROVIDER", False)
 SOCIAL_DEV_BASE_URL = env_str("SOCIAL_DEV_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SOCIAL_DEV_CLIENT_ID = env_str("SOCIAL_DEV_CLIENT_ID", "dev-client")
 SOCIAL_DEV_CLIENT_SECRET = env_str("SOCIAL_DEV_CLIENT_SECRET", "dev-client-secret-for-local-use-only")
+# A public client standing for a mobile app, whose id_tokens POST /api/auth/social/dev/token takes.
+SOCIAL_DEV_NATIVE_CLIENT_ID = env_str("SOCIAL_DEV_NATIVE_CLIENT_ID", "dev-native-client")
 if DEBUG and not SOCIAL_REDIRECT_URIS:
     # The sign-in page's callbacks (web/) on the local server, for every provider.
     SOCIAL_REDIRECT_URIS = [f"{SOCIAL_DEV_BASE_URL}/auth/callback/{name}" for name in ("kakao", "google", "dev")]
@@ -190,6 +199,9 @@ if DEBUG and SOCIAL_DEV_PROVIDER:
     SOCIAL_OIDC_PROVIDERS = {
         **SOCIAL_OIDC_PROVIDERS,
         "dev": social_provider_entry(
-            base_url=SOCIAL_DEV_BASE_URL, client_id=SOCIAL_DEV_CLIENT_ID, client_secret=SOCIAL_DEV_CLIENT_SECRET
+            base_url=SOCIAL_DEV_BASE_URL,
+            client_id=SOCIAL_DEV_CLIENT_ID,
+            client_secret=SOCIAL_DEV_CLIENT_SECRET,
+            native_client_id=SOCIAL_DEV_NATIVE_CLIENT_ID,
         ),
     }

@@ -15,6 +15,9 @@ class DevIdpSettings:
     issuer: str
     client_id: str
     client_secret: str
+    # A public client (no secret, PKCE) standing for a mobile app: its id_tokens are what a
+    # native SDK would hand to POST /api/auth/social/dev/token.
+    native_client_id: str
     # The client's registered redirect URIs: the social app's allowlist, so one setting
     # decides where both sides may send the browser.
     redirect_uris: frozenset[str]
@@ -33,5 +36,6 @@ def dev_idp_settings() -> DevIdpSettings:
         issuer=settings.SOCIAL_DEV_BASE_URL.rstrip("/") + MOUNT_PATH,
         client_id=settings.SOCIAL_DEV_CLIENT_ID,
         client_secret=settings.SOCIAL_DEV_CLIENT_SECRET,
+        native_client_id=settings.SOCIAL_DEV_NATIVE_CLIENT_ID,
         redirect_uris=frozenset(settings.SOCIAL_REDIRECT_URIS),
     )

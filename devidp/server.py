@@ -76,13 +76,14 @@ class DevAuthorizationCode(AuthorizationCodeMixin):
 
 
 class DevClient(ClientMixin):
-    """The one confidential client, the social app, as settings describe it."""
+    """One of the two clients settings describe: the social app (confidential) or a mobile app (public)."""
 
-    def __init__(self, conf: DevIdpSettings) -> None:
+    def __init__(self, conf: DevIdpSettings, *, native: bool = False) -> None:
         self.conf = conf
+        self.native = native
 
     def get_client_id(self) -> str:
-        return self.conf.client_id
+        return self.conf.native_client_id if self.native else self.conf.client_id
 
     def get_default_redirect_uri(self) -> None:
         return None  # Requests must name their redirect_uri.
@@ -94,10 +95,13 @@ class DevClient(ClientMixin):
         return redirect_uri in self.conf.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
+        if self.native:
+            return False  # A mobile app can keep no secret.
         return hmac.compare_digest(client_secret.encode(), self.conf.client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return endpoint == "token" and method in ("client_secret_basic", "client_secret_post")
+        allowed = ("none",) if self.native else ("client_secret_basic", "client_secret_post")
+        return endpoint == "token" and method in allowed
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
@@ -127,7 +131,7 @@ def _user_claims(user: DevUser, scope: str) -> UserInfo:
 
 
 class DevCodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def save_authorization_code(self, code: str, request) -> DevAuthorizationCode:
         payload = request.payload
@@ -201,7 +205,11 @@ class DevAuthorizationServer(AuthorizationServer):
 
     def query_client(self, client_id: str) -> DevClient | None:
         conf = dev_idp_settings()
-        return DevClient(conf) if client_id == conf.client_id else None
+        if client_id == conf.client_id:
+            return DevClient(conf)
+        if client_id == conf.native_client_id:
+            return DevClient(conf, native=True)
+        return None
 
     def save_token(self, token: dict, request) -> None:
         """The access token is opaque and unused: the social app reads the id_token."""

@@ -8,7 +8,7 @@ SOCIAL_OIDC_PROVIDERS from it, and tests can build the same entry for a live ser
 MOUNT_PATH = "/dev-idp"
 
 
-def social_provider_entry(*, base_url: str, client_id: str, client_secret: str) -> dict:
+def social_provider_entry(*, base_url: str, client_id: str, client_secret: str, native_client_id: str) -> dict:
     """The SOCIAL_OIDC_PROVIDERS entry for the provider served at `base_url`."""
     return {
         "display_name": "Dev",
@@ -16,4 +16,6 @@ def social_provider_entry(*, base_url: str, client_id: str, client_secret: str) 
         "client_secret": client_secret,
         "discovery_url": f"{base_url.rstrip('/')}{MOUNT_PATH}/.well-known/openid-configuration",
         "scopes": ["openid", "email", "profile"],
+        # Its mobile-app client: id_tokens minted for it are accepted at /token.
+        "client_ids": [native_client_id],
     }

@@ -8,7 +8,7 @@ from core.clients import client_ip
 from core.schemas import problem_responses
 from core.throttling import sign_in_throttles
 from social import selectors, services
-from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, ProviderOut, SocialLoginOut
+from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, ProviderOut, SocialLoginOut, TokenIn
 
 router = Router(tags=["social"])
 
@@ -42,5 +42,23 @@ def callback(request, provider: str, body: CallbackIn):
         state=body.state,
         user_agent=request.headers.get("User-Agent", ""),
         ip=client_ip(request),
+    )
+    return {**asdict(login.tokens), "user": login.user, "created": login.created}
+
+
+@router.post(
+    "/{provider}/token",
+    response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 504)},
+    throttle=sign_in_throttle,
+)
+def token(request, provider: str, body: TokenIn):
+    """Signs in with a token from a native SDK (an id_token, or Kakao's access token); answers like /callback."""
+    login = services.social_login_with_token(
+        provider=provider,
+        id_token=body.id_token,
+        nonce=body.nonce,
+        access_token=body.access_token,
+        user_agent=request.headers.get("User-Agent", ""),
+        ip=request.META.get("REMOTE_ADDR"),
     )
     return {**asdict(login.tokens), "user": login.user, "created": login.created}

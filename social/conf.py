@@ -16,7 +16,9 @@ GOOGLE = "google"
 GOOGLE_BARE_ISSUER = "accounts.google.com"
 
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
-_OIDC_FIELDS = frozenset({"display_name", "client_id", "client_secret", "discovery_url", "scopes"})
+_OIDC_FIELDS = frozenset(
+    {"display_name", "client_id", "client_secret", "discovery_url", "scopes", "client_ids", "trust_email"}
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,14 @@ class KakaoConfig:
     authorize_url: str
     token_url: str
     userinfo_url: str
+    # Kakao's numeric app ID: a native app's access token must have been issued to it.
+    app_id: str = ""
+    token_info_url: str = ""
+    trust_email: bool = True
+
+    @property
+    def native(self) -> tuple[str, ...]:
+        return ("access_token",) if self.app_id else ()
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,12 @@ class OIDCConfig:
     discovery_url: str
     # Issuers accepted in id_tokens besides the discovery document's `issuer`.
     extra_issuers: tuple[str, ...] = ()
+    # The native apps' client IDs (iOS, Android...), accepted as an id_token's audience at
+    # /token besides `client_id`; the redirect flow accepts `client_id` only.
+    client_ids: tuple[str, ...] = ()
+    # Whether a verified email from this provider may become the user's and link accounts.
+    trust_email: bool = False
+    native: tuple[str, ...] = ("id_token",)
 
 
 ProviderConfig = KakaoConfig | OIDCConfig
@@ -88,6 +104,8 @@ def _kakao() -> KakaoConfig:
         authorize_url=_endpoint("SOCIAL_KAKAO_AUTHORIZE_URL", settings.SOCIAL_KAKAO_AUTHORIZE_URL),
         token_url=_endpoint("SOCIAL_KAKAO_TOKEN_URL", settings.SOCIAL_KAKAO_TOKEN_URL),
         userinfo_url=_endpoint("SOCIAL_KAKAO_USERINFO_URL", settings.SOCIAL_KAKAO_USERINFO_URL),
+        app_id=settings.SOCIAL_KAKAO_APP_ID,
+        token_info_url=_endpoint("SOCIAL_KAKAO_TOKEN_INFO_URL", settings.SOCIAL_KAKAO_TOKEN_INFO_URL),
     )
 
 
@@ -100,6 +118,8 @@ def _google() -> OIDCConfig:
         scopes=tuple(settings.SOCIAL_GOOGLE_SCOPES),
         discovery_url=_endpoint("SOCIAL_GOOGLE_DISCOVERY_URL", settings.SOCIAL_GOOGLE_DISCOVERY_URL),
         extra_issuers=(GOOGLE_BARE_ISSUER,),
+        client_ids=tuple(settings.SOCIAL_GOOGLE_CLIENT_IDS),
+        trust_email=True,
     )
 
 
@@ -119,7 +139,15 @@ def _configured_oidc(name: str, entry: dict) -> OIDCConfig:
         client_secret=entry.get("client_secret", ""),
         scopes=tuple(entry.get("scopes") or ("openid", "email", "profile")),
         discovery_url=_endpoint(f"{setting}['discovery_url']", entry["discovery_url"]),
+        client_ids=_string_list(f"{setting}['client_ids']", entry.get("client_ids", [])),
+        trust_email=entry.get("trust_email", False) is True,
     )
+
+
+def _string_list(setting: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ImproperlyConfigured(f"{setting} must be a list of non-empty strings.")
+    return tuple(value)
 
 
 @settings_accessor

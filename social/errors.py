@@ -51,3 +51,18 @@ class ProviderTimeout(Problem):
     status = 504
     code = "provider_timeout"
     title = "The sign-in provider did not answer in time"
+
+
+class NativeTokenUnsupported(Problem):
+    code = "native_token_unsupported"
+    title = "This provider does not take this kind of token at /token (see `native` in /providers)"
+
+
+class TokenAudienceInvalid(Problem):
+    code = "token_audience_invalid"
+    title = "The provider issued this token to another app"
+
+
+class ProviderTokenInvalid(Problem):
+    code = "provider_token_invalid"
+    title = "The provider does not know this token, or it has expired"

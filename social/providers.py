@@ -19,6 +19,7 @@ Problems of social.errors; nothing here logs codes, tokens or secrets.
 import functools
 import hashlib
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -32,8 +33,18 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 
+from core.errors import Problem
 from social.conf import KakaoConfig, OIDCConfig, ProviderConfig, is_allowed_endpoint, social_settings
-from social.errors import CodeInvalid, IdTokenInvalid, ProviderTimeout, ProviderUnavailable, ProviderUnknown
+from social.errors import (
+    CodeInvalid,
+    IdTokenInvalid,
+    NativeTokenUnsupported,
+    ProviderTimeout,
+    ProviderTokenInvalid,
+    ProviderUnavailable,
+    ProviderUnknown,
+    TokenAudienceInvalid,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +184,14 @@ class Provider(ABC):
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         """The user behind a token response."""
 
+    def identity_from_id_token(self, id_token: str, *, nonce: str | None) -> Identity:
+        """The user behind an id_token a native SDK obtained (POST /token)."""
+        raise NativeTokenUnsupported(f"{self.config.display_name} takes no id_token at /token.")
+
+    def identity_from_access_token(self, access_token: str) -> Identity:
+        """The user behind an access token a native SDK obtained (POST /token)."""
+        raise NativeTokenUnsupported(f"{self.config.display_name} takes no access_token at /token.")
+
     def _session(
         self,
         *,
@@ -229,7 +248,14 @@ class Provider(ABC):
             f"{self.config.display_name} refused the token request ({error}).", provider_error=provider_error
         )
 
-    def _get_json(self, url: str, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _get_json(
+        self,
+        url: str,
+        *,
+        token: dict[str, Any] | None = None,
+        refused_token: type[Problem] = ProviderUnavailable,
+    ) -> dict[str, Any]:
+        """The JSON object at `url`; `refused_token` is raised when the provider refuses the token (4xx)."""
         with self._session(token=token) as session, self._outbound(url):
             response = session.get(url, timeout=self.timeout, withhold_token=token is None)
             body = response.json()
@@ -237,7 +263,8 @@ class Provider(ABC):
             # Kakao's API errors look like {"msg": "...", "code": -401}.
             provider_error = str(body.get("code") or body.get("error") or "") if isinstance(body, dict) else ""
             logger.warning("%s answered HTTP %s (%s) on %s", self.name, response.status_code, provider_error, url)
-            raise ProviderUnavailable(
+            problem = refused_token if 400 <= response.status_code < 500 else ProviderUnavailable
+            raise problem(
                 f"{self.config.display_name} answered HTTP {response.status_code}.",
                 **({"provider_error": provider_error} if provider_error else {}),
             )
@@ -278,6 +305,21 @@ class KakaoProvider(Provider):
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         return kakao_identity(self._get_json(self.config.userinfo_url, token=token))
 
+    def identity_from_access_token(self, access_token: str) -> Identity:
+        """A Kakao SDK's token, once Kakao says it was issued to our app (any Kakao app can mint one)."""
+        if not self.config.app_id:
+            return super().identity_from_access_token(access_token)
+        token = {"access_token": access_token, "token_type": "bearer"}
+        info = self._get_json(self.config.token_info_url, token=token, refused_token=ProviderTokenInvalid)
+        if str(info.get("app_id")) != self.config.app_id:
+            raise TokenAudienceInvalid("Kakao issued this access token to another app.")
+        identity = kakao_identity(
+            self._get_json(self.config.userinfo_url, token=token, refused_token=ProviderTokenInvalid)
+        )
+        if identity.subject != str(info.get("id")):
+            raise ProviderUnavailable("Kakao's token info and user info name different users.")
+        return identity
+
 
 class OpenIDConnectProvider(Provider):
     """Google and any provider with a discovery document: endpoints and keys come from it."""
@@ -310,14 +352,34 @@ class OpenIDConnectProvider(Provider):
         )
 
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
-        claims = self.id_token_verify(token.get("id_token"), nonce=nonce)
+        assert nonce is not None, "uses_nonce: social_login_begin stored one with the pending login"
+        # The redirect flow's token was requested by the web client: its ID is the only audience.
+        claims = self.id_token_verify(token.get("id_token"), nonces=[nonce], client_ids=[self.config.client_id])
         if "email" not in claims and self.metadata.get("userinfo_endpoint"):
             # Some providers put the email only in the UserInfo response (OpenID Connect Core 5.4).
             claims = {**self._userinfo(token, subject=claims["sub"]), **claims}
         return oidc_identity(claims)
 
-    def id_token_verify(self, id_token: Any, *, nonce: str | None) -> dict[str, Any]:
-        """The claims of an id_token this provider signed for one of our clients, with this nonce."""
+    def identity_from_id_token(self, id_token: str, *, nonce: str | None) -> Identity:
+        # SDKs send the raw nonce as is (Google, Kakao) or its SHA-256 hex (Apple): either matches.
+        nonces = [nonce, hashlib.sha256(nonce.encode()).hexdigest()] if nonce else []
+        claims = self.id_token_verify(
+            id_token, nonces=nonces, client_ids=[self.config.client_id, *self.config.client_ids]
+        )
+        self._id_token_spend(id_token, claims)
+        return oidc_identity(claims)
+
+    def _id_token_spend(self, id_token: str, claims: dict[str, Any]) -> None:
+        """Accepts an id_token once: a copy replayed within its lifetime is refused."""
+        jti = claims.get("jti")
+        spent = f"jti:{jti}" if isinstance(jti, str) and jti else f"token:{id_token}"
+        key = f"social:id_token:{self.name}:" + hashlib.sha256(spent.encode()).hexdigest()
+        lifetime = int(claims["exp"]) - int(time.time()) + ID_TOKEN_LEEWAY
+        if not cache.add(key, True, timeout=max(lifetime, 1)):
+            raise IdTokenInvalid("This id_token was already used.")
+
+    def id_token_verify(self, id_token: Any, *, nonces: Collection[str], client_ids: Iterable[str]) -> dict[str, Any]:
+        """The claims of an id_token this provider signed for one of `client_ids`, with one of `nonces`."""
         if not isinstance(id_token, str) or not id_token:
             raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
         claims = id_token_decode(
@@ -328,8 +390,8 @@ class OpenIDConnectProvider(Provider):
         id_token_claims_check(
             claims,
             issuers=[self.metadata["issuer"], *self.config.extra_issuers],
-            client_ids=[self.config.client_id],
-            nonces=[nonce] if nonce else [],
+            client_ids=client_ids,
+            nonces=nonces,
         )
         return claims
 

@@ -1,5 +1,7 @@
+from typing import Self
+
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from core.schemas import UserOut
 from tokens.schemas import TokenPairOut
@@ -8,6 +10,10 @@ from tokens.schemas import TokenPairOut
 class ProviderOut(Schema):
     name: str = Field(examples=["kakao"])
     display_name: str = Field(examples=["Kakao"])
+    native: list[str] = Field(
+        examples=[["access_token"]],
+        description="What POST /{provider}/token takes from a native SDK: `id_token`, `access_token`, or nothing.",
+    )
 
 
 class AuthorizeIn(Schema):
@@ -22,6 +28,24 @@ class AuthorizeOut(Schema):
 class CallbackIn(Schema):
     code: str = Field(min_length=1, max_length=2048)
     state: str = Field(min_length=1, max_length=256)
+
+
+class TokenIn(Schema):
+    """A token a native SDK obtained: an id_token (with the request's nonce, if any) or an access token."""
+
+    id_token: str | None = Field(default=None, min_length=1, max_length=8192)
+    nonce: str | None = Field(
+        default=None, min_length=1, max_length=512, description="The raw nonce given to the SDK, if any."
+    )
+    access_token: str | None = Field(default=None, min_length=1, max_length=4096)
+
+    @model_validator(mode="after")
+    def one_token(self) -> Self:
+        if (self.id_token is None) == (self.access_token is None):
+            raise ValueError("Send exactly one of id_token and access_token.")
+        if self.nonce is not None and self.id_token is None:
+            raise ValueError("A nonce goes with an id_token only.")
+        return self
 
 
 class SocialLoginOut(TokenPairOut):

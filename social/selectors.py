@@ -1,10 +1,13 @@
 """Reads of the social app that change nothing."""
 
+from typing import Any
+
 from social.conf import social_settings
 
 
-def provider_list() -> list[dict[str, str]]:
+def provider_list() -> list[dict[str, Any]]:
     """The configured providers (those with a client id): Kakao, Google, then the configured ones."""
     return [
-        {"name": config.name, "display_name": config.display_name} for config in social_settings().providers.values()
+        {"name": config.name, "display_name": config.display_name, "native": list(config.native)}
+        for config in social_settings().providers.values()
     ]

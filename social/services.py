@@ -87,9 +87,32 @@ def social_login_complete(
     pending = _pending_login_consume(provider=selected.name, state=state)
     token = selected.exchange(code=code, code_verifier=pending["code_verifier"], redirect_uri=pending["redirect_uri"])
     identity = selected.identity(token, nonce=pending["nonce"])
+    return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
+
+
+def social_login_with_token(
+    *,
+    provider: str,
+    id_token: str | None = None,
+    nonce: str | None = None,
+    access_token: str | None = None,
+    user_agent: str = "",
+    ip: str | None = None,
+) -> SocialLogin:
+    """Signs in with a token a native SDK obtained from the provider, as /callback would with a code."""
+    selected = provider_get(provider)
+    if id_token is not None:
+        identity = selected.identity_from_id_token(id_token, nonce=nonce)
+    else:
+        assert access_token is not None, "TokenIn requires one of id_token and access_token"
+        identity = selected.identity_from_access_token(access_token)
+    return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
+
+
+def _social_login_finish(*, provider: str, identity: Identity, user_agent: str, ip: str | None) -> SocialLogin:
     if social_settings().require_email and not (identity.email and identity.email_verified):
         raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
-    account, created = social_account_upsert(provider=selected.name, identity=identity)
+    account, created = social_account_upsert(provider=provider, identity=identity)
     if not account.user.is_active:
         raise AccountDisabled("An administrator has disabled this account.")
     tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)

@@ -20,13 +20,18 @@ KAKAO_AUTHORIZE_URL = "https://kauth.kakao.com/oauth/authorize"
 KAKAO_TOKEN_URL = "https://kauth.kakao.com/oauth/token"
 KAKAO_USERINFO_URL = "https://kapi.kakao.com/v2/user/me"
 KAKAO_USER_ID = 1234567890
+KAKAO_APP_ID = "1029384"  # Kakao's numeric "App ID" (App Keys page)
+KAKAO_TOKEN_INFO_URL = "https://kapi.kakao.com/v1/user/access_token_info"
 
 GOOGLE_CLIENT_ID = "123456789012-abcdefghijklmnopqrstuvwxyz012345.apps.googleusercontent.com"
 GOOGLE_CLIENT_SECRET = "GOCSPX-google-client-secret"
+GOOGLE_IOS_CLIENT_ID = "123456789012-iosiosiosiosiosiosiosiosiosios01.apps.googleusercontent.com"
+GOOGLE_ANDROID_CLIENT_ID = "123456789012-androidandroidandroidandroid01.apps.googleusercontent.com"
 GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
 
 ACME_CLIENT_ID = "acme-client"
 ACME_CLIENT_SECRET = "acme-client-secret"
+ACME_NATIVE_CLIENT_ID = "acme-mobile-app"
 ACME_DISCOVERY_URL = "https://id.acme.test/realms/main/.well-known/openid-configuration"
 
 
@@ -94,6 +99,11 @@ def kakao_oauth_error(
 
 def kakao_api_error(*, code: int = -401, msg: str = "this access token does not exist") -> dict[str, Any]:
     return {"msg": msg, "code": code}
+
+
+def kakao_token_info(*, app_id: int = int(KAKAO_APP_ID), user_id: int = KAKAO_USER_ID) -> dict[str, Any]:
+    """GET /v1/user/access_token_info: who the token is for, and which app it was issued to."""
+    return {"id": user_id, "expires_in": 7199, "app_id": app_id}
 
 
 def mock_kakao(rsps: responses.RequestsMock, *, token: dict | None = None, user: dict | None = None) -> None:

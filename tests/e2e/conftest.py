@@ -56,6 +56,7 @@ def dev_stack(settings, live_server):
             base_url=live_server.url,
             client_id=settings.SOCIAL_DEV_CLIENT_ID,
             client_secret=settings.SOCIAL_DEV_CLIENT_SECRET,
+            native_client_id=settings.SOCIAL_DEV_NATIVE_CLIENT_ID,
         )
     }
     return live_server
