@@ -49,7 +49,7 @@ def callback(request, provider: str, body: CallbackIn):
 @router.post(
     "/{provider}/token",
     response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 504)},
-    throttle=sign_in_throttle,
+    throttle=sign_in_throttles,
 )
 def token(request, provider: str, body: TokenIn):
     """Signs in with a token from a native SDK (an id_token, or Kakao's access token); answers like /callback."""
@@ -59,6 +59,6 @@ def token(request, provider: str, body: TokenIn):
         nonce=body.nonce,
         access_token=body.access_token,
         user_agent=request.headers.get("User-Agent", ""),
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
     )
     return {**asdict(login.tokens), "user": login.user, "created": login.created}
