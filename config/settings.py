@@ -38,6 +38,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response carries X-Request-ID, redirects and errors included.
+    "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ApiProblemMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,8 +114,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     # The level is on the handler too: a root logger level does not filter records that
     # propagate up from other loggers (django.request logs every 4xx as a warning).
-    "handlers": {"console": {"class": "logging.StreamHandler", "level": env_str("LOG_LEVEL", "INFO")}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "level": env_str("LOG_LEVEL", "INFO")},
+        "events": {"class": "logging.StreamHandler", "level": "INFO"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The auth event log (core.events): one JSON line per event, whatever LOG_LEVEL says.
+    "loggers": {"auth.events": {"handlers": ["events"], "level": "INFO", "propagate": False}},
 }
 
 # --- core: read through core.conf.core_settings() -------------------------------------

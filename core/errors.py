@@ -7,11 +7,15 @@ Services raise subclasses; core.problems renders each as an RFC 9457 problem+jso
 
 from typing import Any, ClassVar
 
+from core.events import AuthEvent
+
 
 class Problem(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
+    # Set on errors that are auth events: core.problems logs them as such, the code as outcome.
+    event: ClassVar[AuthEvent | None] = None
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.title

@@ -1,12 +1,19 @@
-"""Keeps /api/ free of HTML error pages.
+"""The project's middleware: API errors as problems, and each request's id and client IP.
+
+ApiProblemMiddleware keeps /api/ free of HTML error pages.
 
 Ninja's handlers (core.problems) cover errors raised inside API views. Some responses are
 made before a view runs: an unknown URL (Django's 404 page) or a known URL with the wrong
 method (Ninja's bare 405). This turns any such non-JSON error under /api/ into a problem.
 """
 
+import re
+import uuid
+
 from django.http import HttpRequest, HttpResponse
 
+from core import events
+from core.clients import client_ip
 from core.problems import CONTENT_TYPE, status_problem
 
 API_PREFIX = "/api/"
@@ -27,4 +34,25 @@ class ApiProblemMiddleware:
             if response.has_header("Allow"):
                 problem["Allow"] = response["Allow"]
             return problem
+        return response
+
+
+# What a client's X-Request-ID may be to be kept: short, and nothing that could break a
+# log line or a header. Anything else is replaced by a generated id.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the client's sane X-Request-ID, or a new one), echoed in the
+    response, and puts it with the client IP in context for the auth event log (core.events)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        with events.request_context(request_id=request_id, client_ip=client_ip(request)):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
         return response

@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import Problem
+from core.events import emit
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ def status_problem(status: int, **kwargs: Any) -> JsonResponse:
 
 
 def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
+    if exc.event:
+        # Sign-in routes name their provider; the event says which one failed.
+        match = request.resolver_match
+        emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None)
     return problem_response(
         status=exc.status,
         code=exc.code,

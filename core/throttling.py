@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from core.clients import client_ip
 from core.conf import core_settings
+from core.events import AuthEvent, emit
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +83,15 @@ class Throttle(SimpleRateThrottle):
         num_requests, duration = rate
         window = _Window(scope=self.scope, ident=ident, duration=duration, now=time.time())
         try:
-            return window.hit() <= num_requests
+            count = window.hit()
         except RedisError as exc:
             # A limit is a protection, not a gate: with Redis down, the requests that can
             # still be served are (fail open), and each says why it was not counted.
             logger.warning("Throttle %r not counted, the cache is unavailable: %s", self.scope, exc.__class__.__name__)
             return True
+        if count == num_requests + 1:  # the first refusal of the window: one event, not a flood
+            emit(AuthEvent.THROTTLED, outcome="refused", scope=self.scope)
+        return count <= num_requests
 
     def wait(self) -> float | None:
         """Seconds until the current window ends (Retry-After)."""

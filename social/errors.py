@@ -1,6 +1,7 @@
 """Why a social login was refused. core.problems renders each as problem+json."""
 
 from core.errors import NotFound, Problem
+from core.events import AuthEvent
 
 
 class ProviderUnknown(NotFound):
@@ -11,11 +12,13 @@ class ProviderUnknown(NotFound):
 class RedirectUriNotAllowed(Problem):
     code = "redirect_uri_not_allowed"
     title = "The redirect_uri is not one of SOCIAL_REDIRECT_URIS"
+    event = AuthEvent.SIGN_IN
 
 
 class StateInvalid(Problem):
     code = "state_invalid"
     title = "The state is unknown, expired, already used or for another provider"
+    event = AuthEvent.SIGN_IN
 
 
 class CodeInvalid(Problem):
@@ -23,46 +26,55 @@ class CodeInvalid(Problem):
 
     code = "code_invalid"
     title = "The provider refused the authorization code"
+    event = AuthEvent.SIGN_IN
 
 
 class IdTokenInvalid(Problem):
     code = "id_token_invalid"
     title = "The provider's id_token did not verify"
+    event = AuthEvent.SIGN_IN
 
 
 class EmailRequired(Problem):
     code = "email_required"
     title = "The provider gave no verified email, and one is required"
+    event = AuthEvent.SIGN_IN
 
 
 class AccountDisabled(Problem):
     status = 403
     code = "account_disabled"
     title = "This account is disabled"
+    event = AuthEvent.SIGN_IN
 
 
 class ProviderUnavailable(Problem):
     status = 502
     code = "provider_unavailable"
     title = "The sign-in provider could not be used"
+    event = AuthEvent.PROVIDER_FAILURE
 
 
 class ProviderTimeout(Problem):
     status = 504
     code = "provider_timeout"
     title = "The sign-in provider did not answer in time"
+    event = AuthEvent.PROVIDER_FAILURE
 
 
 class NativeTokenUnsupported(Problem):
     code = "native_token_unsupported"
     title = "This provider does not take this kind of token at /token (see `native` in /providers)"
+    event = AuthEvent.SIGN_IN
 
 
 class TokenAudienceInvalid(Problem):
     code = "token_audience_invalid"
     title = "The provider issued this token to another app"
+    event = AuthEvent.SIGN_IN
 
 
 class ProviderTokenInvalid(Problem):
     code = "provider_token_invalid"
     title = "The provider does not know this token, or it has expired"
+    event = AuthEvent.SIGN_IN

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.events import AuthEvent, emit
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from social.conf import social_settings
 from social.errors import AccountDisabled, EmailRequired, RedirectUriNotAllowed, StateInvalid
@@ -116,6 +117,7 @@ def _social_login_finish(*, provider: str, identity: Identity, user_agent: str, 
     if not account.user.is_active:
         raise AccountDisabled("An administrator has disabled this account.")
     tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)
+    emit(AuthEvent.SIGN_IN, outcome="success", provider=provider, user_id=account.user.pk, created=created)
     return SocialLogin(tokens=tokens, user=account.user, created=created)
 
 

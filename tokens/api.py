@@ -63,7 +63,7 @@ def logout(request, body: LogoutIn | None = None):
     """Ends the session of the bearer token, or of `refresh` in the body: all its tokens die."""
     refresh = body.refresh if body else None
     if isinstance(request.auth, services.Principal):
-        services.session_end(session_id=request.auth.session_id)
+        services.session_end(session_id=request.auth.session_id, user_id=request.auth.user_id)
     elif not refresh:
         raise NotAuthenticated("Send a bearer access token or a refresh token in the body.")
     if refresh:

@@ -15,12 +15,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.events import AuthEvent, emit
 from core.models import User
 from tokens import backend, denylist
 from tokens.backend import TokenType
 from tokens.conf import token_settings
 from tokens.errors import NotAuthenticated, SessionNotFound, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from tokens.models import RefreshToken, Session, SessionEndReason
+
+# The event each way of ending one session is logged as.
+_END_EVENTS = {SessionEndReason.LOGOUT: AuthEvent.LOGOUT, SessionEndReason.ENDED_BY_USER: AuthEvent.SESSION_DELETED}
 
 # Registered claims that an extra-claims hook cannot override.
 _RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type"})
@@ -151,7 +155,9 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
         except IntegrityError:
             pass  # another request rotated it a moment ago: reuse, as below
         else:
+            emit(AuthEvent.REFRESH, outcome="success", user_id=session.user_id, session_id=session.pk)
             return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
+    emit(AuthEvent.REUSE_DETECTED, outcome="session_ended", user_id=session.user_id, session_id=session.pk)
     _sessions_end(Session.objects.filter(pk=session.pk), reason=SessionEndReason.REUSE)
     raise TokenReused("This refresh token was already used; the session has been ended.")
 
@@ -212,6 +218,7 @@ def session_end(
     if not sessions.exists():
         raise SessionNotFound()
     _sessions_end(sessions, reason=reason)
+    emit(_END_EVENTS[reason], outcome="success", user_id=user_id, session_id=session_id)
 
 
 def session_end_by_refresh(*, refresh: str) -> None:
@@ -221,11 +228,14 @@ def session_end_by_refresh(*, refresh: str) -> None:
     if not known.exists():
         raise TokenInvalid("The refresh token is unknown.")
     _sessions_end(Session.objects.filter(id=claims["sid"]), reason=SessionEndReason.LOGOUT)
+    emit(AuthEvent.LOGOUT, outcome="success", user_id=int(claims["sub"]), session_id=_claims_uuid(claims, "sid"))
 
 
 def session_end_all(*, user_id: int, reason: SessionEndReason = SessionEndReason.LOGOUT_ALL) -> int:
     """Ends every session of a user; returns how many were live."""
-    return _sessions_end(Session.objects.filter(user_id=user_id), reason=reason)
+    ended = _sessions_end(Session.objects.filter(user_id=user_id), reason=reason)
+    emit(AuthEvent.LOGOUT_ALL, outcome="success", user_id=user_id, sessions_ended=ended)
+    return ended
 
 
 def sessions_end_by_admin(*, sessions: QuerySet[Session]) -> int:

@@ -1,0 +1,86 @@
+"""The auth event log: one JSON line per sign-in, refresh, reuse, logout, failure or throttle.
+
+An operator follows a client through it by `request_id` (the request's X-Request-ID,
+echoed in the response) and `client_ip` (core.clients), which RequestContextMiddleware
+puts in context for the request, so services emit events without knowing the request.
+
+What a line may hold is the signature of `emit`: names and ids, never free-form values.
+No token, code, code verifier, client secret or password has a field to go into.
+"""
+
+import contextvars
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+# Its own logger (and handler, in settings.LOGGING): events are kept whatever LOG_LEVEL says.
+logger = logging.getLogger("auth.events")
+
+
+class AuthEvent(StrEnum):
+    SIGN_IN = "sign_in"
+    REFRESH = "refresh"
+    REUSE_DETECTED = "reuse_detected"
+    LOGOUT = "logout"
+    LOGOUT_ALL = "logout_all"
+    SESSION_DELETED = "session_deleted"
+    PROVIDER_FAILURE = "provider_failure"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    client_ip: str
+
+
+_request_context: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "request_context", default=None
+)
+
+
+@contextmanager
+def request_context(*, request_id: str, client_ip: str) -> Iterator[None]:
+    """Events emitted inside carry this request's id and client IP."""
+    token = _request_context.set(RequestContext(request_id=request_id, client_ip=client_ip))
+    try:
+        yield
+    finally:
+        _request_context.reset(token)
+
+
+def emit(
+    event: AuthEvent,
+    *,
+    outcome: str,
+    user_id: int | None = None,
+    session_id: uuid.UUID | None = None,
+    provider: str | None = None,
+    created: bool | None = None,
+    sessions_ended: int | None = None,
+    scope: str | None = None,
+) -> None:
+    """Logs one event; `outcome` is "success", what happened instead, or a problem's code."""
+    context = _request_context.get()
+    fields = {
+        "user_id": user_id,
+        "session_id": str(session_id) if session_id else None,
+        "provider": provider,
+        "created": created,
+        "sessions_ended": sessions_ended,
+        "scope": scope,
+    }
+    line = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "event": str(event),
+        "outcome": outcome,
+        "request_id": context.request_id if context else None,
+        "client_ip": context.client_ip if context else None,
+        **{name: value for name, value in fields.items() if value is not None},
+    }
+    logger.info(json.dumps(line, separators=(",", ":")))
