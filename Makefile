@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: install install-dev run test lint format bench screenshots
+.PHONY: install install-dev run test coverage lint format bench screenshots
 
 $(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite under coverage.py, then the branches no test takes ([tool.coverage] in pyproject.toml).
+coverage: install-dev
+	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m coverage report
 
 # The quality gate CI runs before the tests: lint, formatting, types.
 lint: install-dev

@@ -312,6 +312,18 @@ def test_state_just_before_expiry_works(client, rsps):
         assert mocks.callback(client, "kakao", state=state).status_code == 200
 
 
+def test_a_pending_login_past_its_own_expiry_is_refused_though_the_cache_still_has_it(client, rsps):
+    # A shared cache may expire keys late: the pending login carries its own expiry for that.
+    state = mocks.authorize(client, "kakao")["state"]
+    assert cache.touch(f"social:pending:{state}", timeout=3600)
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=601)):
+        body = assert_problem(mocks.callback(client, "kakao", state=state), 400, "state_invalid")
+    assert "too long" in body["detail"]
+    assert len(rsps.calls) == 0
+    assert pending_login(state) is None  # spent: a retry begins the login again
+
+
 def test_state_of_another_provider_is_refused_and_spent(client, rsps):
     mocks.GOOGLE.mock_metadata(rsps)
     state = mocks.authorize(client, "google")["state"]

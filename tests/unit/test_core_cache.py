@@ -1,27 +1,64 @@
+"""core.cache.RedisCache against a real Redis (CI's second run sets REDIS_URL).
+
+What the project relies on from its cache, checked on the backend production runs: one client
+per pool, a delete that reports whether it removed the key (a pending login is used once),
+expiry set by Redis itself (denylist entries), and another worker's view of the same keys.
+"""
+
 import os
+import uuid
+from datetime import timedelta
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import cache
 from django.test import override_settings
+
+from core.cache import RedisCache
+from tokens import denylist
+from tokens.conf import token_settings
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0 (CI does)"
 )
 
+KEY_PREFIX = "cache-test"
 
-def test_redis_cache_reuses_one_client_and_still_works():
-    with override_settings(
-        CACHES={
-            "default": {
-                "BACKEND": "core.cache.RedisCache",
-                "LOCATION": os.environ["REDIS_URL"],
-                "KEY_PREFIX": "cache-test",
-            }
-        }
-    ):
-        cache = caches["default"]
-        assert cache._cache.get_client(write=False) is cache._cache.get_client(write=True)
-        cache.set("answer", {"value": 42}, timeout=5)
-        assert cache.get("answer") == {"value": 42}
-        assert cache.delete("answer") is True
-        assert cache.get("answer") is None
+
+@pytest.fixture
+def redis_cache():
+    backend = {"BACKEND": "core.cache.RedisCache", "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": KEY_PREFIX}
+    with override_settings(CACHES={"default": backend}):
+        yield cache
+
+
+def another_worker() -> RedisCache:
+    """A second, independent backend on the same Redis, as another gunicorn worker has."""
+    return RedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": KEY_PREFIX})
+
+
+def test_redis_cache_reuses_one_client_and_still_works(redis_cache):
+    assert redis_cache._cache.get_client(write=False) is redis_cache._cache.get_client(write=True)
+    redis_cache.set("answer", {"value": 42}, timeout=5)
+    assert redis_cache.get("answer") == {"value": 42}
+    assert redis_cache.delete("answer") is True
+    assert redis_cache.get("answer") is None
+
+
+def test_only_the_first_delete_of_a_key_reports_removing_it(redis_cache):
+    # social._pending_login_consume relies on this: only the caller whose delete removed
+    # the pending login may use it.
+    redis_cache.set("pending", {"state": "s"}, timeout=60)
+    assert another_worker().delete("pending") is True
+    assert redis_cache.delete("pending") is False
+
+
+def test_a_denied_session_is_seen_by_another_worker_and_expires_with_its_access_tokens(redis_cache):
+    session_id = uuid.uuid4()
+    denylist.deny_sessions([session_id])
+
+    worker = another_worker()
+    key = worker.make_and_validate_key(denylist._key(session_id))
+    assert worker.get(denylist._key(session_id)) is not None
+    conf = token_settings()
+    ttl = worker._cache.get_client(key).ttl(key)
+    assert timedelta(0) < timedelta(seconds=ttl) <= conf.access_ttl + conf.leeway
