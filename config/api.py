@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from core import problems
+from core import outages, problems
 from core.api import router as health_router
 from social.api import router as social_router
 from tokens.api import auth_router, users_router
@@ -23,6 +23,7 @@ api = NinjaAPI(
     throttle=session_throttle,
 )
 problems.install(api)
+outages.install(api)
 
 api.add_router("/health", health_router)
 api.add_router("/auth/social", social_router)

@@ -69,11 +69,7 @@ def status_problem(status: int, **kwargs: Any) -> JsonResponse:
     return problem_response(status=status, code=_CODE_BY_STATUS.get(status, "error"), **kwargs)
 
 
-def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
-    if exc.event:
-        # Sign-in routes name their provider; the event says which one failed.
-        match = request.resolver_match
-        emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None)
+def problem_from(exc: Problem) -> JsonResponse:
     return problem_response(
         status=exc.status,
         code=exc.code,
@@ -82,6 +78,14 @@ def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
         headers=exc.headers(),
         **exc.extra,
     )
+
+
+def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
+    if exc.event:
+        # Sign-in routes name their provider; the event says which one failed.
+        match = request.resolver_match
+        emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None)
+    return problem_from(exc)
 
 
 def _from_validation_error(request: HttpRequest, exc: ValidationError) -> JsonResponse:

@@ -1,10 +1,13 @@
+import socket
+
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from ninja.testing import TestClient
 
 from config.api import api
 from core.models import User
+from tokens import denylist
 from tokens.services import session_start
 
 
@@ -12,8 +15,39 @@ from tokens.services import session_start
 def _empty_cache():
     # The denylist and pending logins live in the cache; with REDIS_URL it outlives a test.
     cache.clear()
+    # Each test starts with no ended session, so an empty denylist is complete: say so, and
+    # bearer checks need no rebuild (tests of the rebuild clear the marker themselves).
+    denylist.denylist_mark_complete()
     yield
     cache.clear()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connections to it are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def unreachable_caches() -> dict:
+    """CACHES in which the cache is a Redis at a port where nothing listens: every call is refused."""
+    return {
+        "default": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+def cache_unreachable():
+    return override_settings(CACHES=unreachable_caches())
+
+
+@pytest.fixture
+def cache_down(settings):
+    # Through pytest-django's `settings`, so that a test's other overrides unwind in order.
+    settings.CACHES = unreachable_caches()
 
 
 @pytest.fixture

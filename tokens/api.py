@@ -8,7 +8,7 @@ from ninja import Router, Status
 from core.schemas import UserOut, problem_responses
 from core.throttling import token_throttle
 from tokens import selectors, services
-from tokens.auth import jwt_auth, session_throttle
+from tokens.auth import jwt_auth, jwt_auth_for_logout, session_throttle
 from tokens.errors import NotAuthenticated
 from tokens.models import SessionEndReason
 from tokens.schemas import (
@@ -55,7 +55,7 @@ def whoami(request):
 
 @auth_router.post(
     "/logout",
-    auth=[jwt_auth, _no_bearer],
+    auth=[jwt_auth_for_logout, _no_bearer],
     response={204: None, **problem_responses(401, 422, 429)},
     throttle=[session_throttle, token_throttle],
 )

@@ -29,11 +29,18 @@ class JWTAuth(HttpBearer):
             raise NotAuthenticated("The Authorization header must use the Bearer scheme.")
         return self.authenticate(request, token.strip())
 
+    def __init__(self, *, check_denylist: bool = True) -> None:
+        super().__init__()
+        self.check_denylist = check_denylist
+
     def authenticate(self, request: HttpRequest, token: str) -> Principal:
-        return access_token_authenticate(token=token)
+        return access_token_authenticate(token=token, check_denylist=self.check_denylist)
 
 
 jwt_auth = JWTAuth()
+# For logout only: ending a session that already ended does nothing, so logout needs no
+# denylist read, and with the cache down it still reaches the database (docs/operations.md).
+jwt_auth_for_logout = JWTAuth(check_denylist=False)
 
 
 def _session_of(request: HttpRequest) -> str | None:

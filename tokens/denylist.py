@@ -4,30 +4,98 @@ Access tokens are verified without the database, so ending a session cannot reac
 already issued. With JWT_SESSION_DENYLIST on, ending a session writes its id here and the
 bearer check makes one cache read per request; the entry expires when the last access token
 of the session would have (access TTL plus leeway), so the cache never grows past that.
+
+The database is the record, the cache a copy. A cache that restarts empty, is flushed or
+missed a write (it was down when a logout committed) must not bring a logged-out token
+back, so the copy carries a marker: a key without expiry written after each rebuild. A
+check that finds no marker, or runs in a process that failed to write an entry, rebuilds
+the copy from the database first (the sessions ended within the last access-token
+lifetime), then answers. Between rebuilds the check stays one cache round trip.
+
+Failure, per use (docs/operations.md): the check fails closed, so a cache that cannot be
+read answers 503 rather than letting a possibly revoked token through; ending a session
+writes the database first, and the entry after.
+
+A per-process mirror (issue 16) can sit on top of `is_session_denied` and `deny_sessions`:
+the cache stays the shared copy and `denylist_rebuild` its source of truth.
 """
 
+import math
 from collections.abc import Iterable
+from datetime import timedelta
 from uuid import UUID
 
 from django.core.cache import cache
+from django.utils import timezone
 
+from core.outages import CACHE_ERRORS
 from tokens.conf import token_settings
+from tokens.models import Session
 
 _PREFIX = "tokens:ended-session:"
+# Present while the cache holds every entry the database implies (see the module docstring).
+REBUILT_MARKER = "tokens:denylist:rebuilt"
+
+
+class _ProcessState:
+    # Set when this process failed to write an entry: its next check rebuilds.
+    write_failed = False
 
 
 def _key(session_id: UUID | str) -> str:
     return f"{_PREFIX}{session_id}"
 
 
-def deny_sessions(session_ids: Iterable[UUID]) -> None:
+def _lifetime() -> timedelta:
     conf = token_settings()
-    if not conf.session_denylist:
+    return conf.access_ttl + conf.leeway
+
+
+def deny_sessions(session_ids: Iterable[UUID]) -> None:
+    """Denies sessions whose end is already committed to the database."""
+    if not token_settings().session_denylist:
         return
     keys = {_key(session_id): 1 for session_id in session_ids}
-    if keys:
-        cache.set_many(keys, timeout=int((conf.access_ttl + conf.leeway).total_seconds()))
+    if not keys:
+        return
+    try:
+        cache.set_many(keys, timeout=int(_lifetime().total_seconds()))
+    except CACHE_ERRORS:
+        _ProcessState.write_failed = True
+        raise
+
+
+def denylist_rebuild() -> set[str]:
+    """Writes an entry for every session ended within the last access-token lifetime; returns their ids.
+
+    One query. Each entry lives for what remains of its session's lifetime, rounded up to
+    the minute so that the writes are a few set_many calls, not one per session.
+    Idempotent, so processes that rebuild at the same moment do no harm.
+    """
+    now = timezone.now()
+    lifetime = _lifetime()
+    ended = Session.objects.filter(ended_at__gt=now - lifetime).values_list("id", "ended_at")
+    by_timeout: dict[int, dict[str, int]] = {}
+    for session_id, ended_at in ended:
+        assert ended_at is not None  # filtered on
+        remaining = math.ceil((ended_at + lifetime - now).total_seconds() / 60) * 60
+        by_timeout.setdefault(remaining, {})[_key(session_id)] = 1
+    for timeout, keys in by_timeout.items():
+        cache.set_many(keys, timeout=timeout)
+    denylist_mark_complete()
+    return {key.removeprefix(_PREFIX) for keys in by_timeout.values() for key in keys}
+
+
+def denylist_mark_complete() -> None:
+    """Records that the cache holds every entry the database implies (after a rebuild; in tests, an empty one)."""
+    cache.set(REBUILT_MARKER, 1, timeout=None)
+    _ProcessState.write_failed = False
 
 
 def is_session_denied(session_id: UUID | str) -> bool:
-    return cache.get(_key(session_id)) is not None
+    """Whether the session has ended: one cache read, plus a rebuild when the copy may be incomplete."""
+    key = _key(session_id)
+    found = cache.get_many([key, REBUILT_MARKER])
+    if REBUILT_MARKER not in found or _ProcessState.write_failed:
+        return str(session_id) in denylist_rebuild()
+    return key in found

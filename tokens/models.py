@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 
@@ -51,7 +51,11 @@ class Session(models.Model):
     objects = SessionQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["user", "ended_at"], name="tokens_session_user_ended")]
+        indexes = [
+            models.Index(fields=["user", "ended_at"], name="tokens_session_user_ended"),
+            # The denylist's rebuild reads the sessions ended lately (tokens.denylist).
+            models.Index(fields=["ended_at"], name="tokens_session_ended", condition=Q(ended_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.id} of user {self.user_id}"

@@ -1,5 +1,6 @@
 """The tokens endpoints through Ninja's TestClient on the real api (handlers included)."""
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -243,17 +244,26 @@ def test_deleting_a_session_with_a_malformed_id_is_422(client, pair):
     assert_problem(client.delete("/auth/sessions/not-a-uuid", headers=bearer(pair.access)), 422, "validation_error")
 
 
-def count_cache_reads(monkeypatch) -> list[str]:
+def count_cache_reads(monkeypatch) -> list[object]:
+    """Records each read call to the cache (one round trip each), with the key or keys it asked for."""
     from django.core.cache import cache
 
-    reads: list[str] = []
-    real_get = cache.get
+    reads: list[object] = []
+    inside = threading.local()  # the local-memory cache's get_many calls its own get: count the outer call
+    for method in ("get", "get_many"):
+        real = getattr(cache, method)
 
-    def counting_get(key, *args, **kwargs):
-        reads.append(key)
-        return real_get(key, *args, **kwargs)
+        def counting(keys, *args, _real=real, **kwargs):
+            if getattr(inside, "call", False):
+                return _real(keys, *args, **kwargs)
+            reads.append(keys)
+            inside.call = True
+            try:
+                return _real(keys, *args, **kwargs)
+            finally:
+                inside.call = False
 
-    monkeypatch.setattr(cache, "get", counting_get)
+        monkeypatch.setattr(cache, method, counting)
     return reads
 
 

@@ -1,0 +1,93 @@
+"""A cache that refuses connections (a Redis port where nothing listens), endpoint by endpoint.
+
+The database side, and pauses and restarts of real servers, are in tests/faults.
+"""
+
+import logging
+
+from django.core.cache import cache
+
+from core import outages
+from social.services import social_login_begin
+from tests.conftest import bearer, cache_unreachable
+from tests.forge import claims_of
+from tokens import denylist
+
+
+def assert_unavailable(response, dependency: str) -> None:
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert int(response["Retry-After"]) > 0
+    body = response.json()
+    assert (body["code"], body["dependency"]) == ("service_unavailable", dependency)
+
+
+def test_whoami_fails_closed_with_a_503_when_the_denylist_cannot_be_read(client, pair, cache_down):
+    assert_unavailable(client.get("/auth/whoami", headers=bearer(pair.access)), "cache")
+
+
+def test_verify_of_an_access_token_fails_closed_with_a_503(client, pair, cache_down):
+    assert_unavailable(client.post("/auth/token/verify", json={"token": pair.access}), "cache")
+
+
+def test_whoami_answers_from_the_token_with_the_denylist_off_and_the_cache_down(client, pair, settings, cache_down):
+    settings.JWT_SESSION_DENYLIST = False
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+
+
+def test_refresh_works_with_the_cache_down_because_its_throttle_fails_open(client, pair, cache_down):
+    response = client.post("/auth/token/refresh", json={"refresh": pair.refresh})
+    assert response.status_code == 200
+    assert response.json()["refresh"] != pair.refresh
+
+
+def test_authorize_answers_503_when_the_pending_login_cannot_be_stored(client, social, db, cache_down):
+    response = client.post("/auth/social/kakao/authorize", json={"redirect_uri": social.SOCIAL_REDIRECT_URIS[0]})
+    assert_unavailable(response, "cache")
+
+
+def test_callback_answers_503_when_the_pending_login_cannot_be_read(client, social, db):
+    start = social_login_begin(provider="kakao", redirect_uri=social.SOCIAL_REDIRECT_URIS[0])
+    with cache_unreachable():
+        response = client.post("/auth/social/kakao/callback", json={"code": "a-code", "state": start.state})
+    assert_unavailable(response, "cache")
+
+
+def test_logout_with_the_cache_down_ends_the_session_and_the_token_stays_revoked_after(client, pair):
+    with cache_unreachable():
+        # The database is written first: the session has ended even though the answer is 503.
+        assert_unavailable(client.post("/auth/logout", headers=bearer(pair.access)), "cache")
+        assert client.post("/auth/token/refresh", json={"refresh": pair.refresh}).json()["code"] == "token_revoked"
+    # The cache is back without the entry the logout could not write: this process rebuilds first.
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+
+
+def test_a_flushed_cache_is_rebuilt_from_the_database_so_logged_out_tokens_stay_revoked(
+    client, pair, user, django_assert_num_queries
+):
+    assert client.post("/auth/logout", headers=bearer(pair.access)).status_code == 204
+    cache.clear()  # as FLUSHALL or a restart without persistence would
+
+    with django_assert_num_queries(1):  # the rebuild: one query over recently ended sessions
+        assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+    with django_assert_num_queries(0):
+        assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+
+
+def test_the_rebuild_leaves_live_sessions_alone(client, pair, user):
+    other = client.post("/auth/token/refresh", json={"refresh": pair.refresh}).json()
+    cache.clear()
+    assert client.get("/auth/whoami", headers=bearer(other["access"])).status_code == 200
+    assert denylist.is_session_denied(claims_of(pair.access)["sid"]) is False
+
+
+def test_an_outage_is_logged_once_per_window_without_a_traceback(client, pair, caplog, monkeypatch, cache_down):
+    monkeypatch.setattr(outages, "outage_log", outages.OutageLog(outages.LOG_WINDOW_SECONDS))
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 503
+    reports = [record for record in caplog.records if record.name == "core.outages"]
+    assert len(reports) == 1
+    assert "cache unavailable" in reports[0].getMessage()
+    assert all(record.exc_info is None for record in caplog.records)
+    assert pair.access not in caplog.text
