@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ApiProblemMiddleware",
+    "core.outages.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,9 +73,19 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        # A connection that failed is replaced at the next request: recovery needs no restart.
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Bounds on every request's database time, so that a database that is down or hung
+    # answers 503 (core.outages) instead of holding a worker thread: libpq's connect_timeout
+    # (seconds, covering the whole handshake) and the server's statement_timeout (ms).
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
+        "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT', 5000)}",
+    }
 
 # Pending social logins, the session denylist and throttle counters must be shared by
 # every worker process: production sets REDIS_URL (core.checks warns otherwise).
@@ -158,6 +169,12 @@ SOCIAL_REDIRECT_URIS = env_list("SOCIAL_REDIRECT_URIS", [])
 # Every request to a provider (token, user info, discovery, JWKS) has these timeouts, in seconds.
 SOCIAL_HTTP_CONNECT_TIMEOUT = env_int("SOCIAL_HTTP_CONNECT_TIMEOUT", 3)
 SOCIAL_HTTP_READ_TIMEOUT = env_int("SOCIAL_HTTP_READ_TIMEOUT", 10)
+# One wall-clock deadline, in seconds, on all of a callback's requests to its provider
+# (discovery, token, keys, user info): past it the callback answers 504 provider_timeout.
+SOCIAL_CALLBACK_DEADLINE = env_int("SOCIAL_CALLBACK_DEADLINE", 15)
+# Callbacks each worker process runs at once (a bulkhead); the excess answers 503 at once.
+# Keep it below GUNICORN_THREADS so that a hung provider leaves threads to everything else.
+SOCIAL_CALLBACK_CONCURRENCY = env_int("SOCIAL_CALLBACK_CONCURRENCY", 4)
 # How long a login begun with /authorize may take to come back to /callback.
 SOCIAL_PENDING_LOGIN_TTL = env_int("SOCIAL_PENDING_LOGIN_TTL", 10 * 60)
 # A new identity whose verified email equals an existing user's email signs in as that user.

@@ -21,7 +21,7 @@ def providers(request):
 
 @router.post(
     "/{provider}/authorize",
-    response={200: AuthorizeOut, **problem_responses(400, 404, 422, 429, 502, 504)},
+    response={200: AuthorizeOut, **problem_responses(400, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
 def authorize(request, provider: str, body: AuthorizeIn):
@@ -31,7 +31,7 @@ def authorize(request, provider: str, body: AuthorizeIn):
 
 @router.post(
     "/{provider}/callback",
-    response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 504)},
+    response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
 def callback(request, provider: str, body: CallbackIn):

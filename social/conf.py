@@ -68,6 +68,10 @@ class SocialSettings:
     providers: dict[str, ProviderConfig]
     redirect_uris: frozenset[str]
     http_timeout: tuple[float, float]
+    # One wall-clock bound on all of a callback's requests to its provider (social.outbound).
+    callback_deadline: float
+    # Callbacks each process runs at once; the excess answers 503 provider_busy.
+    callback_concurrency: int
     pending_login_ttl: int
     link_by_verified_email: bool
     require_email: bool
@@ -158,6 +162,8 @@ def social_settings() -> SocialSettings:
         providers={config.name: config for config in candidates if config.client_id},
         redirect_uris=frozenset(settings.SOCIAL_REDIRECT_URIS),
         http_timeout=(settings.SOCIAL_HTTP_CONNECT_TIMEOUT, settings.SOCIAL_HTTP_READ_TIMEOUT),
+        callback_deadline=settings.SOCIAL_CALLBACK_DEADLINE,
+        callback_concurrency=settings.SOCIAL_CALLBACK_CONCURRENCY,
         pending_login_ttl=settings.SOCIAL_PENDING_LOGIN_TTL,
         link_by_verified_email=settings.SOCIAL_LINK_BY_VERIFIED_EMAIL,
         require_email=settings.SOCIAL_REQUIRE_EMAIL,

@@ -1,7 +1,8 @@
 """Why a social login was refused. core.problems renders each as problem+json."""
 
-from core.errors import NotFound, Problem
+from core.errors import NotFound, Problem, ServiceUnavailable
 from core.events import AuthEvent
+from core.outages import RETRY_AFTER_SECONDS
 
 
 class ProviderUnknown(NotFound):
@@ -78,3 +79,14 @@ class ProviderTokenInvalid(Problem):
     code = "provider_token_invalid"
     title = "The provider does not know this token, or it has expired"
     event = AuthEvent.SIGN_IN
+
+
+class ProviderBusy(ServiceUnavailable):
+    """The process already runs SOCIAL_CALLBACK_CONCURRENCY callbacks (social.outbound)."""
+
+    code = "provider_busy"
+    title = "Too many sign-ins are waiting on their provider"
+    event = AuthEvent.PROVIDER_FAILURE
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}

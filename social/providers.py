@@ -45,6 +45,7 @@ from social.errors import (
     ProviderUnknown,
     TokenAudienceInvalid,
 )
+from social.outbound import session_with_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class Provider(ABC):
         token_endpoint_auth_method: str = "client_secret_post",  # noqa: S107 (a method name)
         token: dict[str, Any] | None = None,
     ) -> OAuth2Session:
-        return OAuth2Session(
+        session = OAuth2Session(
             client_id=self.config.client_id,
             client_secret=self.config.client_secret,
             token_endpoint_auth_method=token_endpoint_auth_method,
@@ -206,6 +207,8 @@ class Provider(ABC):
             code_challenge_method="S256",
             token=token,
         )
+        # Bounded by the callback's one deadline (social.outbound), not only per read.
+        return session_with_deadline(session)
 
     def _authorization_url(
         self, endpoint: str, *, redirect_uri: str, state: str, code_verifier: str, **params: str

@@ -20,6 +20,7 @@ from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from social.conf import social_settings
 from social.errors import AccountDisabled, EmailRequired, RedirectUriNotAllowed, StateInvalid
 from social.models import SocialAccount
+from social.outbound import bounded_by_provider_limits
 from social.providers import Identity, provider_get
 from tokens.services import TokenPair, session_start
 
@@ -42,6 +43,7 @@ def _pending_login_key(state: str) -> str:
     return f"social:pending:{state}"
 
 
+@bounded_by_provider_limits
 def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
     """The provider's authorization URL, and the state under which the login waits for its callback."""
     conf = social_settings()
@@ -80,6 +82,7 @@ def _pending_login_consume(*, provider: str, state: str) -> dict[str, Any]:
     return pending
 
 
+@bounded_by_provider_limits
 def social_login_complete(
     *, provider: str, code: str, state: str, user_agent: str = "", ip: str | None = None
 ) -> SocialLogin:
