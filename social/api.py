@@ -48,7 +48,7 @@ def callback(request, provider: str, body: CallbackIn):
 
 @router.post(
     "/{provider}/token",
-    response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 504)},
+    response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
 def token(request, provider: str, body: TokenIn):

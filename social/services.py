@@ -94,6 +94,7 @@ def social_login_complete(
     return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
 
 
+@bounded_by_provider_limits
 def social_login_with_token(
     *,
     provider: str,
