@@ -18,4 +18,7 @@ def social_provider_entry(*, base_url: str, client_id: str, client_secret: str, 
         "scopes": ["openid", "email", "profile"],
         # Its mobile-app client: id_tokens minted for it are accepted at /token.
         "client_ids": [native_client_id],
+        # It stands for Google or Apple in development, so that linking by email can be tried;
+        # its authorize page lets anyone claim any address, which is why it is DEBUG-only.
+        "trust_email": True,
     }

@@ -59,6 +59,11 @@ class OIDCConfig:
     native: tuple[str, ...] = ("id_token",)
 
 
+@dataclass(frozen=True)
+class GoogleConfig(OIDCConfig):
+    """Google is OpenID Connect with its own rule for which addresses are authoritative."""
+
+
 ProviderConfig = KakaoConfig | OIDCConfig
 
 
@@ -113,8 +118,8 @@ def _kakao() -> KakaoConfig:
     )
 
 
-def _google() -> OIDCConfig:
-    return OIDCConfig(
+def _google() -> GoogleConfig:
+    return GoogleConfig(
         name=GOOGLE,
         display_name="Google",
         client_id=settings.SOCIAL_GOOGLE_CLIENT_ID,

@@ -23,18 +23,21 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, cast
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 
 from core.errors import Problem
-from social.conf import KakaoConfig, OIDCConfig, ProviderConfig, is_allowed_endpoint, social_settings
+from social.conf import GoogleConfig, KakaoConfig, OIDCConfig, ProviderConfig, is_allowed_endpoint, social_settings
 from social.errors import (
     CodeInvalid,
     IdTokenInvalid,
@@ -51,6 +54,10 @@ logger = logging.getLogger(__name__)
 
 # Discovery documents and JWKS change rarely; an unknown `kid` refetches the JWKS at once.
 METADATA_CACHE_TTL = 3600
+# After a discovery document or JWKS failed validation, seconds before the provider is asked again.
+METADATA_RETRY_AFTER = 30
+# An unknown `kid` refetches the JWKS at most once in this many seconds.
+JWKS_REFETCH_INTERVAL = 60
 # Clock skew tolerated on an id_token's `exp` and `iat`, in seconds.
 ID_TOKEN_LEEWAY = 60
 # Signatures an id_token may carry (intersected with the discovery document's list). No
@@ -64,29 +71,92 @@ class Identity:
 
     subject: str
     email: str | None
+    # What the provider says of the address.
     email_verified: bool
     display_name: str
+    # https only: anything else is dropped by the mapping.
     avatar_url: str
     profile: dict[str, Any]
+    # Whether the address may be matched against an existing user's: Google's own guidance
+    # makes a non-Gmail address without an `hd` (Workspace) claim non-authoritative.
+    email_authoritative: bool = True
+    # Set by the provider from its configuration (`trust_email`): a verified address from a
+    # provider that lets users claim any address as verified is never believed.
+    email_trusted: bool = False
+
+    @property
+    def email_links(self) -> bool:
+        """Whether this identity may be linked to the existing user who has its email."""
+        return self.email_trusted and self.email_authoritative
 
 
 # --- mapping: a provider's answer -> Identity (pure) ----------------------------------------
+# Each checks the shape it reads: a provider answer of the wrong shape is 502, never a 500.
+
+_EMAIL_MAX_LENGTH = 254
+_email_validator = EmailValidator()
+
+
+def answer_object(value: Any, what: str) -> dict[str, Any]:
+    """A JSON object the provider may leave out (None: an empty one)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ProviderUnavailable(f"The provider's {what} is not an object.")
+    return value
+
+
+def answer_text(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ProviderUnavailable(f"The provider's {what} is not a string.")
+    return value
+
+
+def answer_email(value: Any) -> str | None:
+    """An address, or None when the provider gave none; anything else that is not one is 502."""
+    email = answer_text(value, "email")
+    if not email:
+        return None
+    try:
+        if len(email) > _EMAIL_MAX_LENGTH:
+            raise ValidationError("too long")
+        _email_validator(email)
+    except ValidationError:
+        raise ProviderUnavailable("The provider's email is not an email address.") from None
+    return email
+
+
+def answer_https_url(value: Any, what: str) -> str:
+    """An https URL, or "" for anything else: a picture served over http would be mixed content."""
+    url = answer_text(value, what)
+    parts = urlsplit(url)
+    return url if parts.scheme == "https" and parts.netloc else ""
+
+
+def answer_subject(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ProviderUnavailable("The provider's answer has no usable subject.")
+    return str(value)
 
 
 def kakao_identity(user: dict[str, Any]) -> Identity:
     """Kakao's `GET /v2/user/me` body. Its email counts only with all three of Kakao's flags on."""
     if user.get("id") is None:
         raise ProviderUnavailable("Kakao's user info has no id.")
-    account = user.get("kakao_account") or {}
-    profile = account.get("profile") or {}
+    account = answer_object(user.get("kakao_account"), "kakao_account")
+    profile = answer_object(account.get("profile"), "kakao_account.profile")
     email_usable = all(account.get(flag) is True for flag in ("has_email", "is_email_valid", "is_email_verified"))
-    email = account.get("email") if email_usable else None
+    email = answer_email(account.get("email")) if email_usable else None
     return Identity(
-        subject=str(user["id"]),
-        email=email or None,
-        email_verified=bool(email),
-        display_name=profile.get("nickname") or "",
-        avatar_url="" if profile.get("is_default_image") else profile.get("profile_image_url") or "",
+        subject=answer_subject(user["id"]),
+        email=email,
+        email_verified=email is not None,
+        display_name=answer_text(profile.get("nickname"), "nickname"),
+        avatar_url=""
+        if profile.get("is_default_image")
+        else answer_https_url(profile.get("profile_image_url"), "profile_image_url"),
         profile=user,
     )
 
@@ -94,13 +164,20 @@ def kakao_identity(user: dict[str, Any]) -> Identity:
 def oidc_identity(claims: dict[str, Any]) -> Identity:
     """Verified id_token claims (merged with UserInfo where the id_token lacks the email)."""
     return Identity(
-        subject=claims["sub"],
-        email=claims.get("email") or None,
+        subject=answer_subject(claims["sub"]),
+        email=answer_email(claims.get("email")),
         email_verified=claims.get("email_verified") is True,
-        display_name=claims.get("name") or claims.get("given_name") or "",
-        avatar_url=claims.get("picture") or "",
+        display_name=answer_text(claims.get("name"), "name") or answer_text(claims.get("given_name"), "given_name"),
+        avatar_url=answer_https_url(claims.get("picture"), "picture"),
         profile=claims,
     )
+
+
+def google_identity(claims: dict[str, Any]) -> Identity:
+    """Google's claims; only a Gmail address or a Workspace one (`hd`) may link to an existing user."""
+    identity = oidc_identity(claims)
+    gmail = (identity.email or "").lower().endswith("@gmail.com")
+    return replace(identity, email_authoritative=gmail or bool(claims.get("hd")))
 
 
 # --- the id_token: decoding, then claim rules -----------------------------------------------
@@ -185,6 +262,11 @@ class Provider(ABC):
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         """The user behind a token response."""
 
+    def vouched(self, identity: Identity) -> Identity:
+        """The identity with `email_trusted` set from this provider's `trust_email`."""
+        trusted = self.config.trust_email and identity.email is not None and identity.email_verified
+        return replace(identity, email_trusted=trusted)
+
     def identity_from_id_token(self, id_token: str, *, nonce: str | None) -> Identity:
         """The user behind an id_token a native SDK obtained (POST /token)."""
         raise NativeTokenUnsupported(f"{self.config.display_name} takes no id_token at /token.")
@@ -256,11 +338,12 @@ class Provider(ABC):
         url: str,
         *,
         token: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
         refused_token: type[Problem] = ProviderUnavailable,
     ) -> dict[str, Any]:
         """The JSON object at `url`; `refused_token` is raised when the provider refuses the token (4xx)."""
         with self._session(token=token) as session, self._outbound(url):
-            response = session.get(url, timeout=self.timeout, withhold_token=token is None)
+            response = session.get(url, params=params, timeout=self.timeout, withhold_token=token is None)
             body = response.json()
         if response.status_code >= 400 or not isinstance(body, dict):
             # Kakao's API errors look like {"msg": "...", "code": -401}.
@@ -306,7 +389,7 @@ class KakaoProvider(Provider):
         )
 
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
-        return kakao_identity(self._get_json(self.config.userinfo_url, token=token))
+        return self.vouched(kakao_identity(self._kakao_user(token)))
 
     def identity_from_access_token(self, access_token: str) -> Identity:
         """A Kakao SDK's token, once Kakao says it was issued to our app (any Kakao app can mint one)."""
@@ -316,12 +399,18 @@ class KakaoProvider(Provider):
         info = self._get_json(self.config.token_info_url, token=token, refused_token=ProviderTokenInvalid)
         if str(info.get("app_id")) != self.config.app_id:
             raise TokenAudienceInvalid("Kakao issued this access token to another app.")
-        identity = kakao_identity(
-            self._get_json(self.config.userinfo_url, token=token, refused_token=ProviderTokenInvalid)
-        )
+        identity = kakao_identity(self._kakao_user(token, refused_token=ProviderTokenInvalid))
         if identity.subject != str(info.get("id")):
             raise ProviderUnavailable("Kakao's token info and user info name different users.")
-        return identity
+        return self.vouched(identity)
+
+    def _kakao_user(
+        self, token: dict[str, Any], *, refused_token: type[Problem] = ProviderUnavailable
+    ) -> dict[str, Any]:
+        # secure_resource: image URLs over https (Kakao's default is http, which the mapping drops).
+        return self._get_json(
+            self.config.userinfo_url, token=token, params={"secure_resource": "true"}, refused_token=refused_token
+        )
 
 
 class OpenIDConnectProvider(Provider):
@@ -330,6 +419,8 @@ class OpenIDConnectProvider(Provider):
     config_class = OIDCConfig
     config: OIDCConfig
     uses_nonce = True
+    # The mapping from verified claims to an Identity.
+    map_claims = staticmethod(oidc_identity)
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
         assert nonce is not None, "uses_nonce: social_login_begin makes one"
@@ -361,7 +452,7 @@ class OpenIDConnectProvider(Provider):
         if "email" not in claims and self.metadata.get("userinfo_endpoint"):
             # Some providers put the email only in the UserInfo response (OpenID Connect Core 5.4).
             claims = {**self._userinfo(token, subject=claims["sub"]), **claims}
-        return oidc_identity(claims)
+        return self.vouched(self.map_claims(claims))
 
     def identity_from_id_token(self, id_token: str, *, nonce: str | None) -> Identity:
         # SDKs send the raw nonce as is (Google, Kakao) or its SHA-256 hex (Apple): either matches.
@@ -370,7 +461,7 @@ class OpenIDConnectProvider(Provider):
             id_token, nonces=nonces, client_ids=[self.config.client_id, *self.config.client_ids]
         )
         self._id_token_spend(id_token, claims)
-        return oidc_identity(claims)
+        return self.vouched(self.map_claims(claims))
 
     def _id_token_spend(self, id_token: str, claims: dict[str, Any]) -> None:
         """Accepts an id_token once: a copy replayed within its lifetime is refused."""
@@ -401,17 +492,18 @@ class OpenIDConnectProvider(Provider):
     @functools.cached_property
     def metadata(self) -> dict[str, Any]:
         """The discovery document, read (from the cache or the provider) once per instance, so once per request."""
-        metadata = self._cached_json(self.config.discovery_url)
+        return self._cached_json(self.config.discovery_url, validate=self._check_metadata)
+
+    def _check_metadata(self, metadata: dict[str, Any]) -> None:
         endpoints = ("authorization_endpoint", "token_endpoint", "jwks_uri")
-        if not metadata.get("issuer") or not all(is_allowed_endpoint(str(metadata.get(key))) for key in endpoints):
-            raise ProviderUnavailable(
-                f"{self.config.display_name}'s discovery document lacks an issuer or an https endpoint."
-            )
-        return metadata
+        if not isinstance(metadata.get("issuer"), str) or not metadata["issuer"]:
+            raise ProviderUnavailable(f"{self.config.display_name}'s discovery document has no issuer.")
+        if not all(isinstance(metadata.get(key), str) and is_allowed_endpoint(metadata[key]) for key in endpoints):
+            raise ProviderUnavailable(f"{self.config.display_name}'s discovery document lacks an https endpoint.")
 
     def _userinfo(self, token: dict[str, Any], *, subject: str) -> dict[str, Any]:
         endpoint = self.metadata["userinfo_endpoint"]
-        if not is_allowed_endpoint(endpoint):
+        if not isinstance(endpoint, str) or not is_allowed_endpoint(endpoint):
             raise ProviderUnavailable(f"{self.config.display_name}'s userinfo_endpoint is not https.")
         userinfo = self._get_json(endpoint, token=token)
         # OpenID Connect Core 5.3.2: a UserInfo response about another subject must not be used.
@@ -419,26 +511,61 @@ class OpenIDConnectProvider(Provider):
             raise ProviderUnavailable(f"{self.config.display_name}'s UserInfo is about another subject.")
         return userinfo
 
-    def _cached_json(self, url: str, *, refresh: bool = False) -> dict[str, Any]:
+    def _cached_json(
+        self, url: str, *, validate: Callable[[dict[str, Any]], object], refresh: bool = False
+    ) -> dict[str, Any]:
+        """The document at `url`, cached for an hour only once `validate` accepted it.
+
+        A bad answer is not cached; it is remembered for METADATA_RETRY_AFTER seconds, during
+        which the provider is not asked again (every login would otherwise refetch it).
+        """
         # Keyed by URL, so that a changed discovery URL (another environment, a test) never
         # reads another provider's document.
         key = "social:json:" + hashlib.sha256(url.encode()).hexdigest()
         document = None if refresh else cache.get(key)
-        if document is None:
+        if document is not None:
+            return document
+        # The pause's end is checked as well as the cache's own expiry, which Redis applies by its own clock.
+        retry_at = cache.get(f"{key}:bad")
+        if retry_at is not None and retry_at > time.time():
+            raise ProviderUnavailable(f"{self.config.display_name} gave a bad answer moments ago; try again shortly.")
+        try:
             document = self._get_json(url)
-            cache.set(key, document, timeout=METADATA_CACHE_TTL)
+            validate(document)
+        except ProviderUnavailable:
+            cache.set(f"{key}:bad", time.time() + METADATA_RETRY_AFTER, timeout=METADATA_RETRY_AFTER)
+            raise
+        cache.set(key, document, timeout=METADATA_CACHE_TTL)
         return document
 
     def _key_set(self, *, refresh: bool = False) -> KeySet:
-        document = self._cached_json(self.metadata["jwks_uri"], refresh=refresh)
+        jwks_uri = self.metadata["jwks_uri"]
+        if refresh:
+            # An unknown `kid` refetches the keys, at most once per interval: otherwise anyone
+            # could make every request fetch them by sending tokens with made-up key IDs.
+            refresh = cache.add(
+                "social:jwks-refetch:" + hashlib.sha256(jwks_uri.encode()).hexdigest(), True, JWKS_REFETCH_INTERVAL
+            )
+        return self._import_key_set(self._cached_json(jwks_uri, validate=self._import_key_set, refresh=refresh))
+
+    def _import_key_set(self, document: dict[str, Any]) -> KeySet:
+        keys = document.get("keys")
         try:
+            if not isinstance(keys, list) or not keys:
+                raise ValueError("no keys")
             # Whatever the provider served: import_key_set refuses what is not a key set.
             return KeySet.import_key_set(cast(KeySetSerialization, document))
         except (JoseError, ValueError, KeyError, TypeError):
             raise ProviderUnavailable(f"{self.config.display_name}'s JWKS is not a valid key set.") from None
 
 
-_PROVIDER_CLASSES: tuple[type[Provider], ...] = (KakaoProvider, OpenIDConnectProvider)
+class GoogleProvider(OpenIDConnectProvider):
+    config_class = GoogleConfig
+    config: GoogleConfig
+    map_claims = staticmethod(google_identity)
+
+
+_PROVIDER_CLASSES: tuple[type[Provider], ...] = (KakaoProvider, OpenIDConnectProvider, GoogleProvider)
 _CLASS_BY_CONFIG: dict[type, type[Provider]] = {cls.config_class: cls for cls in _PROVIDER_CLASSES}
 
 

@@ -115,7 +115,7 @@ def social_login_with_token(
 
 
 def _social_login_finish(*, provider: str, identity: Identity, user_agent: str, ip: str | None) -> SocialLogin:
-    if social_settings().require_email and not (identity.email and identity.email_verified):
+    if social_settings().require_email and not identity.email_trusted:
         raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
     account, created = social_account_upsert(provider=provider, identity=identity)
     if not account.user.is_active:
@@ -151,11 +151,12 @@ def _social_account_find(*, provider: str, subject: str) -> SocialAccount | None
 
 def _social_account_upsert(*, provider: str, identity: Identity) -> tuple[SocialAccount, bool]:
     now = timezone.now()
-    verified_email = identity.email if identity.email and identity.email_verified else None
+    # Only a provider trusted for email (Identity.email_trusted) may give the user an address.
+    verified_email = identity.email if identity.email_trusted else None
     account = _social_account_find(provider=provider, subject=identity.subject)
     created = False
     if account is None:
-        user = _user_to_link(verified_email)
+        user = _user_to_link(verified_email if identity.email_links else None)
         if user is None:
             user, created = _user_create(identity=identity, verified_email=verified_email), True
         account = SocialAccount(user=user, provider=provider, subject=identity.subject, first_login_at=now)
@@ -172,7 +173,9 @@ def _user_to_link(verified_email: str | None) -> User | None:
     """The existing user a new identity signs in as: the owner of its verified email, if linking is on."""
     if verified_email is None or not social_settings().link_by_verified_email:
         return None
-    return User.objects.filter(email__iexact=verified_email).first()
+    # Staff and superusers sign in with their password, or an identity they linked while signed
+    # in: an address at a provider must never be a way into an administrator's account.
+    return User.objects.filter(email__iexact=verified_email, is_staff=False, is_superuser=False).first()
 
 
 def _email_is_free(email: str) -> bool:

@@ -59,14 +59,16 @@ def kakao_user(
     is_email_verified: bool = True,
     nickname: str = "민지",
     is_default_image: bool = False,
+    image_url: str = "https://k.kakaocdn.net/dn/abc/img_640x640.jpg",
 ) -> dict[str, Any]:
+    """GET /v2/user/me?secure_resource=true: image URLs are https."""
     account: dict[str, Any] = {
         "profile_nickname_needs_agreement": False,
         "profile_image_needs_agreement": False,
         "profile": {
             "nickname": nickname,
-            "thumbnail_image_url": "http://k.kakaocdn.net/dn/abc/img_110x110.jpg",
-            "profile_image_url": "http://k.kakaocdn.net/dn/abc/img_640x640.jpg",
+            "thumbnail_image_url": "https://k.kakaocdn.net/dn/abc/img_110x110.jpg",
+            "profile_image_url": image_url,
             "is_default_image": is_default_image,
         },
         "has_email": has_email,
@@ -81,8 +83,8 @@ def kakao_user(
         "connected_at": "2024-05-01T09:30:00Z",
         "properties": {
             "nickname": nickname,
-            "profile_image": "http://k.kakaocdn.net/dn/abc/img_640x640.jpg",
-            "thumbnail_image": "http://k.kakaocdn.net/dn/abc/img_110x110.jpg",
+            "profile_image": "https://k.kakaocdn.net/dn/abc/img_640x640.jpg",
+            "thumbnail_image": "https://k.kakaocdn.net/dn/abc/img_110x110.jpg",
         },
         "kakao_account": account,
     }

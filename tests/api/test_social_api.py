@@ -154,7 +154,7 @@ def test_kakao_login_creates_the_user_and_the_tokens_work(client, rsps):
     assert body["refresh_expires_in"] > 0
     assert body["user"]["email"] == "minji@kakao.example"
     assert body["user"]["display_name"] == "민지"
-    assert body["user"]["avatar_url"] == "http://k.kakaocdn.net/dn/abc/img_640x640.jpg"
+    assert body["user"]["avatar_url"] == "https://k.kakaocdn.net/dn/abc/img_640x640.jpg"
     me = client.get("/users/me", headers=bearer(body["access"]))
     assert me.status_code == 200
     assert me.json()["id"] == body["user"]["id"]
@@ -252,7 +252,6 @@ def test_generic_oidc_provider_logs_in_with_basic_client_auth(client, rsps):
     response = mocks.login_oidc(client, rsps, mocks.ACME, "acme", email="ada@acme.example")
 
     assert response.status_code == 200, response.json()
-    assert response.json()["user"]["email"] == "ada@acme.example"
     token_call = next(call for call in rsps.calls if call.request.url == mocks.ACME.token_endpoint)
     # The discovery document lists only client_secret_basic.
     expected = base64.b64encode(f"{mocks.ACME_CLIENT_ID}:{mocks.ACME_CLIENT_SECRET}".encode()).decode()
@@ -405,6 +404,20 @@ def test_kakao_api_error_on_user_info_is_provider_unavailable(client, rsps):
     assert body["provider_error"] == "-401"
 
 
+@pytest.mark.parametrize(
+    "user",
+    [
+        {**mocks.kakao_user(), "kakao_account": ["a", "list"]},
+        {**mocks.kakao_user(), "kakao_account": {**mocks.kakao_user()["kakao_account"], "email": ["a@b.example"]}},
+    ],
+    ids=["account-list", "email-list"],
+)
+def test_kakao_user_info_of_the_wrong_shape_is_provider_unavailable(client, rsps, user):
+    response = mocks.login_kakao(client, rsps, user=user)
+
+    assert_problem(response, 502, "provider_unavailable")
+
+
 def test_user_info_timeout_is_provider_timeout(client, rsps):
     rsps.post(mocks.KAKAO_TOKEN_URL, json=mocks.kakao_token())
     rsps.get(mocks.KAKAO_USERINFO_URL, body=requests.ReadTimeout("slow"))
@@ -479,12 +492,50 @@ def test_token_response_without_id_token_is_refused(client, rsps):
 
 
 def test_verified_email_links_to_the_existing_user(client, rsps, user):
-    response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", email="ADA@example.com")
+    """A Google Workspace address: its `hd` claim makes Google authoritative for it."""
+    response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", email="ADA@example.com", hd="example.com")
 
     assert response.status_code == 200
     assert response.json()["created"] is False
     assert response.json()["user"]["id"] == user.pk
     assert SocialAccount.objects.get().user == user
+
+
+def test_gmail_address_links_to_the_existing_user(client, rsps):
+    gmail_user = User.objects.create_user(email="ada.lovelace@gmail.com")
+
+    response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", email="ada.lovelace@gmail.com")
+
+    assert response.json()["user"]["id"] == gmail_user.pk
+
+
+def test_google_non_gmail_address_without_hd_does_not_link(client, rsps, user):
+    """Google's guidance: such an address was verified once, its owner may have changed since."""
+    response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", email="ada@example.com")
+
+    assert response.status_code == 200
+    assert response.json()["created"] is True
+    assert response.json()["user"]["id"] != user.pk
+
+
+def test_untrusted_providers_verified_email_is_not_linked(client, rsps, user):
+    """acme's entry does not say `trust_email`: its users might claim any address as verified."""
+    response = mocks.login_oidc(client, rsps, mocks.ACME, "acme", email="ada@example.com")
+
+    assert response.status_code == 200
+    assert response.json()["created"] is True
+    assert response.json()["user"]["email"] is None
+    assert SocialAccount.objects.get().user != user
+
+
+def test_provider_entry_trusted_for_email_links_and_fills_the_email(client, rsps, settings, user):
+    settings.SOCIAL_OIDC_PROVIDERS = {"acme": {**settings.SOCIAL_OIDC_PROVIDERS["acme"], "trust_email": True}}
+
+    linked = mocks.login_oidc(client, rsps, mocks.ACME, "acme", email="ada@example.com")
+    assert linked.json()["user"]["id"] == user.pk
+
+    fresh = mocks.login_oidc(client, rsps, mocks.ACME, "acme", sub="another", email="grace@acme.example")
+    assert fresh.json()["user"]["email"] == "grace@acme.example"
 
 
 def test_unverified_email_does_not_link(client, rsps, user):

@@ -80,10 +80,10 @@ def test_second_sign_in_of_the_identity_finds_the_same_user(client, rsps):
 
 
 def test_verified_email_links_to_the_existing_user_as_callback_does(client, rsps):
-    existing = User.objects.create_user(email="ada@gmail.example")
+    existing = User.objects.create_user(email="ada@gmail.com")
     mocks.GOOGLE.mock_metadata(rsps)
 
-    body = sign_in(client, "google", id_token=google_id_token(), nonce=RAW_NONCE).json()
+    body = sign_in(client, "google", id_token=google_id_token(email="ada@gmail.com"), nonce=RAW_NONCE).json()
 
     assert (body["created"], body["user"]["id"]) == (False, existing.id)
 

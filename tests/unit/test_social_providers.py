@@ -6,12 +6,16 @@ import json
 from unittest.mock import patch
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from social import providers
 from social.errors import IdTokenInvalid, ProviderUnavailable, ProviderUnknown
 from social.providers import (
+    METADATA_RETRY_AFTER,
+    Identity,
     KakaoProvider,
     OpenIDConnectProvider,
     id_token_claims_check,
@@ -292,7 +296,7 @@ def test_kakao_identity(rsps):
     assert identity.subject == "1234567890"
     assert (identity.email, identity.email_verified) == ("minji@kakao.example", True)
     assert identity.display_name == "민지"
-    assert identity.avatar_url == "http://k.kakaocdn.net/dn/abc/img_640x640.jpg"
+    assert identity.avatar_url == "https://k.kakaocdn.net/dn/abc/img_640x640.jpg"
     assert identity.profile["id"] == 1234567890
 
 
@@ -370,3 +374,120 @@ def test_a_callback_reads_the_discovery_document_once(client, rsps, db):
 
     assert response.status_code == 200, response.json()
     assert [call.args[0] for call in cache_get.call_args_list].count(discovery_key) == 1
+
+
+# --- provider answers of the wrong shape ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"kakao_account": ["not", "an", "object"]},
+        {"kakao_account": {**mocks.kakao_user()["kakao_account"], "email": ["a@b.example"]}},
+        {"kakao_account": {**mocks.kakao_user()["kakao_account"], "email": "x" * 250 + "@k.example"}},
+        {"kakao_account": {**mocks.kakao_user()["kakao_account"], "email": "not an address"}},
+        {"kakao_account": {**mocks.kakao_user()["kakao_account"], "profile": "민지"}},
+        {"id": {"nested": 1}},
+    ],
+    ids=["account-list", "email-list", "email-too-long", "email-invalid", "profile-string", "id-object"],
+)
+def test_kakao_answer_of_the_wrong_shape_is_provider_unavailable(changes):
+    with pytest.raises(ProviderUnavailable):
+        kakao_identity({**mocks.kakao_user(), **changes})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"email": ["ada@gmail.example"]}, {"email": "a" * 250 + "@x.example"}, {"name": {"first": "Ada"}}],
+    ids=["email-list", "email-too-long", "name-object"],
+)
+def test_oidc_claims_of_the_wrong_shape_are_provider_unavailable(changes):
+    with pytest.raises(ProviderUnavailable):
+        oidc_identity({**mocks.GOOGLE.claims(nonce=NONCE), **changes})
+
+
+@pytest.mark.parametrize(
+    "url", ["http://k.kakaocdn.net/img.jpg", "javascript:alert(1)", "//cdn.example/img.jpg", "https://"]
+)
+def test_an_avatar_that_is_not_https_is_dropped(url):
+    assert kakao_identity(mocks.kakao_user(image_url=url)).avatar_url == ""
+    assert oidc_identity({**mocks.GOOGLE.claims(nonce=NONCE), "picture": url}).avatar_url == ""
+
+
+def test_kakao_user_is_asked_for_https_image_urls(rsps):
+    me = rsps.get(mocks.KAKAO_USERINFO_URL, json=mocks.kakao_user())
+
+    provider_get("kakao").identity(mocks.kakao_token(), nonce=None)
+
+    assert me.calls[0].request.params == {"secure_resource": "true"}
+
+
+def test_google_email_is_authoritative_only_for_gmail_or_workspace():
+    def authoritative(**changes) -> bool:
+        return providers.google_identity({**mocks.GOOGLE.claims(nonce=NONCE), **changes}).email_authoritative
+
+    assert authoritative(email="ada@gmail.com")
+    assert authoritative(email="ada@example.com", hd="example.com")
+    assert not authoritative(email="ada@example.com")
+
+
+@pytest.mark.parametrize(
+    ("provider", "trusted"), [("google", True), ("kakao", True), ("acme", False)], ids=["google", "kakao", "acme"]
+)
+def test_providers_vouch_for_email_as_configured(rsps, provider, trusted):
+    identity = Identity(
+        subject="s", email="ada@example.com", email_verified=True, display_name="", avatar_url="", profile={}
+    )
+
+    assert provider_get(provider).vouched(identity).email_trusted is trusted
+
+
+# --- discovery and keys: validated before they are cached ---------------------------------------
+
+
+def authorization_url() -> str:
+    return provider_get("google").authorization_url(
+        redirect_uri=mocks.REDIRECT_URI, state="s", code_verifier="v" * 43, nonce=NONCE
+    )
+
+
+def test_a_bad_discovery_document_is_not_cached_and_is_refetched_after_a_pause(rsps):
+    bad = rsps.get(mocks.GOOGLE_DISCOVERY_URL, json={**mocks.GOOGLE.discovery(), "issuer": ["not", "a", "string"]})
+
+    with time_machine.travel("2026-01-01 00:00:00", tick=False) as clock:
+        with pytest.raises(ProviderUnavailable):
+            authorization_url()
+        # Moments later the bad answer is neither served nor asked for again.
+        with pytest.raises(ProviderUnavailable):
+            authorization_url()
+        assert bad.call_count == 1
+
+        rsps.replace("GET", mocks.GOOGLE_DISCOVERY_URL, json=mocks.GOOGLE.discovery())
+        clock.shift(METADATA_RETRY_AFTER + 1)
+        assert authorization_url().startswith(mocks.GOOGLE.authorization_endpoint)
+
+
+def test_a_jwks_without_keys_is_not_cached(rsps):
+    rsps.get(mocks.GOOGLE_DISCOVERY_URL, json=mocks.GOOGLE.discovery())
+    jwks = rsps.get(mocks.GOOGLE.jwks_uri, json={"keys": []})
+
+    with time_machine.travel("2026-01-01 00:00:00", tick=False) as clock:
+        with pytest.raises(ProviderUnavailable):
+            google_identity(rsps)
+        rsps.replace("GET", mocks.GOOGLE.jwks_uri, json=mocks.GOOGLE.jwks())
+        clock.shift(METADATA_RETRY_AFTER + 1)
+
+        assert google_identity(rsps).subject
+    assert jwks.call_count == 1
+
+
+def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+    google_identity(rsps)  # caches the key set
+
+    for key_id in ("made-up-1", "made-up-2", "made-up-3"):
+        token = mocks.GOOGLE.id_token(mocks.GOOGLE.claims(nonce=NONCE), key=mocks.another_key(key_id))
+        with pytest.raises(IdTokenInvalid):
+            google_identity(rsps, id_token=token)
+
+    assert jwks_fetches(rsps) == 2

@@ -27,7 +27,10 @@ def identity(
     email_verified: bool = True,
     display_name: str = "Ada",
     avatar_url: str = "https://img.example/ada.png",
+    trusted: bool = True,
+    authoritative: bool = True,
 ) -> Identity:
+    """From a provider trusted for email (Google, Apple, Kakao) unless `trusted=False`."""
     return Identity(
         subject=subject,
         email=email,
@@ -35,6 +38,8 @@ def identity(
         display_name=display_name,
         avatar_url=avatar_url,
         profile={"sub": subject, "email": email},
+        email_trusted=trusted and email_verified and email is not None,
+        email_authoritative=authoritative,
     )
 
 
@@ -128,6 +133,39 @@ class TestUpsert:
         assert account.user.email == "ada@example.com"
         account.refresh_from_db()
         assert (account.email, account.email_verified) == ("mallory@example.com", False)
+
+    def test_untrusted_providers_verified_email_never_links(self, user):
+        """A provider where users may claim any address as verified must not open its owner's account."""
+        account, created = upsert(identity(email="ada@example.com", trusted=False), provider="acme")
+
+        assert created is True
+        assert account.user != user
+        assert account.user.email is None
+
+    def test_untrusted_providers_email_never_becomes_the_users_email(self):
+        account, _ = upsert(identity(email="free@example.com", trusted=False), provider="acme")
+
+        assert account.user.email is None
+        assert account.email == "free@example.com"
+
+    @pytest.mark.parametrize("role", ["is_staff", "is_superuser"])
+    def test_verified_email_never_links_to_staff_or_superusers(self, user, role):
+        setattr(user, role, True)
+        user.save()
+
+        account, created = upsert(identity(email="ada@example.com"))
+
+        assert created is True
+        assert account.user != user
+        assert account.user.email is None
+
+    def test_non_authoritative_email_does_not_link_but_may_be_the_new_users(self, user):
+        """Google's non-Gmail address without `hd`: verified once, not proof of today's owner."""
+        linked, created = upsert(identity(email="ada@example.com", authoritative=False))
+        assert (created, linked.user != user) == (True, True)
+
+        fresh, _ = upsert(identity("sub-2", email="new@example.com", authoritative=False))
+        assert fresh.user.email == "new@example.com"
 
     def test_identity_without_email_creates_a_user_without_one(self):
         account, created = upsert(identity("1234567890", email=None, email_verified=False), provider="kakao")
