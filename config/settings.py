@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     # Ninja's templates and static files: /api/docs serves Swagger UI from here, not a CDN.
     "ninja",
+    "corsheaders",
     "core",
     "tokens",
     "social",
@@ -41,8 +42,11 @@ MIDDLEWARE = [
     # First, so that every response carries X-Request-ID, redirects and errors included.
     "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside the problem renderer, so that a separate frontend can read error bodies too.
+    "corsheaders.middleware.CorsMiddleware",
     "core.middleware.ApiProblemMiddleware",
     "core.outages.OutageMiddleware",
+    "tokens.middleware.RefusedRefreshCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -162,6 +166,21 @@ JWT_VERIFYING_KEY = env_str("JWT_VERIFYING_KEY")
 JWT_SESSION_DENYLIST = env_bool("JWT_SESSION_DENYLIST", True)
 # Dotted path to a callable(user) -> dict of extra access-token claims; empty for none.
 JWT_EXTRA_CLAIMS = env_str("JWT_EXTRA_CLAIMS")
+# How the refresh token travels: "body" (JSON), "cookie" (an HttpOnly cookie only) or "both".
+JWT_REFRESH_TRANSPORT = env_str("JWT_REFRESH_TRANSPORT", "body")
+# Seconds after a rotation during which the rotated token, presented again while its successor
+# is still the active one, gets the current refresh token back instead of ending the session.
+# 0: strict, every second presentation is reuse. docs/sessions.md weighs the trade-off.
+JWT_REFRESH_REUSE_INTERVAL = env_int("JWT_REFRESH_REUSE_INTERVAL", 10)
+
+# --- CORS (django-cors-headers): frontends on other origins (docs/sessions.md) ---------
+# Exact origins ("https://app.example.com"), never a wildcard: credentials (the refresh
+# cookie) are allowed, and only for these. The refresh cookie's CSRF check allows them too.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/.*$"
+# Browsers cache a preflight this long (Chromium caps it at 2 hours).
+CORS_PREFLIGHT_MAX_AGE = 7200
 
 # --- social: read through social.conf.social_settings() ---------------------------------
 # Where providers may send the browser back to: exact strings, compared character for character.
@@ -181,6 +200,9 @@ SOCIAL_PENDING_LOGIN_TTL = env_int("SOCIAL_PENDING_LOGIN_TTL", 10 * 60)
 SOCIAL_LINK_BY_VERIFIED_EMAIL = env_bool("SOCIAL_LINK_BY_VERIFIED_EMAIL", True)
 # Refuse sign-ins whose provider gives no verified email (Kakao users may share none).
 SOCIAL_REQUIRE_EMAIL = env_bool("SOCIAL_REQUIRE_EMAIL", False)
+# /authorize sets a cookie that /callback must bring back (RFC 9700 §4.7.1): a leaked code and
+# state cannot be redeemed from another browser. Off only for API clients without cookies.
+SOCIAL_BIND_TO_BROWSER = env_bool("SOCIAL_BIND_TO_BROWSER", True)
 # A provider without a client id is not offered.
 SOCIAL_KAKAO_CLIENT_ID = env_str("SOCIAL_KAKAO_CLIENT_ID")
 # Empty unless "Client Secret" is enabled for the app at Kakao Developers.

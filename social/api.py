@@ -1,14 +1,21 @@
 """HTTP glue for social login: each endpoint parses, calls one service, returns a schema."""
 
-from dataclasses import asdict
-
+from django.http import HttpResponse
 from ninja import Router
 
 from core.clients import client_ip
+from core.cookies import SameSite, cookie_delete, cookie_get, cookie_set
 from core.schemas import problem_responses
 from core.throttling import sign_in_throttles
 from social import selectors, services
+from social.conf import social_settings
 from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, ProviderOut, SocialLoginOut, TokenIn
+from tokens import transport
+
+# The browser binding of a pending login: Lax, since a provider's redirect back is a cross-site
+# navigation and the page's /callback request follows it.
+BINDING_COOKIE = "social_binding"
+BINDING_COOKIE_SAMESITE: SameSite = "Lax"
 
 router = Router(tags=["social"])
 
@@ -24,9 +31,22 @@ def providers(request):
     response={200: AuthorizeOut, **problem_responses(400, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
-def authorize(request, provider: str, body: AuthorizeIn):
-    """Begins a login: the URL to send the browser to, and its state (valid once, for SOCIAL_PENDING_LOGIN_TTL)."""
-    return services.social_login_begin(provider=provider, redirect_uri=body.redirect_uri)
+def authorize(request, response: HttpResponse, provider: str, body: AuthorizeIn):
+    """Begins a login: the URL to send the browser to, and its state (valid once, for SOCIAL_PENDING_LOGIN_TTL).
+
+    Sets the browser-binding cookie that /callback requires (unless SOCIAL_BIND_TO_BROWSER is off).
+    """
+    login = services.social_login_begin(provider=provider, redirect_uri=body.redirect_uri)
+    if login.browser_binding:
+        cookie_set(
+            response,
+            request,
+            name=BINDING_COOKIE,
+            value=login.browser_binding,
+            max_age=social_settings().pending_login_ttl,
+            samesite=BINDING_COOKIE_SAMESITE,
+        )
+    return login
 
 
 @router.post(
@@ -34,16 +54,18 @@ def authorize(request, provider: str, body: AuthorizeIn):
     response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
-def callback(request, provider: str, body: CallbackIn):
-    """Completes a login: exchanges the code on the backend and answers with the API's own token pair."""
+def callback(request, response: HttpResponse, provider: str, body: CallbackIn):
+    """Completes a login begun in this browser: exchanges the code on the backend, answers with the API's own pair."""
     login = services.social_login_complete(
         provider=provider,
         code=body.code,
         state=body.state,
+        browser_binding=cookie_get(request, BINDING_COOKIE),
         user_agent=request.headers.get("User-Agent", ""),
         ip=client_ip(request),
     )
-    return {**asdict(login.tokens), "user": login.user, "created": login.created}
+    cookie_delete(response, request, name=BINDING_COOKIE, samesite=BINDING_COOKIE_SAMESITE)
+    return {**transport.token_pair_out(request, response, login.tokens), "user": login.user, "created": login.created}
 
 
 @router.post(
@@ -51,7 +73,7 @@ def callback(request, provider: str, body: CallbackIn):
     response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
-def token(request, provider: str, body: TokenIn):
+def token(request, response: HttpResponse, provider: str, body: TokenIn):
     """Signs in with a token from a native SDK (an id_token, or Kakao's access token); answers like /callback."""
     login = services.social_login_with_token(
         provider=provider,
@@ -61,4 +83,4 @@ def token(request, provider: str, body: TokenIn):
         user_agent=request.headers.get("User-Agent", ""),
         ip=client_ip(request),
     )
-    return {**asdict(login.tokens), "user": login.user, "created": login.created}
+    return {**transport.token_pair_out(request, response, login.tokens), "user": login.user, "created": login.created}

@@ -1,6 +1,5 @@
 """The social app's settings, read through `social_settings()` (see core.conf)."""
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -9,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from core.conf import settings_accessor
+from core.cookies import is_loopback_host
 
 KAKAO = "kakao"
 GOOGLE = "google"
@@ -80,6 +80,7 @@ class SocialSettings:
     pending_login_ttl: int
     link_by_verified_email: bool
     require_email: bool
+    bind_to_browser: bool
 
 
 def is_allowed_endpoint(url: str) -> bool:
@@ -87,14 +88,7 @@ def is_allowed_endpoint(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return bool(parts.hostname)
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "http" and bool(parts.hostname) and is_loopback_host(parts.hostname or "")
 
 
 def _endpoint(setting: str, url: str) -> str:
@@ -172,4 +166,5 @@ def social_settings() -> SocialSettings:
         pending_login_ttl=settings.SOCIAL_PENDING_LOGIN_TTL,
         link_by_verified_email=settings.SOCIAL_LINK_BY_VERIFIED_EMAIL,
         require_email=settings.SOCIAL_REQUIRE_EMAIL,
+        bind_to_browser=settings.SOCIAL_BIND_TO_BROWSER,
     )

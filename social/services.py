@@ -1,10 +1,13 @@
 """What the social app does: begin a login, complete it, upsert the account behind it.
 
 A login is begun by /authorize, which keeps `{provider, redirect_uri, code_verifier, nonce,
-expires_at}` in the cache under a fresh state; /callback consumes that state exactly once, exchanges the
-code on the backend, and upserts the user from what the provider itself returned.
+binding_hash, expires_at}` in the cache under a fresh state; /callback consumes that state exactly once,
+checks that it comes from the browser that began the login, exchanges the code on the
+backend, and upserts the user from what the provider itself returned.
 """
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -29,6 +32,8 @@ from tokens.services import TokenPair, session_start
 class LoginStart:
     authorization_url: str
     state: str
+    # The secret the browser keeps in a cookie and brings back to /callback; None with the binding off.
+    browser_binding: str | None
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,15 @@ def _pending_login_key(state: str) -> str:
     return f"social:pending:{state}"
 
 
+def _binding_hash(browser_binding: str) -> str:
+    return hashlib.sha256(browser_binding.encode()).hexdigest()
+
+
 @bounded_by_provider_limits
 def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
-    """The provider's authorization URL, and the state under which the login waits for its callback."""
+    """The provider's authorization URL, the state under which the login waits for its callback,
+    and the browser binding (RFC 9700 §4.7.1) whose hash the pending login keeps.
+    """
     conf = social_settings()
     selected = provider_get(provider)
     if redirect_uri not in conf.redirect_uris:
@@ -53,6 +64,7 @@ def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
     state = secrets.token_urlsafe(32)
     code_verifier = secrets.token_urlsafe(64)
     nonce = secrets.token_urlsafe(32) if selected.uses_nonce else None
+    browser_binding = secrets.token_urlsafe(32) if conf.bind_to_browser else None
     authorization_url = selected.authorization_url(
         redirect_uri=redirect_uri, state=state, code_verifier=code_verifier, nonce=nonce
     )
@@ -61,14 +73,15 @@ def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
         "nonce": nonce,
+        "binding_hash": _binding_hash(browser_binding) if browser_binding else None,
         # Checked as well as the cache's own expiry, which a shared cache may apply late.
         "expires_at": time.time() + conf.pending_login_ttl,
     }
     cache.set(_pending_login_key(state), pending, timeout=conf.pending_login_ttl)
-    return LoginStart(authorization_url=authorization_url, state=state)
+    return LoginStart(authorization_url=authorization_url, state=state, browser_binding=browser_binding)
 
 
-def _pending_login_consume(*, provider: str, state: str) -> dict[str, Any]:
+def _pending_login_consume(*, provider: str, state: str, browser_binding: str | None) -> dict[str, Any]:
     key = _pending_login_key(state)
     pending = cache.get(key)
     # Only the caller whose delete removed the key may use it: a replayed or concurrent
@@ -79,16 +92,26 @@ def _pending_login_consume(*, provider: str, state: str) -> dict[str, Any]:
         raise StateInvalid("The login took too long; begin it again.")
     if pending["provider"] != provider:
         raise StateInvalid("The state belongs to a login with another provider.")
+    expected = pending.get("binding_hash")
+    if expected and not (browser_binding and hmac.compare_digest(_binding_hash(browser_binding), expected)):
+        # A code and state leaked from another browser (a log, a history): spent, never redeemed.
+        raise StateInvalid("This sign-in was begun in another browser, or its cookie was lost; begin it again.")
     return pending
 
 
 @bounded_by_provider_limits
 def social_login_complete(
-    *, provider: str, code: str, state: str, user_agent: str = "", ip: str | None = None
+    *,
+    provider: str,
+    code: str,
+    state: str,
+    browser_binding: str | None = None,
+    user_agent: str = "",
+    ip: str | None = None,
 ) -> SocialLogin:
     """Exchanges the code on the backend, upserts the user, and starts a session."""
     selected = provider_get(provider)
-    pending = _pending_login_consume(provider=selected.name, state=state)
+    pending = _pending_login_consume(provider=selected.name, state=state, browser_binding=browser_binding)
     token = selected.exchange(code=code, code_verifier=pending["code_verifier"], redirect_uri=pending["redirect_uri"])
     identity = selected.identity(token, nonce=pending["nonce"])
     return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 from ninja.testing import TestClient
+from ninja.testing.client import NinjaResponse
 
 from config.api import api
 from core.models import User
@@ -48,12 +49,31 @@ def cache_unreachable():
 def cache_down(settings):
     # Through pytest-django's `settings`, so that a test's other overrides unwind in order.
     settings.CACHES = unreachable_caches()
+class BrowserTestClient(TestClient):
+    """Ninja's TestClient with a browser's cookie jar: what a response sets goes with the next requests.
+
+    Requests name the host `testserver` (as Django's test client does), which is not
+    loopback: cookies get their https names (`__Host-...`).
+    """
+
+    def __init__(self, router_or_app) -> None:
+        # Upper case: the TestClient copies header names into META as given, and get_host() reads HTTP_HOST.
+        super().__init__(router_or_app, headers={"HOST": "testserver"})
+
+    def _call(self, func, request, kwargs) -> NinjaResponse:
+        response = func(request, **kwargs)
+        for name, morsel in response.cookies.items():
+            if morsel["max-age"] == 0:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = morsel.value
+        return NinjaResponse(response)
 
 
 @pytest.fixture
 def client() -> TestClient:
     """Ninja's TestClient on the real `api`, so the problem handlers are in the loop."""
-    return TestClient(api)
+    return BrowserTestClient(api)
 
 
 @pytest.fixture

@@ -2,18 +2,16 @@
 
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpResponse
 from ninja import Router, Status
 
 from core.schemas import UserOut, problem_responses
 from core.throttling import token_throttle
-from tokens import selectors, services
-from tokens.auth import jwt_auth, jwt_auth_for_logout, session_throttle
-from tokens.errors import NotAuthenticated
+from tokens import selectors, services, transport
+from tokens.auth import bearer_token, jwt_auth
 from tokens.models import SessionEndReason
 from tokens.schemas import (
     ClaimsOut,
-    LogoutIn,
     RefreshIn,
     SessionOut,
     SessionsEndedOut,
@@ -26,17 +24,16 @@ auth_router = Router(tags=["tokens"])
 users_router = Router(tags=["users"], auth=jwt_auth)
 
 
-def _no_bearer(request: HttpRequest) -> bool:
-    """Lets /logout through without a bearer token, for clients that only hold a refresh token."""
-    return True
-
-
 @auth_router.post(
-    "/token/refresh", response={200: TokenPairOut, **problem_responses(401, 422, 429)}, throttle=token_throttle
+    "/token/refresh",
+    auth=transport.csrf_guard,
+    response={200: TokenPairOut, **problem_responses(401, 403, 422, 429)},
+    throttle=token_throttle,
 )
-def token_refresh(request, body: RefreshIn):
-    """Rotates the refresh token: the presented one is blacklisted, a new pair returned."""
-    return services.token_pair_refresh(refresh=body.refresh)
+def token_refresh(request, response: HttpResponse, body: RefreshIn | None = None):
+    """Rotates the refresh token (from the body, or the cookie with its CSRF header): a new pair."""
+    refresh = transport.refresh_token_require(request, body_refresh=body.refresh if body else None)
+    return transport.token_pair_out(request, response, services.token_pair_refresh(refresh=refresh))
 
 
 @auth_router.post(
@@ -55,26 +52,26 @@ def whoami(request):
 
 @auth_router.post(
     "/logout",
-    auth=[jwt_auth_for_logout, _no_bearer],
-    response={204: None, **problem_responses(401, 422, 429)},
-    throttle=[session_throttle, token_throttle],
+    auth=transport.csrf_guard,
+    response={204: None, **problem_responses(401, 403, 422, 429)},
+    throttle=token_throttle,
 )
-def logout(request, body: LogoutIn | None = None):
-    """Ends the session of the bearer token, or of `refresh` in the body: all its tokens die."""
-    refresh = body.refresh if body else None
-    if isinstance(request.auth, services.Principal):
-        services.session_end(session_id=request.auth.session_id, user_id=request.auth.user_id)
-    elif not refresh:
-        raise NotAuthenticated("Send a bearer access token or a refresh token in the body.")
-    if refresh:
-        services.session_end_by_refresh(refresh=refresh)
+def logout(request, response: HttpResponse, body: RefreshIn | None = None):
+    """Ends the session of the refresh token (body or cookie) whatever the access token's state; else the bearer's."""
+    services.session_logout(
+        refresh=transport.refresh_token_read(request, body_refresh=body.refresh if body else None),
+        access=bearer_token(request),
+    )
+    transport.refresh_cookie_clear(request, response)
     return Status(204, None)
 
 
 @auth_router.post("/logout-all", auth=jwt_auth, response={200: SessionsEndedOut, **problem_responses(401, 429)})
-def logout_all(request):
+def logout_all(request, response: HttpResponse):
     """Ends every session of the user, on every device."""
-    return {"sessions_ended": services.session_end_all(user_id=request.auth.user_id)}
+    ended = services.session_end_all(user_id=request.auth.user_id)
+    transport.refresh_cookie_clear(request, response)
+    return {"sessions_ended": ended}
 
 
 @auth_router.get("/sessions", auth=jwt_auth, response={200: list[SessionOut], **problem_responses(401, 429)})

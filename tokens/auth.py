@@ -8,6 +8,16 @@ from tokens.errors import NotAuthenticated
 from tokens.services import Principal, access_token_authenticate
 
 
+def _authorization_header(request: HttpRequest) -> str | None:
+    return request.META.get("HTTP_AUTHORIZATION") or request.headers.get("Authorization")
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    """The bearer token of a request, unverified, for an endpoint whose service decides what it is worth."""
+    scheme, _, token = (_authorization_header(request) or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 class JWTAuth(HttpBearer):
     """Sets `request.auth` to a Principal built from the access token's claims.
 
@@ -21,7 +31,7 @@ class JWTAuth(HttpBearer):
         # more than the rest of a cached token check (measured in a gunicorn worker); the
         # fallback serves clients that put the header in META under another case, as
         # Ninja's TestClient does.
-        header = request.META.get("HTTP_AUTHORIZATION") or request.headers.get(self.header)
+        header = _authorization_header(request)
         if not header:
             return None  # Ninja answers with the not_authenticated problem.
         scheme, _, token = header.partition(" ")
@@ -29,18 +39,11 @@ class JWTAuth(HttpBearer):
             raise NotAuthenticated("The Authorization header must use the Bearer scheme.")
         return self.authenticate(request, token.strip())
 
-    def __init__(self, *, check_denylist: bool = True) -> None:
-        super().__init__()
-        self.check_denylist = check_denylist
-
     def authenticate(self, request: HttpRequest, token: str) -> Principal:
-        return access_token_authenticate(token=token, check_denylist=self.check_denylist)
+        return access_token_authenticate(token=token)
 
 
 jwt_auth = JWTAuth()
-# For logout only: ending a session that already ended does nothing, so logout needs no
-# denylist read, and with the cache down it still reaches the database (docs/operations.md).
-jwt_auth_for_logout = JWTAuth(check_denylist=False)
 
 
 def _session_of(request: HttpRequest) -> str | None:

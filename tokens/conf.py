@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -20,6 +21,20 @@ SUPPORTED_ALGORITHMS = frozenset(
 )
 
 
+class RefreshTransport(StrEnum):
+    BODY = "body"
+    COOKIE = "cookie"
+    BOTH = "both"
+
+    @property
+    def uses_cookie(self) -> bool:
+        return self is not RefreshTransport.BODY
+
+    @property
+    def uses_body(self) -> bool:
+        return self is not RefreshTransport.COOKIE
+
+
 @dataclass(frozen=True)
 class TokenSettings:
     access_ttl: timedelta
@@ -33,6 +48,10 @@ class TokenSettings:
     verifying_key: str
     session_denylist: bool
     extra_claims: Callable[["User"], dict[str, Any]] | None
+    refresh_transport: RefreshTransport
+    refresh_reuse_interval: timedelta
+    # Origins besides the API's own whose requests may use the refresh cookie (CORS_ALLOWED_ORIGINS).
+    cookie_origins: frozenset[str]
 
     @property
     def is_hmac(self) -> bool:
@@ -45,6 +64,12 @@ def token_settings() -> TokenSettings:
         raise ImproperlyConfigured(
             f"JWT_ALGORITHM={settings.JWT_ALGORITHM!r} is not one of {sorted(SUPPORTED_ALGORITHMS)}"
         )
+    if settings.JWT_REFRESH_TRANSPORT not in set(RefreshTransport):
+        raise ImproperlyConfigured(
+            f"JWT_REFRESH_TRANSPORT={settings.JWT_REFRESH_TRANSPORT!r} is not one of {sorted(RefreshTransport)}"
+        )
+    if settings.JWT_REFRESH_REUSE_INTERVAL < 0:
+        raise ImproperlyConfigured("JWT_REFRESH_REUSE_INTERVAL must be 0 (strict) or a positive number of seconds.")
     signing_key = settings.JWT_SIGNING_KEY or settings.SECRET_KEY
     return TokenSettings(
         access_ttl=timedelta(seconds=settings.JWT_ACCESS_TTL),
@@ -58,4 +83,7 @@ def token_settings() -> TokenSettings:
         verifying_key=settings.JWT_VERIFYING_KEY,
         session_denylist=settings.JWT_SESSION_DENYLIST,
         extra_claims=import_string(settings.JWT_EXTRA_CLAIMS) if settings.JWT_EXTRA_CLAIMS else None,
+        refresh_transport=RefreshTransport(settings.JWT_REFRESH_TRANSPORT),
+        refresh_reuse_interval=timedelta(seconds=settings.JWT_REFRESH_REUSE_INTERVAL),
+        cookie_origins=frozenset(settings.CORS_ALLOWED_ORIGINS),
     )

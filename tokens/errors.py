@@ -45,3 +45,11 @@ class TokenReused(TokenError):
 class SessionNotFound(NotFound):
     code = "session_not_found"
     title = "No such session"
+
+
+class CsrfFailed(Problem):
+    """A request the refresh cookie would authenticate lacks the proof that the API's own frontend sent it."""
+
+    status = 403
+    code = "csrf_failed"
+    title = "The request failed the cross-site request forgery check"

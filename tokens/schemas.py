@@ -7,18 +7,16 @@ from pydantic import ConfigDict, Field
 
 class TokenPairOut(Schema):
     access: str
-    refresh: str
+    refresh: str | None = Field(description="null when JWT_REFRESH_TRANSPORT=cookie: the token is in the cookie.")
     token_type: str = Field(examples=["Bearer"])
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
 
 
 class RefreshIn(Schema):
-    refresh: str = Field(min_length=1)
-
-
-class LogoutIn(Schema):
-    refresh: str | None = None
+    refresh: str | None = Field(
+        None, min_length=1, description="Required with JWT_REFRESH_TRANSPORT=body; else the cookie may carry it."
+    )
 
 
 class VerifyIn(Schema):

@@ -6,9 +6,10 @@ database, where rotation inserts the presented token's successor: its `rotated_f
 unique, so of concurrent requests with the same token only one insert is admitted.
 """
 
+import contextlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -74,8 +75,15 @@ def _token_pair_issue(*, user: User, session: Session, refresh_token: RefreshTok
         {**_extra_claims(user), **common, "exp": _timestamp(access_expires_at), "jti": uuid.uuid4().hex},
         token_type=TokenType.ACCESS,
     )
+    # The refresh token's own issue time: re-issuing the current one (the reuse interval)
+    # gives back the very token its holder has.
     refresh = backend.encode(
-        {**common, "exp": _timestamp(refresh_token.expires_at), "jti": refresh_token.jti.hex},
+        {
+            **common,
+            "iat": _timestamp(refresh_token.issued_at),
+            "exp": _timestamp(refresh_token.expires_at),
+            "jti": refresh_token.jti.hex,
+        },
         token_type=TokenType.REFRESH,
     )
     return TokenPair(
@@ -119,10 +127,11 @@ def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
 def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToken:
     """The refresh token that verified claims name, with the checks every use of one shares.
 
-    One query: the session, its user and the token's successor (is_used) come along.
+    One query: the session, its user, the token's successor (is_used) and whether that
+    successor was rotated in turn come along.
     """
     jti, session_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid")
-    token = RefreshToken.objects.select_related("session__user", "replaced_by").filter(jti=jti).first()
+    token = RefreshToken.objects.select_related("session__user", "replaced_by__replaced_by").filter(jti=jti).first()
     if token is None or token.session_id != session_id:
         raise TokenInvalid("The refresh token is unknown.")
     session = token.session
@@ -136,30 +145,63 @@ def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToke
 def token_pair_refresh(*, refresh: str) -> TokenPair:
     """Rotates a refresh token: inserts its successor and issues the next pair.
 
-    Four queries: the load (one SELECT), then BEGIN, the INSERT and COMMIT.
-
     The successor's unique `rotated_from` is the guard: of several requests racing with
-    the same token, the database accepts exactly one insert. Every other presentation of
-    a rotated token, whether it lost that race or came later, is reuse (RFC 9700
-    §4.14.2): it ends the whole session, the winner's new pair included, since the
-    server cannot tell a replaying attacker from the legitimate client.
+    the same token, the database accepts exactly one insert. A rotated token presented
+    again is reuse (RFC 9700 §4.14.2) and ends the whole session, the successor included,
+    since the server cannot tell a replaying attacker from the legitimate client, with one
+    exception: within JWT_REFRESH_REUSE_INTERVAL of its rotation, while its successor is
+    still the session's active token, it gets a fresh access token and that successor (no
+    new row), so that a client's racing requests (two tabs, a retry after a lost response)
+    do not end its own session. At most 4 queries on every branch.
     """
     claims = backend.decode(refresh, token_type=TokenType.REFRESH)
     now = timezone.now()
     token = _refresh_token_load(claims, now=now)
     session = token.session
-    if not token.is_used:
-        try:
-            with transaction.atomic():
-                successor = _refresh_token_create(session=session, now=now, rotated_from=token)
-        except IntegrityError:
-            pass  # another request rotated it a moment ago: reuse, as below
-        else:
+    interval = token_settings().refresh_reuse_interval
+    successor: RefreshToken | None
+    if token.is_used:
+        successor = token.replaced_by
+    else:
+        successor = _successor_insert(token=token, now=now)
+        if successor is not None:
             emit(AuthEvent.REFRESH, outcome="success", user_id=session.user_id, session_id=session.pk)
             return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
+        # Another request rotated it a moment ago; its successor is worth a read only if
+        # the interval may forgive this presentation.
+        successor = _successor_get(token=token) if interval else None
+    if successor is not None and _reuse_is_forgiven(successor=successor, interval=interval, now=now):
+        emit(AuthEvent.REFRESH, outcome="reuse_interval", user_id=session.user_id, session_id=session.pk)
+        return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
     emit(AuthEvent.REUSE_DETECTED, outcome="session_ended", user_id=session.user_id, session_id=session.pk)
-    _sessions_end(Session.objects.filter(pk=session.pk), reason=SessionEndReason.REUSE)
+    _session_end_one(session_id=session.pk, reason=SessionEndReason.REUSE)
     raise TokenReused("This refresh token was already used; the session has been ended.")
+
+
+def _successor_insert(*, token: RefreshToken, now: datetime) -> RefreshToken | None:
+    """The token's successor, or None when another request inserted one first.
+
+    In autocommit the INSERT is its own transaction and a unique violation leaves nothing
+    to roll back. Only inside an outer transaction (ATOMIC_REQUESTS, a test) does it need a
+    savepoint to keep that transaction usable; elsewhere BEGIN and COMMIT would only cost
+    two of the refresh's 4 queries.
+    """
+    in_transaction = transaction.get_connection().in_atomic_block
+    try:
+        with transaction.atomic() if in_transaction else contextlib.nullcontext():
+            return _refresh_token_create(session=token.session, now=now, rotated_from=token)
+    except IntegrityError:
+        return None
+
+
+def _successor_get(*, token: RefreshToken) -> RefreshToken | None:
+    # A lost insert means the winner's row is committed, so this read sees it.
+    return RefreshToken.objects.select_related("replaced_by").filter(rotated_from=token).first()
+
+
+def _reuse_is_forgiven(*, successor: RefreshToken, interval: timedelta, now: datetime) -> bool:
+    """Whether a rotated token may have its successor: the interval is on, young, and the successor unused."""
+    return bool(interval) and not successor.is_used and now - successor.issued_at <= interval
 
 
 def access_token_authenticate(*, token: str, check_denylist: bool = True) -> Principal:
@@ -211,6 +253,15 @@ def _sessions_end(sessions: QuerySet[Session], *, reason: SessionEndReason) -> i
     return ended
 
 
+def _session_end_one(*, session_id: uuid.UUID, reason: SessionEndReason) -> None:
+    """Ends one session if it is live: one UPDATE, and its id into the denylist if it ended now."""
+    ended = Session.objects.filter(id=session_id, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=reason
+    )
+    if ended:
+        denylist.deny_sessions([session_id])
+
+
 def session_end(
     *, session_id: uuid.UUID, user_id: int | None = None, reason: SessionEndReason = SessionEndReason.LOGOUT
 ) -> None:
@@ -225,13 +276,32 @@ def session_end(
 
 
 def session_end_by_refresh(*, refresh: str) -> None:
-    """Logout with only a refresh token (say, a client whose access token has expired)."""
+    """Ends the session a refresh token names, in 2 queries."""
     claims = backend.decode(refresh, token_type=TokenType.REFRESH)
     known = RefreshToken.objects.filter(jti=_claims_uuid(claims, "jti"), session_id=_claims_uuid(claims, "sid"))
     if not known.exists():
         raise TokenInvalid("The refresh token is unknown.")
-    _sessions_end(Session.objects.filter(id=claims["sid"]), reason=SessionEndReason.LOGOUT)
+    _session_end_one(session_id=_claims_uuid(claims, "sid"), reason=SessionEndReason.LOGOUT)
     emit(AuthEvent.LOGOUT, outcome="success", user_id=int(claims["sub"]), session_id=_claims_uuid(claims, "sid"))
+
+
+def session_logout(*, refresh: str | None, access: str | None) -> None:
+    """Ends the session a client signs out of.
+
+    The refresh token names it whenever the client has one (in the body or the cookie),
+    whatever the state of the access token: a page whose access token has just expired
+    must still sign out for real, not believe it did while the session lives on for days.
+    Without a refresh token, the bearer access token names it.
+    """
+    if refresh:
+        session_end_by_refresh(refresh=refresh)
+    elif access:
+        # Ending a session that already ended does nothing: no denylist read, so that logout
+        # still reaches the database with the cache down (docs/operations.md).
+        principal = access_token_authenticate(token=access, check_denylist=False)
+        session_end(session_id=principal.session_id, user_id=principal.user_id)
+    else:
+        raise NotAuthenticated("Send the refresh token (body or cookie) or a bearer access token.")
 
 
 def session_end_all(*, user_id: int, reason: SessionEndReason = SessionEndReason.LOGOUT_ALL) -> int:

@@ -331,6 +331,62 @@ def test_state_of_another_provider_is_refused_and_spent(client, rsps):
     assert_problem(mocks.callback(client, "google", state=state), 400, "state_invalid")
 
 
+# --- callback: bound to the browser that began the login (RFC 9700 §4.7.1) ----------------------
+
+
+def test_authorize_sets_a_short_lived_httponly_binding_cookie(django_client):
+    response = django_client.post(
+        "/api/auth/social/kakao/authorize", {"redirect_uri": mocks.REDIRECT_URI}, content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    cookie = response.cookies["__Host-social_binding"]
+    assert cookie["httponly"] is True
+    assert cookie["secure"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/"
+    assert cookie["max-age"] == 600
+    # Only its hash waits with the login; the value itself is nowhere but in the browser.
+    pending = pending_login(response.json()["state"])
+    assert pending["binding_hash"] == hashlib.sha256(cookie.value.encode()).hexdigest()
+    assert cookie.value not in response.content.decode()
+
+
+def test_a_callback_from_another_browser_is_state_invalid_and_spends_the_state(client, rsps):
+    mocks.mock_kakao(rsps)
+    state = mocks.authorize(client, "kakao")["state"]
+    binding = client.cookies.pop("__Host-social_binding")
+
+    # The code and state leaked (a log, a history) and are redeemed without the victim's cookie.
+    assert_problem(mocks.callback(client, "kakao", state=state), 400, "state_invalid")
+    # Spent: the victim's own browser cannot finish with it either.
+    client.cookies["__Host-social_binding"] = binding
+    assert_problem(mocks.callback(client, "kakao", state=state), 400, "state_invalid")
+    assert len(rsps.calls) == 0
+
+
+def test_a_binding_cookie_of_another_login_is_state_invalid(client, rsps):
+    mocks.mock_kakao(rsps)
+    state = mocks.authorize(client, "kakao")["state"]
+    mocks.authorize(client, "kakao")  # this browser's cookie now binds the second login
+
+    assert_problem(mocks.callback(client, "kakao", state=state), 400, "state_invalid")
+
+
+def test_a_successful_callback_deletes_the_binding_cookie(client, rsps):
+    assert mocks.login_kakao(client, rsps).status_code == 200
+    assert "__Host-social_binding" not in client.cookies
+
+
+def test_with_the_binding_off_a_cookieless_client_signs_in(client, rsps, settings):
+    settings.SOCIAL_BIND_TO_BROWSER = False
+    mocks.mock_kakao(rsps)
+    state = mocks.authorize(client, "kakao")["state"]
+    assert client.cookies == {}
+
+    assert mocks.callback(client, "kakao", state=state).status_code == 200
+
+
 # --- callback: the provider refuses or fails ---------------------------------------------------
 
 

@@ -123,7 +123,8 @@ def test_refresh_returns_a_new_working_pair(client, pair):
     assert client.get("/auth/whoami", headers=bearer(new["access"])).status_code == 200
 
 
-def test_replayed_refresh_token_is_reuse_and_ends_the_session(client, pair):
+def test_replayed_refresh_token_is_reuse_and_ends_the_session(client, pair, settings):
+    settings.JWT_REFRESH_REUSE_INTERVAL = 0
     newer = client.post("/auth/token/refresh", json={"refresh": pair.refresh}).json()
     assert_invalid_token(client.post("/auth/token/refresh", json={"refresh": pair.refresh}), "token_reused")
     # Everything of the session is dead now: the newer refresh and both access tokens.

@@ -1,10 +1,18 @@
-"""Concurrent refreshes of one token: the database lets exactly one through."""
+"""Concurrent refreshes of one token: the database lets exactly one successor through.
+
+With JWT_REFRESH_REUSE_INTERVAL on, every loser gets the winner's refresh token (a client
+racing itself keeps its session); with it off, or once it has passed, the losers are reuse.
+"""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core.models import User
 from tokens import services
@@ -23,30 +31,51 @@ pytestmark = [
 ]
 
 
-def refresh_all_at_once(refresh: str) -> list[object]:
-    """Every thread presents `refresh` at the same instant; returns a pair or an error each."""
+def refresh_all_at_once(refresh: str) -> tuple[list[object], list[int]]:
+    """Every thread presents `refresh` at the same instant: a pair or an error each, and each one's query count."""
     barrier = threading.Barrier(THREADS)
 
     def attempt(_):
+        queries = CaptureQueriesContext(connections["default"])
         try:
             barrier.wait()
-            return services.token_pair_refresh(refresh=refresh)
+            with queries:
+                return services.token_pair_refresh(refresh=refresh), len(queries)
         except TokenError as error:
-            return error
+            return error, len(queries)
         finally:
             connections.close_all()
 
     with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(attempt, range(THREADS)))
+        outcomes, query_counts = zip(*pool.map(attempt, range(THREADS)), strict=True)
+    return list(outcomes), list(query_counts)
 
 
 @pytest.mark.parametrize("trial", range(20))
-def test_exactly_one_of_eight_concurrent_refreshes_wins(trial):
+def test_with_the_interval_on_every_loser_gets_the_winners_refresh_token(trial, settings):
+    settings.JWT_REFRESH_REUSE_INTERVAL = 10
     user = User.objects.create_user(email=f"race{trial}@example.com")
     pair = services.session_start(user=user)
 
-    outcomes = refresh_all_at_once(pair.refresh)
+    outcomes, query_counts = refresh_all_at_once(pair.refresh)
 
+    assert all(isinstance(o, services.TokenPair) for o in outcomes), outcomes
+    assert len({o.refresh for o in outcomes}) == 1
+    assert RefreshToken.objects.filter(rotated_from__isnull=False).count() == 1
+    assert Session.objects.get(user=user).ended_at is None
+    assert max(query_counts) <= 4, query_counts
+    services.token_pair_refresh(refresh=outcomes[0].refresh)
+
+
+@pytest.mark.parametrize("trial", range(20))
+def test_with_the_interval_off_exactly_one_of_eight_concurrent_refreshes_wins(trial, settings):
+    settings.JWT_REFRESH_REUSE_INTERVAL = 0
+    user = User.objects.create_user(email=f"race{trial}@example.com")
+    pair = services.session_start(user=user)
+
+    outcomes, query_counts = refresh_all_at_once(pair.refresh)
+
+    assert max(query_counts) <= 4, query_counts
     winners = [o for o in outcomes if isinstance(o, services.TokenPair)]
     losers = [o for o in outcomes if isinstance(o, TokenError)]
     assert len(winners) == 1, outcomes
@@ -61,3 +90,26 @@ def test_exactly_one_of_eight_concurrent_refreshes_wins(trial):
     with pytest.raises(TokenError) as after:
         services.token_pair_refresh(refresh=winners[0].refresh)
     assert after.value.code == "token_revoked"
+
+
+@pytest.mark.parametrize("trial", range(5))
+def test_after_the_interval_every_concurrent_presentation_of_a_rotated_token_ends_the_session(trial, settings):
+    settings.JWT_REFRESH_REUSE_INTERVAL = 10
+    user = User.objects.create_user(email=f"late{trial}@example.com")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        pair = services.session_start(user=user)
+        winner = services.token_pair_refresh(refresh=pair.refresh)
+
+    with time_machine.travel(start + timedelta(seconds=11), tick=False):
+        outcomes, query_counts = refresh_all_at_once(pair.refresh)
+
+    # Those that read after the first ended the session see it ended.
+    codes = {getattr(o, "code", None) for o in outcomes}
+    assert "token_reused" in codes
+    assert codes <= {"token_reused", "token_revoked"}, outcomes
+    assert max(query_counts) <= 4, query_counts
+    assert RefreshToken.objects.filter(rotated_from__isnull=False).count() == 1
+    assert Session.objects.get(user=user).end_reason == "reuse"
+    with pytest.raises(TokenError):
+        services.token_pair_refresh(refresh=winner.refresh)

@@ -41,7 +41,8 @@ async function api(method, path, { body, bearer = true } = {}) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit", // The API authenticates by bearer token, never by cookie.
+      // The binding cookie of a sign-in (set by /authorize, required by /callback) must travel.
+      credentials: "same-origin",
     });
   } catch {
     throw new Problem({ title: "The server cannot be reached", code: "network_error", status: 0 });
