@@ -17,14 +17,14 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja.errors import ValidationError
 
-from core.cookies import cookie_delete, cookie_get, cookie_set
+from core.cookies import SameSite, cookie_delete, cookie_get, cookie_set
 from tokens.conf import token_settings
 from tokens.errors import CsrfFailed, NotAuthenticated
 from tokens.services import TokenPair
 
 REFRESH_COOKIE = "refresh_token"
 # OAuth browser-based-apps BCP §6.1.3.2: sent with same-site requests only.
-REFRESH_COOKIE_SAMESITE = "Strict"
+REFRESH_COOKIE_SAMESITE: SameSite = "Strict"
 # Any value will do: a cross-site form cannot send a custom header at all, and a cross-origin
 # fetch that adds one must first pass a CORS preflight.
 CSRF_HEADER = "X-Requested-With"
