@@ -1,5 +1,7 @@
 """HTTP glue for social login: each endpoint parses, calls one service, returns a schema."""
 
+from dataclasses import asdict
+
 from django.http import HttpResponse
 from ninja import Router
 
@@ -73,8 +75,11 @@ def callback(request, response: HttpResponse, provider: str, body: CallbackIn):
     response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
-def token(request, response: HttpResponse, provider: str, body: TokenIn):
-    """Signs in with a token from a native SDK (an id_token, or Kakao's access token); answers like /callback."""
+def token(request, provider: str, body: TokenIn):
+    """Signs in with a token from a native SDK (an id_token, or Kakao's access token); answers like /callback.
+
+    Always with the refresh token in the body, whatever JWT_REFRESH_TRANSPORT: an app has no cookie jar.
+    """
     login = services.social_login_with_token(
         provider=provider,
         id_token=body.id_token,
@@ -83,4 +88,4 @@ def token(request, response: HttpResponse, provider: str, body: TokenIn):
         user_agent=request.headers.get("User-Agent", ""),
         ip=client_ip(request),
     )
-    return {**transport.token_pair_out(request, response, login.tokens), "user": login.user, "created": login.created}
+    return {**asdict(login.tokens), "user": login.user, "created": login.created}
