@@ -49,6 +49,8 @@ def cache_unreachable():
 def cache_down(settings):
     # Through pytest-django's `settings`, so that a test's other overrides unwind in order.
     settings.CACHES = unreachable_caches()
+
+
 class BrowserTestClient(TestClient):
     """Ninja's TestClient with a browser's cookie jar: what a response sets goes with the next requests.
 
