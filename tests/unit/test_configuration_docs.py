@@ -39,6 +39,31 @@ def settings_variables() -> dict[str, str]:
     return found
 
 
+def _is_os_environ(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "environ"
+
+
+def tool_variables() -> dict[str, str]:
+    """Variables read with os.environ.get / os.getenv / os.environ[...] anywhere else in the project."""
+    found: dict[str, str] = {}
+    top_level = [path for path in ROOT.iterdir() if not path.name.startswith(".")]
+    files = [path for top in top_level for path in ([top] if top.is_file() else top.rglob("*"))]
+    for path in sorted(path for path in files if path.suffix == ".py"):
+        relative = path.relative_to(ROOT)
+        if "migrations" in relative.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            name = None
+            if isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute):
+                reads = (node.func.attr == "get" and _is_os_environ(node.func.value)) or node.func.attr == "getenv"
+                name = node.args[0] if reads else None
+            elif isinstance(node, ast.Subscript) and _is_os_environ(node.value) and isinstance(node.ctx, ast.Load):
+                name = node.slice
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                found.setdefault(name.value, f"{relative}:{node.lineno}")
+    return found
+
+
 def documented_variables() -> tuple[set[str], set[str]]:
     """Names in the first column of the reference's tables: (settings' variables, the tools' variables)."""
     settings_part, _, tools_part = REFERENCE.read_text().partition(TOOLS_HEADING)
@@ -72,6 +97,12 @@ def test_every_variable_the_settings_read_is_documented():
         f"Read by the settings but not in a table row of {REFERENCE.relative_to(ROOT)} "
         f"(| `NAME` | default | meaning |): {missing}"
     )
+
+
+def test_every_variable_the_tools_read_is_documented():
+    documented = set().union(*documented_variables())
+    missing = {name: where for name, where in tool_variables().items() if name not in documented}
+    assert not missing, f"Read from the environment but not in {REFERENCE.relative_to(ROOT)}: {missing}"
 
 
 def test_the_reference_documents_no_variable_the_settings_do_not_read():
