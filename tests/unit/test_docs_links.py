@@ -8,6 +8,8 @@ README = ROOT / "README.md"
 README_MAX_LINES = 250
 # [text](target#anchor) where target is not a URL: (target, anchor), either may be empty.
 _RELATIVE_LINK = re.compile(r"\]\((?![a-z]+:)([^)#\s]*)(?:#([^)\s]*))?\)")
+# A system check the project registers: Error(..., id="core.E001").
+_CHECK_ID = re.compile(r'\bid="([a-z]+\.[EW]\d{3})"')
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
 
 
@@ -43,3 +45,12 @@ def test_every_relative_link_points_to_a_file_and_a_heading_in_it():
             elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
                 broken.append(f"{page.relative_to(ROOT)} -> {target}#{anchor}")
     assert not broken, f"Links to nothing: {broken}"
+
+
+def test_every_system_check_of_the_project_is_explained_in_the_docs():
+    sources = [app / "checks.py" for app in ROOT.iterdir() if (app / "checks.py").is_file()]
+    ids = {check_id for path in sources for check_id in _CHECK_ID.findall(path.read_text())}
+    docs = "\n".join(page.read_text() for page in _pages())
+    assert ids, "no checks found: the pattern no longer matches how checks are written"
+    unexplained = sorted(check_id for check_id in ids if f"`{check_id}`" not in docs)
+    assert not unexplained, f"Say what each check refuses in a docs/ page (docs/security.md lists them): {unexplained}"
