@@ -20,3 +20,9 @@ def test_env_readers_name_the_variable_on_bad_input(monkeypatch, reader, raw):
     monkeypatch.setenv("BROKEN", raw)
     with pytest.raises(ValueError, match="BROKEN"):
         reader("BROKEN", None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), (" yes ", True), ("Off", False), ("0", False), ("", False)])
+def test_env_bool_reads_the_spellings_of_true_and_false(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", not expected) is expected
