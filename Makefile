@@ -21,10 +21,12 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 install: $(RUNTIME)
 install-dev: $(DEV)
 
-# Local development: debug on, the development identity provider on, SQLite and the
+# Local development: debug on, the development identity provider on, cookie mode, SQLite and the
 # local-memory cache unless DATABASE_URL / REDIS_URL say otherwise.
 run: export DJANGO_DEBUG ?= 1
 run: export SOCIAL_DEV_PROVIDER ?= 1
+# The refresh token in an HttpOnly cookie: a reload stays signed in (docs/sessions.md).
+run: export JWT_REFRESH_TRANSPORT ?= cookie
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from tokens.conf import token_settings
+
 # No inline script or style anywhere, API calls to this origin only, never framed.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -15,7 +17,8 @@ CONTENT_SECURITY_POLICY = (
 
 
 def _page(request: HttpRequest) -> HttpResponse:
-    response = render(request, "web/app.html")
+    # app.js reads the transport from the page: in cookie mode it resumes the session on load.
+    response = render(request, "web/app.html", {"refresh_transport": token_settings().refresh_transport.value})
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "no-store"
     return response

@@ -1,55 +1,19 @@
-// The reference client of the API: every request below is one a frontend makes to sign a
-// person in with a provider and then use the API's own tokens. No framework, no build step.
+// The sign-in page: what the person sees. The calls, the tokens and the refresh are client.js's, the API
+// client a frontend can copy; this file only renders. No framework, no build step.
 
-const API = "/api";
-// The only thing that must survive the trip to the provider: which provider and its state.
-const PENDING_KEY = "signin.pending";
-
-// The token pair lives in this variable only (never in storage): a reload signs out, and a
-// script injected into the page later cannot read tokens out of localStorage.
-let tokens = null;
+import { AuthClient, Problem } from "./client.js";
 
 const $ = (id) => document.getElementById(id);
 
-class Problem extends Error {
-  constructor({ title, code, detail, status }) {
-    super(title);
-    this.title = title;
-    this.code = code;
-    this.detail = detail ?? "";
-    this.status = status;
-  }
-
-  static async fromResponse(response) {
-    const body = await response.json().catch(() => ({}));
-    return new Problem({
-      title: body.title ?? response.statusText ?? "Request failed",
-      code: body.code ?? `http_${response.status}`,
-      detail: body.detail,
-      status: response.status,
-    });
-  }
-}
-
-async function api(method, path, { body, bearer = true } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (bearer && tokens) headers.Authorization = `Bearer ${tokens.access}`;
-  let response;
-  try {
-    response = await fetch(API + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      // The binding cookie of a sign-in (set by /authorize, required by /callback) must travel.
-      credentials: "same-origin",
-    });
-  } catch {
-    throw new Problem({ title: "The server cannot be reached", code: "network_error", status: 0 });
-  }
-  if (!response.ok) throw await Problem.fromResponse(response);
-  return response.status === 204 ? null : response.json();
-}
+// The template says how the backend runs (JWT_REFRESH_TRANSPORT); in cookie mode a reload keeps the session.
+const client = new AuthClient({
+  api: "/api",
+  cookieMode: document.documentElement.dataset.refreshTransport === "cookie",
+  onSignedOut: (notice) => run(() => signOutLocally(notice)),
+  onTokens: () => {
+    if (!$("signed-in").hidden) renderTokens();
+  },
+});
 
 // --- what the person sees -------------------------------------------------------------
 
@@ -76,9 +40,11 @@ function clearMessages() {
 }
 
 function renderTokens() {
-  $("access-token").value = tokens.access;
-  const expires = new Date(Date.now() + tokens.expires_in * 1000);
-  $("token-expiry").textContent = `Expires at ${expires.toLocaleTimeString()}; the refresh token in ${Math.round(tokens.refresh_expires_in / 86400)} days.`;
+  const { access, expires_in, refresh_expires_in } = client.tokens;
+  $("access-token").value = access;
+  const expires = new Date(Date.now() + expires_in * 1000);
+  const where = client.cookieMode ? "in an HttpOnly cookie" : "in memory";
+  $("token-expiry").textContent = `Expires at ${expires.toLocaleTimeString()}; the refresh token (${where}) in ${Math.round(refresh_expires_in / 86400)} days.`;
 }
 
 function renderUser(user) {
@@ -130,65 +96,34 @@ function renderSessions(sessions) {
 
 async function showProviders() {
   show("signed-out");
-  const providers = await api("GET", "/auth/social/providers", { bearer: false });
+  const providers = await client.providers();
   const buttons = providers.map((provider) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = `provider provider-${provider.name}`;
     button.textContent = `Sign in with ${provider.display_name}`;
-    button.addEventListener("click", () => run(() => startSignIn(provider.name)));
+    button.addEventListener("click", () => run(() => client.startSignIn(provider.name)));
     return button;
   });
   $("providers").replaceChildren(...buttons);
   $("no-providers").hidden = buttons.length > 0;
 }
 
-async function startSignIn(provider) {
-  // This page's callback URL: it must be listed in the backend's SOCIAL_REDIRECT_URIS.
-  const redirectUri = `${location.origin}/auth/callback/${provider}`;
-  const { authorization_url, state } = await api("POST", `/auth/social/${provider}/authorize`, {
-    body: { redirect_uri: redirectUri },
-    bearer: false,
-  });
-  sessionStorage.setItem(PENDING_KEY, JSON.stringify({ provider, state }));
-  location.assign(authorization_url);
-}
-
 async function completeSignIn(provider) {
-  const params = new URLSearchParams(location.search);
-  // The code must not stay in the address bar, the history or bookmarks.
-  history.replaceState(null, "", "/");
-  const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) ?? "null");
-  sessionStorage.removeItem(PENDING_KEY); // One attempt per state.
-
-  if (params.has("error")) {
-    throw new Problem({
-      title: "The provider did not sign you in",
-      code: params.get("error"),
-      detail: params.get("error_description") ?? "",
-    });
-  }
-  // The backend checks the state too; checking here first stops a callback this tab did not
-  // start (login CSRF) before the code is even sent.
-  if (!pending || pending.provider !== provider || pending.state !== params.get("state")) {
-    throw new Problem({
-      title: "The sign-in state does not match",
-      code: "state_invalid",
-      detail: "This callback was not started from this tab. Sign in again.",
-    });
-  }
   show("completing");
-  const { created, ...login } = await api("POST", `/auth/social/${provider}/callback`, {
-    body: { code: params.get("code"), state: params.get("state") },
-    bearer: false,
-  });
-  tokens = login; // The pair (and the user, shown below from GET /api/users/me).
+  const { created } = await client.completeSignIn(provider);
   $("user-created").hidden = !created;
   await showSignedIn();
 }
 
+// On load: in cookie mode the refresh cookie may still hold a session; the page shows it without a click.
+async function resumeOrShowProviders() {
+  if (await client.resume()) await showSignedIn();
+  else await showProviders();
+}
+
 async function showSignedIn() {
-  const [user, sessions] = await Promise.all([api("GET", "/users/me"), api("GET", "/auth/sessions")]);
+  const [user, sessions] = await Promise.all([client.call("GET", "/users/me"), client.call("GET", "/auth/sessions")]);
   renderUser(user);
   renderTokens();
   renderSessions(sessions);
@@ -196,14 +131,15 @@ async function showSignedIn() {
 }
 
 async function refresh() {
-  tokens = await api("POST", "/auth/token/refresh", { body: { refresh: tokens.refresh }, bearer: false });
+  await client.refresh();
   await showSignedIn();
   showNotice("New token pair: the previous refresh token no longer works.");
 }
 
 async function endSession(session) {
-  await api("DELETE", `/auth/sessions/${session.id}`);
+  await client.call("DELETE", `/auth/sessions/${session.id}`);
   if (session.current) {
+    client.forget();
     await signOutLocally("This tab's session has ended.");
   } else {
     await showSignedIn();
@@ -212,37 +148,37 @@ async function endSession(session) {
 }
 
 async function logout() {
-  await api("POST", "/auth/logout", { body: { refresh: tokens.refresh } });
+  await client.logout();
   await signOutLocally("Signed out.");
 }
 
 async function logoutAll() {
-  const { sessions_ended } = await api("POST", "/auth/logout-all");
-  await signOutLocally(`Signed out everywhere: ${sessions_ended} session(s) ended.`);
+  const ended = await client.logoutAll();
+  await signOutLocally(`Signed out everywhere: ${ended} session(s) ended.`);
 }
 
 async function signOutLocally(notice) {
-  tokens = null;
   await showProviders();
   showNotice(notice);
 }
 
 async function copyToken() {
-  await navigator.clipboard.writeText(tokens.access);
+  await navigator.clipboard.writeText(client.tokens.access);
   $("copy-token").textContent = "Copied";
   setTimeout(() => ($("copy-token").textContent = "Copy"), 1500);
 }
 
-// Runs one step; a failure becomes the problem's title and code on the page, never a blank
-// page. A 401 means the session is over (ended elsewhere, or expired): the page signs out.
+// Runs one step; a failure becomes the problem's title and code on the page, never a blank page. The client
+// has already refreshed an expired access token and retried: a 401 here means the session is over (revoked,
+// reused, or the refresh failed), and the page signs out.
 async function run(step, { keepMessages = false } = {}) {
   if (!keepMessages) clearMessages();
   try {
     await step();
   } catch (error) {
     const problem = error instanceof Problem ? error : new Problem({ title: String(error), code: "client_error" });
-    if (problem.status === 401) tokens = null;
-    if (!tokens && $("signed-out").hidden) await run(showProviders, { keepMessages: true });
+    if (problem.status === 401) client.forget();
+    if (!client.signedIn && $("signed-out").hidden) await run(showProviders, { keepMessages: true });
     showProblem(problem);
   }
 }
@@ -253,4 +189,4 @@ $("logout-all").addEventListener("click", () => run(logoutAll));
 $("copy-token").addEventListener("click", () => run(copyToken));
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
-run(callback ? () => completeSignIn(callback[1]) : showProviders);
+run(callback ? () => completeSignIn(callback[1]) : resumeOrShowProviders);
