@@ -4,9 +4,13 @@ The live server runs the whole stack in this process: the sign-in page, the API,
 development identity provider, which the social app calls over HTTP as it would Google.
 """
 
+import importlib.util
 import os
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -44,8 +48,9 @@ def chromium_path() -> Path:
 
 @pytest.fixture
 def dev_stack(settings, live_server):
-    """The live server with the dev provider on, as `make run` has it: the only provider."""
+    """The live server with the dev provider on and the refresh token in its cookie, as `make run` has it."""
     settings.DEBUG = True
+    settings.JWT_REFRESH_TRANSPORT = "cookie"
     settings.SOCIAL_DEV_PROVIDER = True
     settings.SOCIAL_DEV_BASE_URL = live_server.url
     settings.SOCIAL_REDIRECT_URIS = [f"{live_server.url}/auth/callback/dev"]
@@ -121,3 +126,64 @@ def screenshot():
         target.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **options)
 
     return save
+
+
+def _serve(server: ThreadingHTTPServer, host: str) -> Iterator[str]:
+    """Runs `server` in a thread for one test; yields its origin."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _example_server_module():
+    path = Path(__file__).resolve().parents[2] / "examples" / "separate-origin" / "serve.py"
+    spec = importlib.util.spec_from_file_location("separate_origin_serve", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def separate_origin(dev_stack, settings) -> Iterator[str]:
+    """examples/separate-origin served from another port of the API's host: its own origin, the same site.
+
+    The API lists it in CORS_ALLOWED_ORIGINS and its callback in SOCIAL_REDIRECT_URIS, as
+    docs/sessions.md tells a deployment to.
+    """
+    host = urlsplit(dev_stack.url).hostname or "localhost"
+    server = _example_server_module().make_server(api_origin=dev_stack.url, host=host)
+    origin = f"http://{host}:{server.server_port}"
+    settings.CORS_ALLOWED_ORIGINS = [origin]
+    settings.SOCIAL_REDIRECT_URIS = [*settings.SOCIAL_REDIRECT_URIS, f"{origin}/auth/callback/dev"]
+    yield from _serve(server, host)
+
+
+class _AnotherSite(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>Another site</title><p>Nothing to see here.</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def third_origin(dev_stack) -> Iterator[str]:
+    """A page on a third origin of the API's host, listed nowhere: what an attacker's page would be.
+
+    Same site as the API on purpose, so SameSite does not keep the cookie off its requests:
+    only CORS and the CSRF check stand in its way.
+    """
+    host = urlsplit(dev_stack.url).hostname or "localhost"
+    yield from _serve(ThreadingHTTPServer((host, 0), _AnotherSite), host)

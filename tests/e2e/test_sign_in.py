@@ -24,8 +24,19 @@ def sign_in(page: Page, *, email: str = "ada@example.com") -> dict:
 
 
 def refresh_status(page: Page, refresh_token: str) -> int:
-    """What the API answers to this refresh token, asked outside the page."""
-    return page.request.post("/api/auth/token/refresh", data={"refresh": refresh_token}).status
+    """What the API answers to this refresh token, asked outside the page.
+
+    With the page's cookies, so with the header a request carrying the refresh cookie needs.
+    """
+    response = page.request.post(
+        "/api/auth/token/refresh", data={"refresh": refresh_token}, headers={"X-Requested-With": "test"}
+    )
+    return response.status
+
+
+def refresh_cookie(page: Page) -> str:
+    """The refresh token the browser holds (HttpOnly: the page itself never sees it)."""
+    return next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "refresh_token")
 
 
 def test_sign_in_with_the_dev_provider_shows_the_user(page, screenshot, dev_stack):
@@ -49,26 +60,32 @@ def test_sign_in_with_the_dev_provider_shows_the_user(page, screenshot, dev_stac
     screenshot(page, "signed-in", full_page=True)
 
 
-def test_refresh_rotates_the_pair(page):
+def test_refresh_rotates_the_pair_and_the_refresh_token_stays_in_its_cookie(page):
     first = sign_in(page)
+    assert first["refresh"] is None
+    first_refresh = refresh_cookie(page)
 
     with page.expect_response(REFRESH_API) as refreshed:
         page.get_by_role("button", name="Refresh tokens").click()
 
     second = refreshed.value.json()
-    assert second["refresh"] != first["refresh"]
+    assert second["refresh"] is None
+    assert refreshed.value.request.headers["x-requested-with"] == "fetch"
+    second_refresh = refresh_cookie(page)
+    assert second_refresh != first_refresh
     expect(page.locator("#access-token")).to_have_value(second["access"])
     expect(page.locator("#notice")).to_contain_text("New token pair")
     expect(page.locator("#user-email")).to_have_text("ada@example.com")
     # Within JWT_REFRESH_REUSE_INTERVAL the old token gets the current one back; after it,
     # its replay is reuse (tests/unit/test_token_reuse_interval.py).
-    again = page.request.post("/api/auth/token/refresh", data={"refresh": first["refresh"]})
-    assert again.json()["refresh"] == second["refresh"]
+    assert refresh_status(page, first_refresh) == 200
+    assert refresh_cookie(page) == second_refresh
 
 
 def test_the_session_list_ends_another_session(new_page):
     laptop, phone = new_page(), new_page()
-    on_phone = sign_in(phone)
+    sign_in(phone)
+    on_phone = refresh_cookie(phone)
     sign_in(laptop)
     rows = laptop.locator("#sessions tr")
     expect(rows).to_have_count(2)
@@ -78,17 +95,19 @@ def test_the_session_list_ends_another_session(new_page):
 
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("this tab")
-    assert refresh_status(laptop, on_phone["refresh"]) == 401
+    assert refresh_status(laptop, on_phone) == 401
 
 
-def test_logout_ends_the_refresh_token(page):
-    pair = sign_in(page)
+def test_logout_ends_the_refresh_token_and_deletes_its_cookie(page):
+    sign_in(page)
+    refresh_token = refresh_cookie(page)
 
     page.get_by_role("button", name="Log out", exact=True).click()
 
     expect(page.locator("#notice")).to_have_text("Signed out.")
     expect(page.get_by_role("button", name="Sign in with Dev")).to_be_visible()
-    assert refresh_status(page, pair["refresh"]) == 401
+    assert "refresh_token" not in {cookie["name"] for cookie in page.context.cookies()}
+    assert refresh_status(page, refresh_token) == 401
 
 
 def test_logout_all_from_a_second_browser_ends_the_first(new_page):
