@@ -223,6 +223,28 @@ SOCIAL_GOOGLE_DISCOVERY_URL = env_str(
 SOCIAL_GOOGLE_SCOPES = env_list("SOCIAL_GOOGLE_SCOPES", ["openid", "email", "profile"])
 # The Android and iOS apps' client IDs, accepted as an id_token's audience at /token.
 SOCIAL_GOOGLE_CLIENT_IDS = env_list("SOCIAL_GOOGLE_CLIENT_IDS", [])
+# Naver (redirect flow only: no Naver API binds an access token to an app, docs/mobile.md).
+SOCIAL_NAVER_CLIENT_ID = env_str("SOCIAL_NAVER_CLIENT_ID")
+SOCIAL_NAVER_CLIENT_SECRET = env_str("SOCIAL_NAVER_CLIENT_SECRET")
+SOCIAL_NAVER_AUTHORIZE_URL = env_str("SOCIAL_NAVER_AUTHORIZE_URL", "https://nid.naver.com/oauth2.0/authorize")
+SOCIAL_NAVER_TOKEN_URL = env_str("SOCIAL_NAVER_TOKEN_URL", "https://nid.naver.com/oauth2.0/token")
+SOCIAL_NAVER_USERINFO_URL = env_str("SOCIAL_NAVER_USERINFO_URL", "https://openapi.naver.com/v1/nid/me")
+# Naver reports no verification of the address: off, its email never links or becomes the user's.
+SOCIAL_NAVER_TRUST_EMAIL = env_bool("SOCIAL_NAVER_TRUST_EMAIL", False)
+# Sign in with Apple: the Services ID (web), the apps' bundle IDs (native), and what signs the
+# client secret (Team ID, Key ID, the .p8 key inline or in a file).
+SOCIAL_APPLE_CLIENT_ID = env_str("SOCIAL_APPLE_CLIENT_ID")
+SOCIAL_APPLE_CLIENT_IDS = env_list("SOCIAL_APPLE_CLIENT_IDS", [])
+SOCIAL_APPLE_TEAM_ID = env_str("SOCIAL_APPLE_TEAM_ID")
+SOCIAL_APPLE_KEY_ID = env_str("SOCIAL_APPLE_KEY_ID")
+SOCIAL_APPLE_PRIVATE_KEY = env_str("SOCIAL_APPLE_PRIVATE_KEY")
+SOCIAL_APPLE_PRIVATE_KEY_FILE = env_str("SOCIAL_APPLE_PRIVATE_KEY_FILE")
+# This API's /api/auth/social/apple/form-post URL, registered at Apple as the Return URL.
+SOCIAL_APPLE_FORM_POST_URI = env_str("SOCIAL_APPLE_FORM_POST_URI")
+SOCIAL_APPLE_DISCOVERY_URL = env_str(
+    "SOCIAL_APPLE_DISCOVERY_URL", "https://appleid.apple.com/.well-known/openid-configuration"
+)
+SOCIAL_APPLE_SCOPES = env_list("SOCIAL_APPLE_SCOPES", ["name", "email"])
 # More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
 # {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes",
 # "client_ids", "trust_email"}} (docs/providers.md).

@@ -2,8 +2,8 @@
 
 from dataclasses import asdict
 
-from django.http import HttpResponse
-from ninja import Router
+from django.http import HttpResponse, HttpResponseRedirect
+from ninja import Form, Router
 
 from core.clients import client_ip
 from core.cookies import SameSite, cookie_delete, cookie_get, cookie_set
@@ -11,7 +11,7 @@ from core.schemas import problem_responses
 from core.throttling import sign_in_throttles
 from social import selectors, services
 from social.conf import social_settings
-from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, ProviderOut, SocialLoginOut, TokenIn
+from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, FormPostIn, ProviderOut, SocialLoginOut, TokenIn
 from tokens import transport
 
 # The browser binding of a pending login: Lax, since a provider's redirect back is a cross-site
@@ -89,3 +89,16 @@ def token(request, provider: str, body: TokenIn):
         ip=client_ip(request),
     )
     return {**asdict(login.tokens), "user": login.user, "created": login.created}
+
+
+@router.post(
+    "/{provider}/form-post",
+    response={303: None, **problem_responses(400, 404, 422, 429)},
+    throttle=sign_in_throttles,
+)
+def form_post(request, provider: str, body: Form[FormPostIn]):
+    """Where Apple posts the code (response_mode=form_post): 303 to the frontend's redirect_uri with code and state."""
+    location = services.social_form_post_forward(
+        provider=provider, state=body.state, code=body.code, error=body.error, user=body.user
+    )
+    return HttpResponseRedirect(location, status=303)

@@ -1,7 +1,8 @@
 """The social app's settings, read through `social_settings()` (see core.conf)."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,10 +12,13 @@ from core.conf import settings_accessor
 from core.cookies import is_loopback_host
 
 KAKAO = "kakao"
+NAVER = "naver"
 GOOGLE = "google"
+APPLE = "apple"
 # Google's id_tokens may name their issuer without the scheme (Google's OpenID Connect docs).
 GOOGLE_BARE_ISSUER = "accounts.google.com"
 
+_BUILT_IN = (KAKAO, NAVER, GOOGLE, APPLE)
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _OIDC_FIELDS = frozenset(
     {"display_name", "client_id", "client_secret", "discovery_url", "scopes", "client_ids", "trust_email"}
@@ -64,12 +68,48 @@ class GoogleConfig(OIDCConfig):
     """Google is OpenID Connect with its own rule for which addresses are authoritative."""
 
 
-ProviderConfig = KakaoConfig | OIDCConfig
+@dataclass(frozen=True)
+class AppleConfig(OIDCConfig):
+    """Sign in with Apple: OpenID Connect whose client secret is a JWT we sign (ES256)."""
+
+    team_id: str = ""
+    key_id: str = ""
+    # The .p8 key's PEM; never in a repr, a log line or an error.
+    private_key: str = field(default="", repr=False)
+    # The backend URL Apple posts the code to (response_mode=form_post), registered at Apple.
+    form_post_uri: str = ""
+
+
+@dataclass(frozen=True)
+class NaverConfig:
+    name: str
+    display_name: str
+    client_id: str
+    client_secret: str
+    authorize_url: str
+    token_url: str
+    userinfo_url: str
+    # Naver reports no verification of the address: believed only when configured so.
+    trust_email: bool = False
+    scopes: tuple[str, ...] = ()
+    # No Naver API says which app a token was issued to, so Naver is web-only (docs/mobile.md).
+    native: tuple[str, ...] = ()
+
+
+ProviderConfig = KakaoConfig | NaverConfig | OIDCConfig
+
+
+@dataclass(frozen=True)
+class IncompleteProvider:
+    """A provider given a client id but not everything else it needs: not offered (social.W001)."""
+
+    name: str
+    missing: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class SocialSettings:
-    # Only the providers with a client id, in the order the frontend shows them.
+    # Only the providers with a client id and complete settings, in the order the frontend shows them.
     providers: dict[str, ProviderConfig]
     redirect_uris: frozenset[str]
     http_timeout: tuple[float, float]
@@ -128,8 +168,8 @@ def _google() -> GoogleConfig:
 
 def _configured_oidc(name: str, entry: dict) -> OIDCConfig:
     setting = f"SOCIAL_OIDC_PROVIDERS[{name!r}]"
-    if not _PROVIDER_NAME.match(name) or name in (KAKAO, GOOGLE):
-        raise ImproperlyConfigured(f"{setting}: the name must be a lower-case slug other than kakao and google.")
+    if not _PROVIDER_NAME.match(name) or name in _BUILT_IN:
+        raise ImproperlyConfigured(f"{setting}: the name must be a lower-case slug other than {', '.join(_BUILT_IN)}.")
     unknown = set(entry) - _OIDC_FIELDS
     if unknown:
         raise ImproperlyConfigured(f"{setting}: unknown fields {sorted(unknown)}; allowed: {sorted(_OIDC_FIELDS)}.")
@@ -153,12 +193,84 @@ def _string_list(setting: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _naver() -> NaverConfig:
+    return NaverConfig(
+        name=NAVER,
+        display_name="Naver",
+        client_id=settings.SOCIAL_NAVER_CLIENT_ID,
+        client_secret=settings.SOCIAL_NAVER_CLIENT_SECRET,
+        authorize_url=_endpoint("SOCIAL_NAVER_AUTHORIZE_URL", settings.SOCIAL_NAVER_AUTHORIZE_URL),
+        token_url=_endpoint("SOCIAL_NAVER_TOKEN_URL", settings.SOCIAL_NAVER_TOKEN_URL),
+        userinfo_url=_endpoint("SOCIAL_NAVER_USERINFO_URL", settings.SOCIAL_NAVER_USERINFO_URL),
+        trust_email=settings.SOCIAL_NAVER_TRUST_EMAIL,
+    )
+
+
+def _apple_private_key() -> str:
+    """The .p8 key: SOCIAL_APPLE_PRIVATE_KEY, or the file SOCIAL_APPLE_PRIVATE_KEY_FILE names."""
+    if settings.SOCIAL_APPLE_PRIVATE_KEY:
+        return settings.SOCIAL_APPLE_PRIVATE_KEY
+    if not settings.SOCIAL_APPLE_PRIVATE_KEY_FILE:
+        return ""
+    try:
+        return Path(settings.SOCIAL_APPLE_PRIVATE_KEY_FILE).read_text()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"SOCIAL_APPLE_PRIVATE_KEY_FILE cannot be read ({exc.strerror}).") from None
+
+
+def _apple() -> AppleConfig:
+    return AppleConfig(
+        name=APPLE,
+        display_name="Apple",
+        client_id=settings.SOCIAL_APPLE_CLIENT_ID,
+        client_secret="",  # signed per use: social.providers.AppleProvider
+        scopes=tuple(settings.SOCIAL_APPLE_SCOPES),
+        discovery_url=_endpoint("SOCIAL_APPLE_DISCOVERY_URL", settings.SOCIAL_APPLE_DISCOVERY_URL),
+        client_ids=tuple(settings.SOCIAL_APPLE_CLIENT_IDS),
+        trust_email=True,
+        team_id=settings.SOCIAL_APPLE_TEAM_ID,
+        key_id=settings.SOCIAL_APPLE_KEY_ID,
+        private_key=_apple_private_key(),
+        form_post_uri=settings.SOCIAL_APPLE_FORM_POST_URI
+        and _endpoint("SOCIAL_APPLE_FORM_POST_URI", settings.SOCIAL_APPLE_FORM_POST_URI),
+    )
+
+
+def _missing(config: ProviderConfig) -> tuple[str, ...]:
+    """The settings a provider with a client id still lacks."""
+    if isinstance(config, NaverConfig):
+        required = {"SOCIAL_NAVER_CLIENT_SECRET": config.client_secret}
+    elif isinstance(config, AppleConfig):
+        required = {
+            "SOCIAL_APPLE_TEAM_ID": config.team_id,
+            "SOCIAL_APPLE_KEY_ID": config.key_id,
+            "SOCIAL_APPLE_PRIVATE_KEY or SOCIAL_APPLE_PRIVATE_KEY_FILE": config.private_key,
+            "SOCIAL_APPLE_FORM_POST_URI": config.form_post_uri,
+        }
+    else:
+        return ()
+    return tuple(setting for setting, value in required.items() if not value)
+
+
+def _candidates() -> list[ProviderConfig]:
+    candidates: list[ProviderConfig] = [_kakao(), _naver(), _google(), _apple()]
+    candidates += [_configured_oidc(name, entry) for name, entry in settings.SOCIAL_OIDC_PROVIDERS.items()]
+    return [config for config in candidates if config.client_id]
+
+
+def incomplete_providers() -> list[IncompleteProvider]:
+    """Providers given a client id that lack another setting they need (social.checks)."""
+    return [
+        IncompleteProvider(name=config.name, missing=missing)
+        for config in _candidates()
+        if (missing := _missing(config))
+    ]
+
+
 @settings_accessor
 def social_settings() -> SocialSettings:
-    candidates: list[KakaoConfig | OIDCConfig] = [_kakao(), _google()]
-    candidates += [_configured_oidc(name, entry) for name, entry in settings.SOCIAL_OIDC_PROVIDERS.items()]
     return SocialSettings(
-        providers={config.name: config for config in candidates if config.client_id},
+        providers={config.name: config for config in _candidates() if not _missing(config)},
         redirect_uris=frozenset(settings.SOCIAL_REDIRECT_URIS),
         http_timeout=(settings.SOCIAL_HTTP_CONNECT_TIMEOUT, settings.SOCIAL_HTTP_READ_TIMEOUT),
         callback_deadline=settings.SOCIAL_CALLBACK_DEADLINE,

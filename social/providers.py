@@ -18,14 +18,16 @@ Problems of social.errors; nothing here logs codes, tokens or secrets.
 
 import functools
 import hashlib
+import json
 import logging
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -34,10 +36,19 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet, KeySetSerialization
+from joserfc.jwk import ECKey, KeySet, KeySetSerialization
 
 from core.errors import Problem
-from social.conf import GoogleConfig, KakaoConfig, OIDCConfig, ProviderConfig, is_allowed_endpoint, social_settings
+from social.conf import (
+    AppleConfig,
+    GoogleConfig,
+    KakaoConfig,
+    NaverConfig,
+    OIDCConfig,
+    ProviderConfig,
+    is_allowed_endpoint,
+    social_settings,
+)
 from social.errors import (
     CodeInvalid,
     IdTokenInvalid,
@@ -180,6 +191,65 @@ def google_identity(claims: dict[str, Any]) -> Identity:
     return replace(identity, email_authoritative=gmail or bool(claims.get("hd")))
 
 
+def naver_identity(body: dict[str, Any]) -> Identity:
+    """Naver's `GET /v1/nid/me` envelope: `resultcode` "00" and the profile in `response`.
+
+    Naver says nothing of the address's verification: it counts as verified, and the
+    provider's `trust_email` (off by default) decides whether it is believed.
+    """
+    if body.get("resultcode") != "00":
+        raise ProviderUnavailable(
+            "Naver refused the profile request.", provider_error=answer_text(body.get("resultcode"), "resultcode")
+        )
+    profile = answer_object(body.get("response"), "response")
+    email = answer_email(profile.get("email"))
+    return Identity(
+        subject=answer_subject(profile.get("id")),
+        email=email,
+        email_verified=email is not None,
+        display_name=answer_text(profile.get("nickname"), "nickname") or answer_text(profile.get("name"), "name"),
+        avatar_url=answer_https_url(profile.get("profile_image"), "profile_image"),
+        profile=profile,
+    )
+
+
+# Apple relays mail to these addresses; Apple verified them itself.
+APPLE_PRIVATE_RELAY_DOMAIN = "@privaterelay.appleid.com"
+
+
+def _apple_true(value: Any) -> bool:
+    # Apple's boolean claims come as JSON booleans or as the strings "true"/"false".
+    return value is True or value == "true"
+
+
+def apple_identity(claims: dict[str, Any]) -> Identity:
+    """Apple's id_token claims. Apple sends the name only once, in the form post (apple_user_name)."""
+    email = answer_email(claims.get("email"))
+    private_relay = _apple_true(claims.get("is_private_email")) or (email or "").lower().endswith(
+        APPLE_PRIVATE_RELAY_DOMAIN
+    )
+    return Identity(
+        subject=answer_subject(claims["sub"]),
+        email=email,
+        email_verified=email is not None and (_apple_true(claims.get("email_verified")) or private_relay),
+        display_name="",
+        avatar_url="",
+        profile=claims,
+    )
+
+
+def apple_user_name(user: str | None) -> str:
+    """The name in the `user` JSON Apple posts at the first authorization only; "" when absent or unusable."""
+    if not user:
+        return ""
+    try:
+        name = json.loads(user).get("name") or {}
+        parts = [answer_text(name.get("firstName"), "firstName"), answer_text(name.get("lastName"), "lastName")]
+    except (ValueError, AttributeError, ProviderUnavailable):
+        return ""
+    return " ".join(part.strip() for part in parts if part.strip())
+
+
 # --- the id_token: decoding, then claim rules -----------------------------------------------
 
 
@@ -239,6 +309,8 @@ def id_token_claims_check(
 class Provider(ABC):
     # The conf.py dataclass this class serves: provider_get picks the class by it.
     config_class: ClassVar[type]
+    # Whether the provider posts the code to the backend (POST /{provider}/form-post).
+    uses_form_post: ClassVar[bool] = False
     # Whether the authorization request carries a nonce that comes back in an id_token.
     uses_nonce: ClassVar[bool] = False
 
@@ -255,12 +327,15 @@ class Provider(ABC):
         """Where to send the browser, with PKCE (S256) and, for OpenID Connect, the nonce."""
 
     @abstractmethod
-    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
-        """The provider's token response for an authorization code."""
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str, state: str) -> dict[str, Any]:
+        """The provider's token response for an authorization code (Naver wants the state again)."""
 
     @abstractmethod
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         """The user behind a token response."""
+
+    def _client_secret(self) -> str:
+        return self.config.client_secret
 
     def vouched(self, identity: Identity) -> Identity:
         """The identity with `email_trusted` set from this provider's `trust_email`."""
@@ -283,7 +358,7 @@ class Provider(ABC):
     ) -> OAuth2Session:
         session = OAuth2Session(
             client_id=self.config.client_id,
-            client_secret=self.config.client_secret,
+            client_secret=self._client_secret(),
             token_endpoint_auth_method=token_endpoint_auth_method,
             scope=list(self.config.scopes),
             code_challenge_method="S256",
@@ -301,14 +376,27 @@ class Provider(ABC):
         return url
 
     def _fetch_token(
-        self, endpoint: str, *, code: str, code_verifier: str, redirect_uri: str, token_endpoint_auth_method: str
+        self,
+        endpoint: str,
+        *,
+        code: str,
+        code_verifier: str,
+        redirect_uri: str,
+        token_endpoint_auth_method: str,
+        **params: str,
     ) -> dict[str, Any]:
         with self._session(token_endpoint_auth_method=token_endpoint_auth_method) as session, self._outbound("token"):
             # Authlib keeps only `error` and `error_description` of an error body; Kakao's own
             # `error_code` (KOE320...) is read here, before Authlib parses the response.
             session.register_compliance_hook("access_token_response", self._refuse_token_error)
             token = session.fetch_token(
-                endpoint, code=code, code_verifier=code_verifier, redirect_uri=redirect_uri, timeout=self.timeout
+                endpoint,
+                code=code,
+                code_verifier=code_verifier,
+                redirect_uri=redirect_uri,
+                timeout=self.timeout,
+                # Authlib keeps a `state` keyword for itself: extra fields go in the body.
+                body=urlencode(params),
             )
         if not token.get("access_token"):
             raise ProviderUnavailable(f"{self.config.display_name}'s token response has no access_token.")
@@ -347,7 +435,12 @@ class Provider(ABC):
             body = response.json()
         if response.status_code >= 400 or not isinstance(body, dict):
             # Kakao's API errors look like {"msg": "...", "code": -401}.
-            provider_error = str(body.get("code") or body.get("error") or "") if isinstance(body, dict) else ""
+            # Naver's: {"resultcode": "024", "message": "Authentication failed"}.
+            provider_error = (
+                str(body.get("code") or body.get("error") or body.get("resultcode") or "")
+                if isinstance(body, dict)
+                else ""
+            )
             logger.warning("%s answered HTTP %s (%s) on %s", self.name, response.status_code, provider_error, url)
             problem = refused_token if 400 <= response.status_code < 500 else ProviderUnavailable
             raise problem(
@@ -378,7 +471,7 @@ class KakaoProvider(Provider):
             self.config.authorize_url, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
         )
 
-    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str, state: str) -> dict[str, Any]:
         # Kakao takes the secret in the form, and none at all unless "Client Secret" is enabled.
         return self._fetch_token(
             self.config.token_url,
@@ -432,7 +525,7 @@ class OpenIDConnectProvider(Provider):
             nonce=nonce,
         )
 
-    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str, state: str) -> dict[str, Any]:
         # OpenID Connect Discovery: client_secret_basic when the document lists nothing.
         methods = self.metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
         return self._fetch_token(
@@ -565,7 +658,123 @@ class GoogleProvider(OpenIDConnectProvider):
     map_claims = staticmethod(google_identity)
 
 
-_PROVIDER_CLASSES: tuple[type[Provider], ...] = (KakaoProvider, OpenIDConnectProvider, GoogleProvider)
+class NaverProvider(Provider):
+    """Naver's OAuth 2.0: the state goes to the token endpoint too; the profile comes in an envelope."""
+
+    config_class = NaverConfig
+    config: NaverConfig
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
+        return self._authorization_url(
+            self.config.authorize_url, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
+        )
+
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str, state: str) -> dict[str, Any]:
+        return self._fetch_token(
+            self.config.token_url,
+            code=code,
+            code_verifier=code_verifier,
+            redirect_uri=redirect_uri,
+            token_endpoint_auth_method="client_secret_post",  # noqa: S106 (a method name)
+            state=state,
+        )
+
+    def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
+        return self.vouched(naver_identity(self._get_json(self.config.userinfo_url, token=token)))
+
+
+# Apple accepts client secrets valid for up to six months; a short one limits what a leak gives.
+APPLE_CLIENT_SECRET_TTL = 3600
+# A secret this close to its expiry is not sent: a new one is signed.
+APPLE_CLIENT_SECRET_RENEW_BEFORE = 300
+APPLE_AUDIENCE = "https://appleid.apple.com"
+
+_apple_secrets: dict[tuple[str, str, str, str], tuple[str, float]] = {}
+_apple_secrets_lock = threading.Lock()
+
+
+def apple_signing_key(pem: str) -> ECKey:
+    """The .p8 key as an EC P-256 private key; ValueError when it is not one (social.E002)."""
+    try:
+        key = ECKey.import_key(pem)
+    except (JoseError, ValueError, TypeError) as exc:
+        raise ValueError("not a PEM EC private key") from exc
+    if key.curve_name != "P-256" or not key.is_private:
+        raise ValueError("not a P-256 private key")
+    return key
+
+
+def apple_client_secret(config: AppleConfig) -> str:
+    """The ES256 JWT Apple takes as client secret, signed again shortly before it expires.
+
+    Kept in this process only, never logged: it is a credential for Apple's token endpoint.
+    """
+    cache_key = (
+        config.team_id,
+        config.key_id,
+        config.client_id,
+        hashlib.sha256(config.private_key.encode()).hexdigest(),
+    )
+    now = time.time()
+    with _apple_secrets_lock:
+        secret, expires_at = _apple_secrets.get(cache_key, ("", 0.0))
+        if expires_at - now > APPLE_CLIENT_SECRET_RENEW_BEFORE:
+            return secret
+        issued_at = int(now)
+        claims = {
+            "iss": config.team_id,
+            "iat": issued_at,
+            "exp": issued_at + APPLE_CLIENT_SECRET_TTL,
+            "aud": APPLE_AUDIENCE,
+            "sub": config.client_id,
+        }
+        try:
+            key = apple_signing_key(config.private_key)
+        except ValueError:
+            raise ProviderUnavailable("Apple's client secret cannot be signed: see social.E002.") from None
+        secret = jwt.encode({"alg": "ES256", "kid": config.key_id}, claims, key, algorithms=["ES256"])
+        _apple_secrets[cache_key] = (secret, float(issued_at + APPLE_CLIENT_SECRET_TTL))
+        return secret
+
+
+class AppleProvider(OpenIDConnectProvider):
+    """Sign in with Apple: a signed client secret, and the code posted to the backend (form_post)."""
+
+    config_class = AppleConfig
+    config: AppleConfig
+    map_claims = staticmethod(apple_identity)
+    # Apple posts the code to SOCIAL_APPLE_FORM_POST_URI when name or email are asked for;
+    # /form-post hands it to the frontend's redirect_uri (social_form_post_forward).
+    uses_form_post = True
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
+        assert nonce is not None, "uses_nonce: social_login_begin makes one"
+        return self._authorization_url(
+            self.metadata["authorization_endpoint"],
+            redirect_uri=self.config.form_post_uri,
+            state=state,
+            code_verifier=code_verifier,
+            nonce=nonce,
+            response_mode="form_post",
+        )
+
+    def exchange(self, *, code: str, code_verifier: str, redirect_uri: str, state: str) -> dict[str, Any]:
+        # The code was issued for the URL Apple posted it to, not the frontend's.
+        return super().exchange(
+            code=code, code_verifier=code_verifier, redirect_uri=self.config.form_post_uri, state=state
+        )
+
+    def _client_secret(self) -> str:
+        return apple_client_secret(self.config)
+
+
+_PROVIDER_CLASSES: tuple[type[Provider], ...] = (
+    KakaoProvider,
+    NaverProvider,
+    OpenIDConnectProvider,
+    GoogleProvider,
+    AppleProvider,
+)
 _CLASS_BY_CONFIG: dict[type, type[Provider]] = {cls.config_class: cls for cls in _PROVIDER_CLASSES}
 
 

@@ -48,6 +48,16 @@ class TokenIn(Schema):
         return self
 
 
+class FormPostIn(Schema):
+    """What Apple posts to the backend: code and state (or error), and `user` at the first authorization."""
+
+    state: str = Field(min_length=1, max_length=256)
+    code: str | None = Field(default=None, min_length=1, max_length=2048)
+    error: str | None = Field(default=None, max_length=256)
+    user: str | None = Field(default=None, max_length=4096, description="JSON with the name, first time only.")
+    id_token: str | None = Field(default=None, max_length=8192, description="Ignored: /callback gets its own.")
+
+
 class SocialLoginOut(TokenPairOut):
     user: UserOut
     created: bool = Field(description="Whether this login created the user.")

@@ -10,9 +10,10 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -21,10 +22,10 @@ from django.utils import timezone
 from core.events import AuthEvent, emit
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from social.conf import social_settings
-from social.errors import AccountDisabled, EmailRequired, RedirectUriNotAllowed, StateInvalid
+from social.errors import AccountDisabled, EmailRequired, ProviderUnknown, RedirectUriNotAllowed, StateInvalid
 from social.models import SocialAccount
 from social.outbound import bounded_by_provider_limits
-from social.providers import Identity, provider_get
+from social.providers import Identity, apple_user_name, provider_get
 from tokens.services import TokenPair, session_start
 
 
@@ -81,6 +82,31 @@ def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
     return LoginStart(authorization_url=authorization_url, state=state, browser_binding=browser_binding)
 
 
+def social_form_post_forward(
+    *, provider: str, state: str, code: str | None, error: str | None, user: str | None
+) -> str:
+    """Where to send the browser after a provider posted the code to the backend (Apple's form_post).
+
+    The frontend's callback gets `code` and `state` (or `error` and `state`) in its query, as
+    from every other provider. The name Apple posts at the first authorization only is kept
+    with the pending login for /callback. The state is checked but not spent: /callback spends it.
+    """
+    selected = provider_get(provider)
+    if not selected.uses_form_post:
+        raise ProviderUnknown(f"{selected.config.display_name} does not post codes to the backend.")
+    key = _pending_login_key(state)
+    pending = cache.get(key)
+    if pending is None or pending["provider"] != selected.name or pending["expires_at"] <= time.time():
+        raise StateInvalid("The state is unknown, expired or for another provider; begin the login again.")
+    name = apple_user_name(user)
+    if name:
+        pending["display_name"] = name
+        cache.set(key, pending, timeout=max(int(pending["expires_at"] - time.time()), 1))
+    query = {"code": code, "state": state} if code else {"error": error or "server_error", "state": state}
+    separator = "&" if "?" in pending["redirect_uri"] else "?"
+    return f"{pending['redirect_uri']}{separator}{urlencode(query)}"
+
+
 def _pending_login_consume(*, provider: str, state: str, browser_binding: str | None) -> dict[str, Any]:
     key = _pending_login_key(state)
     pending = cache.get(key)
@@ -112,8 +138,13 @@ def social_login_complete(
     """Exchanges the code on the backend, upserts the user, and starts a session."""
     selected = provider_get(provider)
     pending = _pending_login_consume(provider=selected.name, state=state, browser_binding=browser_binding)
-    token = selected.exchange(code=code, code_verifier=pending["code_verifier"], redirect_uri=pending["redirect_uri"])
+    token = selected.exchange(
+        code=code, code_verifier=pending["code_verifier"], redirect_uri=pending["redirect_uri"], state=state
+    )
     identity = selected.identity(token, nonce=pending["nonce"])
+    if pending.get("display_name") and not identity.display_name:
+        # A name the provider sent only once, with the code (Apple's first authorization).
+        identity = replace(identity, display_name=pending["display_name"])
     return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
 
 

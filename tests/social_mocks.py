@@ -4,6 +4,7 @@ Bodies are shaped like the real ones (Kakao's REST API reference, Google's OpenI
 docs). Tests may use joserfc directly: it stands for the provider signing its id_tokens.
 """
 
+import json
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -272,3 +273,152 @@ def login_oidc(client, rsps: responses.RequestsMock, provider: OIDCProvider, nam
     claims = provider.claims(**{"nonce": params["nonce"], **claim_changes})
     rsps.post(provider.token_endpoint, json=provider.token(provider.id_token(claims)))
     return callback(client, name, state=params["state"])
+
+
+# --- Sign in with Apple ---------------------------------------------------------------------------
+
+APPLE_SERVICES_ID = "com.example.app.signin"  # the web client ("Services ID")
+APPLE_BUNDLE_ID = "com.example.app"  # the iOS app
+APPLE_TEAM_ID = "A1B2C3D4E5"
+APPLE_KEY_ID = "KEY123ABCD"
+APPLE_DISCOVERY_URL = "https://appleid.apple.com/.well-known/openid-configuration"
+APPLE_FORM_POST_URI = "https://api.example.com/api/auth/social/apple/form-post"
+
+
+class AppleIdP(OIDCProvider):
+    """appleid.apple.com: its discovery document, keys, token endpoint and id_tokens as Apple shapes them."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            issuer="https://appleid.apple.com",
+            discovery_url=APPLE_DISCOVERY_URL,
+            client_id=APPLE_SERVICES_ID,
+            key_id="YuyXoY",
+            auth_methods=("client_secret_post",),
+        )
+        self.authorization_endpoint = "https://appleid.apple.com/auth/authorize"
+        self.token_endpoint = "https://appleid.apple.com/auth/token"
+        self.jwks_uri = "https://appleid.apple.com/auth/keys"
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.authorization_endpoint,
+            "token_endpoint": self.token_endpoint,
+            "revocation_endpoint": "https://appleid.apple.com/auth/revoke",
+            "jwks_uri": self.jwks_uri,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "name"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            "claims_supported": [
+                "aud",
+                "email",
+                "email_verified",
+                "exp",
+                "iat",
+                "is_private_email",
+                "iss",
+                "nonce",
+                "nonce_supported",
+                "real_user_status",
+                "sub",
+                "transfer_sub",
+            ],
+        }
+
+    def claims(
+        self,
+        *,
+        nonce: str | None,
+        sub: str = "001234.5f0c1e2d3b4a59687766554433221100.0912",
+        email: str = "x7k2m9q4pz@privaterelay.appleid.com",
+        email_verified: Any = "true",
+        is_private_email: Any = "true",
+        **changes: Any,
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "exp": now + 600,
+            "iat": now,
+            "sub": sub,
+            "c_hash": "bHnJmlHmQ6rN0D0p6kGZ1w",
+            "email": email,
+            "email_verified": email_verified,
+            "is_private_email": is_private_email,
+            "auth_time": now,
+            "nonce_supported": True,
+            **({"nonce": nonce} if nonce else {}),
+            **changes,
+        }
+        return {key: value for key, value in claims.items() if value is not None}
+
+    def token(self, id_token: str) -> dict[str, Any]:
+        return {
+            "access_token": "a7058d2a1f2b54c3e8a9d0f1.0.mrxs.Fq2xY-apple-access",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": "r0e1c2b3a4.0.mrxs.apple-refresh",
+            "id_token": id_token,
+        }
+
+
+APPLE = AppleIdP()
+
+
+def apple_user(first: str = "Ada", last: str = "Lovelace") -> str:
+    """The `user` form field Apple posts at the first authorization only (a JSON string)."""
+    return json.dumps({"name": {"firstName": first, "lastName": last}, "email": "x7k2m9q4pz@privaterelay.appleid.com"})
+
+
+# --- Naver ----------------------------------------------------------------------------------------
+
+NAVER_CLIENT_ID = "jyvqXeaVOVmV"
+NAVER_CLIENT_SECRET = "527300A0_COq1_XV33cf"
+NAVER_AUTHORIZE_URL = "https://nid.naver.com/oauth2.0/authorize"
+NAVER_TOKEN_URL = "https://nid.naver.com/oauth2.0/token"
+NAVER_USERINFO_URL = "https://openapi.naver.com/v1/nid/me"
+
+
+def naver_token(**changes: Any) -> dict[str, Any]:
+    # Naver sends expires_in as a string.
+    return {
+        "access_token": "AAAAQosjWDJieBiQZc3to9YQp6HDLvrmyKC+6+iZ3gq7qrkqf50ljZC+Lgoqrg",
+        "refresh_token": "c8ceMEJisO4Se7uGisHoX0f5JEii7JnipglQipkOn5Zp3tyP7dHQoP0zNKHUq2gY",
+        "token_type": "bearer",
+        "expires_in": "3600",
+        **changes,
+    }
+
+
+def naver_token_error(
+    *, error: str = "invalid_request", description: str = "no valid data in session"
+) -> dict[str, str]:
+    """Naver answers token errors with HTTP 200 and this body."""
+    return {"error": error, "error_description": description}
+
+
+def naver_me(**changes: Any) -> dict[str, Any]:
+    return {
+        "resultcode": "00",
+        "message": "success",
+        "response": {
+            "id": "32742776",
+            "nickname": "OpenAPI",
+            "profile_image": "https://ssl.pstatic.net/static/pwe/address/nodata_33x33.gif",
+            "age": "40-49",
+            "gender": "F",
+            "email": "openapi@naver.com",
+            "name": "오픈 API",
+            "birthday": "10-01",
+            **changes,
+        },
+    }
+
+
+def naver_error(*, resultcode: str = "024", message: str = "Authentication failed / 인증에 실패했습니다.") -> dict:
+    return {"resultcode": resultcode, "message": message}
