@@ -47,7 +47,8 @@ BODY_READ_TIMEOUT = float(os.environ.get("GUNICORN_BODY_READ_TIMEOUT") or 10)
 def on_starting(server):
     # runserver and migrate run Django's system checks; gunicorn does not. Running them here
     # makes a production server refuse to start on an error (core.E001: a default secret key
-    # with debug off; devidp.E001) instead of serving with it.
+    # with debug off; devidp.E001; tokens.E011, no signing key, which needs the database)
+    # instead of serving with it.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.core.management import call_command
@@ -55,7 +56,7 @@ def on_starting(server):
 
     django.setup()
     try:
-        call_command("check", fail_level="ERROR")
+        call_command("check", fail_level="ERROR", databases=["default"])
     except SystemCheckError as error:
         sys.stderr.write(f"{error}\n")
         sys.exit(1)

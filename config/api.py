@@ -5,7 +5,7 @@ from ninja import NinjaAPI
 from core import outages, problems
 from core.api import router as health_router
 from social.api import router as social_router
-from tokens.api import auth_router, users_router
+from tokens.api import auth_router, users_router, well_known_router
 from tokens.auth import session_throttle
 
 api = NinjaAPI(
@@ -29,3 +29,10 @@ api.add_router("/health", health_router)
 api.add_router("/auth/social", social_router)
 api.add_router("/auth", auth_router)
 api.add_router("/users", users_router)
+
+# /.well-known/ (RFC 8615): what other services read to verify this API's tokens.
+well_known = NinjaAPI(
+    title="Auth backend discovery", version="1.0.0", urls_namespace="well-known", docs_url=None, openapi_url=None
+)
+problems.install(well_known)
+well_known.add_router("", well_known_router)

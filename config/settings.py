@@ -11,11 +11,12 @@ from typing import Any
 import dj_database_url
 
 from core.env import env_bool, env_int, env_json, env_list, env_str
+from core.secret_keys import refuse_unsafe_keys
 from devidp.social_entry import social_provider_entry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# The key used when DJANGO_SECRET_KEY is unset. core.checks refuses it when DEBUG is off.
+# The key used when DJANGO_SECRET_KEY is unset: with DEBUG off, loading these settings fails (end of file).
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-local-development-only-never-deploy-this-key"  # noqa: S105 (refused with debug off)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or INSECURE_DEFAULT_SECRET_KEY
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -159,10 +160,15 @@ JWT_ISSUER = env_str("JWT_ISSUER", "http://127.0.0.1:8000")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "auth-backend")
 JWT_LEEWAY = env_int("JWT_LEEWAY", 30)
 JWT_ALGORITHM = env_str("JWT_ALGORITHM", "HS256")
-# Empty: HMAC algorithms sign with SECRET_KEY. RS*/ES*/EdDSA need a PEM private key here.
+# A static key from the environment (docs/keys.md). Empty: the key set in the database
+# (manage.py rotate_signing_key), or with DEBUG on and HMAC, SECRET_KEY for `make run`.
+# HMAC: a secret of at least 32/48/64 bytes; RS*/PS*/ES*/EdDSA: a PEM private key.
 JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY")
-# Empty: derived from JWT_SIGNING_KEY (the same secret for HMAC, the public half otherwise).
+# Empty: derived from JWT_SIGNING_KEY. Alone, a PEM public key: a deployment that only verifies.
 JWT_VERIFYING_KEY = env_str("JWT_VERIFYING_KEY")
+# Each process re-reads the key set from the database at most this often (and at once, at
+# most once a second, on a token with an unknown `kid`); also the JWKS's Cache-Control max-age.
+JWT_KEY_SET_MAX_AGE = env_int("JWT_KEY_SET_MAX_AGE", 60)
 JWT_SESSION_DENYLIST = env_bool("JWT_SESSION_DENYLIST", True)
 # Dotted path to a callable(user) -> dict of extra access-token claims; empty for none.
 JWT_EXTRA_CLAIMS = env_str("JWT_EXTRA_CLAIMS")
@@ -273,3 +279,11 @@ if DEBUG and SOCIAL_DEV_PROVIDER:
             native_client_id=SOCIAL_DEV_NATIVE_CLIENT_ID,
         ),
     }
+
+if not DEBUG:
+    refuse_unsafe_keys(
+        secret_key=SECRET_KEY,
+        insecure_default=INSECURE_DEFAULT_SECRET_KEY,
+        jwt_algorithm=JWT_ALGORITHM,
+        jwt_signing_key=JWT_SIGNING_KEY,
+    )

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.api import api
+from config.api import api, well_known
 from devidp.social_entry import MOUNT_PATH as DEV_IDP_PATH
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path(".well-known/", well_known.urls),
     path(f"{DEV_IDP_PATH.strip('/')}/", include("devidp.urls")),
     path("", include("web.urls")),
 ]

@@ -9,6 +9,7 @@ from ninja.testing.client import NinjaResponse
 from config.api import api
 from core.models import User
 from tokens import denylist
+from tokens.keys import key_set_forget
 from tokens.services import session_start
 
 
@@ -70,6 +71,15 @@ class BrowserTestClient(TestClient):
             else:
                 self.cookies[name] = morsel.value
         return NinjaResponse(response)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_set():
+    # Each process keeps the signing key set in memory; a test's keys (rows rolled back
+    # after it) must not outlive it.
+    key_set_forget()
+    yield
+    key_set_forget()
 
 
 @pytest.fixture

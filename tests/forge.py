@@ -34,8 +34,13 @@ def resign(
     payload = {**claims_of(token), **claims}
     for name in drop:
         payload.pop(name)
-    header = {"typ": header_of(token)["typ"], **(headers or {})}
-    return jwt.encode(payload, key or settings.SECRET_KEY, algorithm=algorithm, headers=header)
+    header = {**_header_without_alg(token), **(headers or {})}
+    return jwt.encode(payload, key or settings.JWT_SIGNING_KEY, algorithm=algorithm, headers=header)
+
+
+def _header_without_alg(token: str) -> dict[str, Any]:
+    """The token's header (`typ`, `kid`) for a re-signed copy: the signer writes `alg`."""
+    return {name: value for name, value in header_of(token).items() if name != "alg"}
 
 
 def _b64(data: bytes) -> str:
@@ -46,9 +51,9 @@ def _b64_json(data: dict) -> str:
     return _b64(json.dumps(data).encode())
 
 
-def unsigned(token: str) -> str:
-    """The same claims with `alg: none` and no signature (RFC 8725 §2.1)."""
-    return f"{_b64_json({'alg': 'none', 'typ': header_of(token)['typ']})}.{_b64_json(claims_of(token))}."
+def unsigned(token: str, *, alg: str = "none") -> str:
+    """The same claims and `kid` with `alg: none` (any spelling) and no signature (RFC 8725 §2.1)."""
+    return f"{_b64_json({**_header_without_alg(token), 'alg': alg})}.{_b64_json(claims_of(token))}."
 
 
 def hmac_signed(token: str, secret: bytes) -> str:
@@ -56,7 +61,8 @@ def hmac_signed(token: str, secret: bytes) -> str:
 
     Done by hand because PyJWT rightly refuses to use a PEM key as an HMAC secret.
     """
-    signing_input = f"{_b64_json({'alg': 'HS256', 'typ': header_of(token)['typ']})}.{_b64_json(claims_of(token))}"
+    header = {**_header_without_alg(token), "alg": "HS256"}
+    signing_input = f"{_b64_json(header)}.{_b64_json(claims_of(token))}"
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64(signature)}"
 

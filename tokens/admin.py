@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tokens import services
-from tokens.models import RefreshToken, Session, SessionQuerySet
+from tokens.models import RefreshToken, Session, SessionQuerySet, SigningKey
 
 
 class RefreshTokenInline(admin.TabularInline):
@@ -62,6 +62,24 @@ class RefreshTokenAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="used (blacklisted)")
     def used(self, token):
         return token.is_used
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """The key set, for looking: `rotate_signing_key` makes keys. Never the private half.
+
+    Deleting a key (say, one that leaked) stops its tokens on every process within
+    JWT_KEY_SET_MAX_AGE seconds (docs/keys.md).
+    """
+
+    list_display = ("kid", "algorithm", "state", "created_at", "retired_at", "verifies_until")
+    list_filter = ("state", "algorithm")
+    fields = list_display
+    readonly_fields = list_display
+    ordering = ("-created_at",)
 
     def has_add_permission(self, request) -> bool:
         return False

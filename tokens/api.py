@@ -11,7 +11,9 @@ from tokens import selectors, services, transport
 from tokens.auth import bearer_token, jwt_auth
 from tokens.models import SessionEndReason
 from tokens.schemas import (
+    AuthorizationServerMetadataOut,
     ClaimsOut,
+    JwksOut,
     RefreshIn,
     SessionOut,
     SessionsEndedOut,
@@ -22,6 +24,8 @@ from tokens.schemas import (
 
 auth_router = Router(tags=["tokens"])
 users_router = Router(tags=["users"], auth=jwt_auth)
+# Mounted at /.well-known/ (RFC 8615), outside /api/: where verifiers look for them.
+well_known_router = Router(tags=["discovery"])
 
 
 @auth_router.post(
@@ -91,3 +95,17 @@ def session_delete(request, session_id: UUID):
 def me(request):
     """The signed-in user's profile (one query)."""
     return selectors.user_get(user_id=request.auth.user_id)
+
+
+@well_known_router.get("/jwks.json", response={200: JwksOut, **problem_responses(503)}, url_name="jwks")
+def jwks(request, response: HttpResponse):
+    """RFC 7517: the public keys that verify this API's tokens. Empty with HMAC: its key is a secret."""
+    response["Cache-Control"] = selectors.discovery_cache_control()
+    return selectors.jwks()
+
+
+@well_known_router.get("/oauth-authorization-server", response=AuthorizationServerMetadataOut)
+def authorization_server_metadata(request, response: HttpResponse):
+    """RFC 8414: the issuer, where its keys are, and this API's token and revocation endpoints."""
+    response["Cache-Control"] = selectors.discovery_cache_control()
+    return selectors.authorization_server_metadata()

@@ -1,22 +1,23 @@
-"""The only module that imports PyJWT: signing keys, encoding and verification.
+"""PyJWT: encoding and verification, with the key the token's `kid` names (tokens/keys.py).
 
-Verification follows RFC 8725: the algorithm list is pinned from settings (never read from
-the token), `typ` is checked so that one kind of token cannot stand in for another
-(§3.11), and issuer, audience and the time claims are required.
+Verification follows RFC 8725: each key's algorithm is pinned by the key set (never read
+from the token, never "none"), `typ` is checked so that one kind of token cannot stand in
+for another (§3.11), and issuer, audience and the time claims are required. A token is
+verified only with a key of our own set: the `jku`, `x5u`, `jwk` and `x5c` headers, which
+would let a token name its own key, are refused outright, never followed.
 """
 
 import functools
 import time
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import jwt
-from jwt.algorithms import get_default_algorithms
 
-from core.conf import forget_when_settings_change, settings_accessor
+from core.conf import forget_when_settings_change
+from tokens import keys
 from tokens.conf import token_settings
-from tokens.errors import TokenExpired, TokenInvalid
+from tokens.errors import SigningKeyMissing, TokenExpired, TokenInvalid
 
 
 class TokenType(StrEnum):
@@ -35,44 +36,53 @@ REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 VERIFIED_ACCESS_TOKENS_CACHED = 4096
 
 
-@dataclass(frozen=True)
-class _Keys:
-    signing: Any
-    verifying: Any
-
-
-@settings_accessor
-def _keys() -> _Keys:
-    """Parses the configured keys once; for asymmetric algorithms the public half verifies."""
-    conf = token_settings()
-    algorithm = get_default_algorithms()[conf.algorithm]
-    signing = algorithm.prepare_key(conf.signing_key)
-    if conf.verifying_key:
-        verifying = algorithm.prepare_key(conf.verifying_key)
-    elif conf.is_hmac:
-        verifying = signing
-    else:
-        verifying = signing.public_key()
-    return _Keys(signing=signing, verifying=verifying)
+# Headers by which a token would choose its own verification key (RFC 7515 §4.1.2-6).
+_KEY_SOURCE_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 
 
 def encode(claims: dict[str, Any], *, token_type: TokenType) -> str:
+    key = keys.key_set().signing
+    if key is None:
+        raise SigningKeyMissing()
     return jwt.encode(
         {**claims, "token_type": token_type.value},
-        _keys().signing,
-        algorithm=token_settings().algorithm,
-        headers={"typ": HEADER_TYPES[token_type]},
+        key.signing,
+        algorithm=key.algorithm,
+        headers={"typ": HEADER_TYPES[token_type], "kid": key.kid},
     )
+
+
+def _verifying_key(token: str) -> keys.Key:
+    """The key of our set that the token's `kid` names, chosen before any signature is checked."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise TokenInvalid("The token is malformed.") from None
+    if _KEY_SOURCE_HEADERS & header.keys():
+        raise TokenInvalid("The token names its own key; this API verifies only with its own keys.")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise TokenInvalid("The token has no `kid`.")
+    key = keys.verifying_key(kid)
+    if key is None:
+        raise TokenInvalid("The token's key (`kid`) is not one of this API's keys.")
+    return key
 
 
 def decode(token: str, *, token_type: TokenType) -> dict[str, Any]:
     """Verified claims of a token of `token_type`, or TokenExpired / TokenInvalid."""
+    return _verify(token, token_type=token_type)[1]
+
+
+def _verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
+    """(kid, claims) of a valid token of `token_type`."""
     conf = token_settings()
+    key = _verifying_key(token)
     try:
         decoded = jwt.decode_complete(
             token,
-            _keys().verifying,
-            algorithms=[conf.algorithm],
+            key.verifying,
+            algorithms=[key.algorithm],
             audience=conf.audience,
             issuer=conf.issuer,
             leeway=conf.leeway,
@@ -98,13 +108,13 @@ def decode(token: str, *, token_type: TokenType) -> dict[str, Any]:
     header, claims = decoded["header"], decoded["payload"]
     if header.get("typ") not in _ACCEPTED_HEADER_TYPES[token_type] or claims.get("token_type") != token_type:
         raise TokenInvalid(f"The token's type is not `{token_type.value}`.")
-    return claims
+    return key.kid, claims
 
 
 @forget_when_settings_change
 @functools.lru_cache(maxsize=VERIFIED_ACCESS_TOKENS_CACHED)
-def _verified_access_claims(token: str) -> dict[str, Any]:
-    return decode(token, token_type=TokenType.ACCESS)
+def _verified_access(token: str) -> tuple[str, dict[str, Any]]:
+    return _verify(token, token_type=TokenType.ACCESS)
 
 
 def decode_access(token: str) -> dict[str, Any]:
@@ -113,10 +123,13 @@ def decode_access(token: str) -> dict[str, Any]:
     A client sends the same access token with every request until it expires, so each
     process verifies a token once and afterwards only rechecks its expiry. Only valid
     tokens are remembered (lru_cache keeps no exceptions), the cache is bounded and is
-    dropped when settings, and so keys, change. Revocation is not cached: the denylist
-    is read on every request.
+    dropped when settings change. Its key is looked up again each time (in memory), so a
+    key removed from the set stops its tokens at once. Revocation is not cached: the
+    denylist is read on every request.
     """
-    claims = _verified_access_claims(token)
+    kid, claims = _verified_access(token)
+    if keys.verifying_key(kid) is None:
+        raise TokenInvalid("The token's key (`kid`) is not one of this API's keys.")
     if claims["exp"] + token_settings().leeway.total_seconds() <= time.time():
         raise TokenExpired()
     return dict(claims)

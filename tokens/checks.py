@@ -1,10 +1,18 @@
-"""Refuses to start with token settings that would fail at the first request or open the refresh cookie."""
+"""Refuses to start with token settings that would fail at the first request, open the
+refresh cookie, or leave the server without a key it can sign with.
+
+gunicorn.conf.py runs these with the database (`check --database default`) before serving;
+`migrate` does too. A plain `manage.py check` looks at the environment's keys only.
+"""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
+from tokens import keys
 from tokens.conf import token_settings
+from tokens.models import SigningKey, SigningKeyState
 
 
 @register(Tags.security)
@@ -29,3 +37,34 @@ def cors_origins_are_exact_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def signing_key_check(app_configs, databases=None, **kwargs):
+    try:
+        token_settings()
+    except ImproperlyConfigured:
+        return []  # tokens.E001 says why
+    try:
+        static = keys.static_key()
+    except ImproperlyConfigured as exc:  # the message names the setting
+        return [Error(str(exc), hint="docs/keys.md says what each algorithm needs.", id="tokens.E010")]
+    if static is not None:
+        return []  # the environment's key signs, or this deployment only verifies (JWT_VERIFYING_KEY)
+    if not databases or "default" not in databases:
+        return []
+    try:
+        has_current = SigningKey.objects.filter(state=SigningKeyState.CURRENT).exists()
+    except DatabaseError:
+        return []  # not migrated yet (migrate is about to create the table) or unreachable (/api/health says)
+    if has_current:
+        return []
+    return [
+        Error(
+            f"JWT_SIGNING_KEY is empty and the database holds no current signing key "
+            f"(JWT_ALGORITHM={token_settings().algorithm}): this server could not sign a token.",
+            hint="Run `python manage.py rotate_signing_key` once (every host reads the key from the "
+            "database), or set JWT_SIGNING_KEY; see docs/keys.md.",
+            id="tokens.E011",
+        )
+    ]

@@ -46,6 +46,7 @@ class TokenSettings:
     algorithm: str
     signing_key: str
     verifying_key: str
+    key_set_max_age: timedelta
     session_denylist: bool
     extra_claims: Callable[["User"], dict[str, Any]] | None
     refresh_transport: RefreshTransport
@@ -70,7 +71,6 @@ def token_settings() -> TokenSettings:
         )
     if settings.JWT_REFRESH_REUSE_INTERVAL < 0:
         raise ImproperlyConfigured("JWT_REFRESH_REUSE_INTERVAL must be 0 (strict) or a positive number of seconds.")
-    signing_key = settings.JWT_SIGNING_KEY or settings.SECRET_KEY
     return TokenSettings(
         access_ttl=timedelta(seconds=settings.JWT_ACCESS_TTL),
         refresh_ttl=timedelta(seconds=settings.JWT_REFRESH_TTL),
@@ -79,8 +79,10 @@ def token_settings() -> TokenSettings:
         audience=settings.JWT_AUDIENCE,
         leeway=timedelta(seconds=settings.JWT_LEEWAY),
         algorithm=settings.JWT_ALGORITHM,
-        signing_key=signing_key,
+        # No fallback to SECRET_KEY here: tokens.keys decides, and only with DEBUG on (docs/keys.md).
+        signing_key=settings.JWT_SIGNING_KEY,
         verifying_key=settings.JWT_VERIFYING_KEY,
+        key_set_max_age=timedelta(seconds=settings.JWT_KEY_SET_MAX_AGE),
         session_denylist=settings.JWT_SESSION_DENYLIST,
         extra_claims=import_string(settings.JWT_EXTRA_CLAIMS) if settings.JWT_EXTRA_CLAIMS else None,
         refresh_transport=RefreshTransport(settings.JWT_REFRESH_TRANSPORT),

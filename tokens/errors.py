@@ -1,6 +1,6 @@
 """Why a token or a session was refused. Every one is a 401 with an RFC 6750 challenge."""
 
-from core.errors import NotFound, Problem
+from core.errors import NotFound, Problem, ServiceUnavailable
 
 
 class TokenError(Problem):
@@ -53,3 +53,10 @@ class CsrfFailed(Problem):
     status = 403
     code = "csrf_failed"
     title = "The request failed the cross-site request forgery check"
+
+
+class SigningKeyMissing(ServiceUnavailable):
+    """This deployment only verifies (JWT_VERIFYING_KEY alone), or has no key yet (tokens.checks)."""
+
+    code = "signing_key_missing"
+    title = "This server has no key to sign tokens with"

@@ -78,3 +78,37 @@ class RefreshToken(models.Model):
     def is_used(self) -> bool:
         """Rotated already (blacklisted). No query when loaded with select_related("replaced_by")."""
         return hasattr(self, "replaced_by")
+
+
+class SigningKeyState(models.TextChoices):
+    CURRENT = "current", "Current: signs new tokens"
+    RETIRED = "retired", "Retired: verifies until its tokens expire"
+
+
+class SigningKey(models.Model):
+    """One key of the set that signs and verifies the API's tokens (tokens/keys.py).
+
+    Every process of every host reads these rows, so a rotation reaches them all without a
+    restart. `kid` is the RFC 7638 thumbprint of the key's public half (of the key itself for
+    HMAC), so it names the key without revealing it.
+    """
+
+    kid = models.CharField(max_length=43, primary_key=True, editable=False)
+    algorithm = models.CharField(max_length=8, editable=False)
+    state = models.CharField(max_length=8, choices=SigningKeyState.choices, default=SigningKeyState.CURRENT)
+    # PEM (PKCS #8) for asymmetric algorithms, the base64url secret for HMAC. Never shown.
+    private_key = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A retired key stops verifying here (then manage.py flush_expired_tokens deletes it).
+    verifies_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"], condition=models.Q(state="current"), name="tokens_one_current_signing_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} key {self.kid} ({self.state})"

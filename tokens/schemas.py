@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ninja import Schema
@@ -56,3 +57,23 @@ class SessionOut(Schema):
 
 class SessionsEndedOut(Schema):
     sessions_ended: int
+
+
+class JwksOut(Schema):
+    """RFC 7517 JWK Set: the public keys that verify this API's tokens, each named by its `kid`."""
+
+    keys: list[dict[str, Any]]
+
+
+class AuthorizationServerMetadataOut(Schema):
+    """RFC 8414 metadata, for this API's own tokens (docs/keys.md explains each field)."""
+
+    issuer: str = Field(description="Equal to every token's `iss` (JWT_ISSUER).")
+    jwks_uri: str
+    token_endpoint: str = Field(description="Refresh: a refresh token for a new pair.")
+    revocation_endpoint: str = Field(description="Logout: ends the session of the token sent.")
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    service_documentation: str

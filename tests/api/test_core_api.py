@@ -168,7 +168,7 @@ def test_issue_tokens_finds_the_user_case_insensitively(user):
 def test_flush_expired_tokens_reports_what_it_deleted(pair):
     out = StringIO()
     call_command("flush_expired_tokens", stdout=out)
-    assert "Deleted 0 expired session(s) and 0 expired refresh token(s)." in out.getvalue()
+    assert "Deleted 0 expired session(s), 0 expired refresh token(s) and 0 expired signing key(s)." in out.getvalue()
 
 
 def test_admin_lists_sessions_and_can_end_them(admin_client, pair):

@@ -104,7 +104,7 @@ def test_garbage_is_malformed():
         backend.decode("not.a.jwt", token_type=TokenType.ACCESS)
 
 
-def test_asymmetric_keys_sign_with_the_private_half_and_verify_with_the_public(settings):
+def test_asymmetric_keys_sign_with_the_private_half_and_verify_with_the_public(settings, db):
     private = ec.generate_private_key(ec.SECP256R1())
     settings.JWT_ALGORITHM = "ES256"
     settings.JWT_SIGNING_KEY = private.private_bytes(
