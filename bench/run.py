@@ -214,6 +214,7 @@ def main() -> int:
         **os.environ,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "JWT_ACCESS_TTL": "3600",
