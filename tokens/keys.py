@@ -191,6 +191,11 @@ class _KeyStore:
         assert self._set is not None
         return self._set
 
+    def fresh_key_set(self) -> KeySet:
+        if not 0 <= time.time() - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
+            self._reload()
+        return self.key_set()
+
     def verifying_key(self, kid: str) -> Key | None:
         key = self.key_set().verifying_key(kid)
         if key is None and not 0 <= time.time() - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
@@ -237,6 +242,12 @@ def _key_store() -> _KeyStore:
 def key_set() -> KeySet:
     """The set as this process knows it, at most JWT_KEY_SET_MAX_AGE seconds old."""
     return _key_store().key_set()
+
+
+def key_set_fresh() -> KeySet:
+    """The set as the database has it now (re-read at most once a second): for the JWKS, which
+    must list a new key as soon as tokens signed with it can exist."""
+    return _key_store().fresh_key_set()
 
 
 def verifying_key(kid: str) -> Key | None:

@@ -37,7 +37,7 @@ def session_list(*, user_id: int, current_session_id: UUID) -> list[dict]:
 
 def jwks() -> dict:
     """The public keys of the set (current and retired); HMAC keys are secrets and never listed."""
-    return keys.key_set().jwks()
+    return keys.key_set_fresh().jwks()
 
 
 def discovery_cache_control() -> str:
