@@ -113,7 +113,7 @@ def _verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
 
 @forget_when_settings_change
 @functools.lru_cache(maxsize=VERIFIED_ACCESS_TOKENS_CACHED)
-def _verified_access(token: str) -> tuple[str, dict[str, Any]]:
+def _verified_access_claims(token: str) -> tuple[str, dict[str, Any]]:
     return _verify(token, token_type=TokenType.ACCESS)
 
 
@@ -127,7 +127,7 @@ def decode_access(token: str) -> dict[str, Any]:
     key removed from the set stops its tokens at once. Revocation is not cached: the
     denylist is read on every request.
     """
-    kid, claims = _verified_access(token)
+    kid, claims = _verified_access_claims(token)
     if keys.verifying_key(kid) is None:
         raise TokenInvalid("The token's key (`kid`) is not one of this API's keys.")
     if claims["exp"] + token_settings().leeway.total_seconds() <= time.time():
