@@ -220,6 +220,12 @@ SOCIAL_KAKAO_USERINFO_URL = env_str("SOCIAL_KAKAO_USERINFO_URL", "https://kapi.k
 # Kakao says it was issued to this app. Empty: Kakao takes no native token.
 SOCIAL_KAKAO_APP_ID = env_str("SOCIAL_KAKAO_APP_ID")
 SOCIAL_KAKAO_TOKEN_INFO_URL = env_str("SOCIAL_KAKAO_TOKEN_INFO_URL", "https://kapi.kakao.com/v1/user/access_token_info")
+# Kakao Login's OpenID Connect (enabled for the app at Kakao): /token accepts an id_token whose
+# audience is one of these app keys (the native app key). Empty: Kakao takes no id_token.
+SOCIAL_KAKAO_CLIENT_IDS = env_list("SOCIAL_KAKAO_CLIENT_IDS", [])
+SOCIAL_KAKAO_DISCOVERY_URL = env_str(
+    "SOCIAL_KAKAO_DISCOVERY_URL", "https://kauth.kakao.com/.well-known/openid-configuration"
+)
 SOCIAL_KAKAO_SCOPES = env_list("SOCIAL_KAKAO_SCOPES", ["profile_nickname", "profile_image", "account_email"])
 SOCIAL_GOOGLE_CLIENT_ID = env_str("SOCIAL_GOOGLE_CLIENT_ID")
 SOCIAL_GOOGLE_CLIENT_SECRET = env_str("SOCIAL_GOOGLE_CLIENT_SECRET")

@@ -39,10 +39,13 @@ class KakaoConfig:
     app_id: str = ""
     token_info_url: str = ""
     trust_email: bool = True
+    # Kakao Login's OpenID Connect: the apps' keys accepted as an id_token's audience at /token.
+    client_ids: tuple[str, ...] = ()
+    discovery_url: str = ""
 
     @property
     def native(self) -> tuple[str, ...]:
-        return ("access_token",) if self.app_id else ()
+        return ("access_token",) * bool(self.app_id) + ("id_token",) * bool(self.client_ids)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ def _kakao() -> KakaoConfig:
         userinfo_url=_endpoint("SOCIAL_KAKAO_USERINFO_URL", settings.SOCIAL_KAKAO_USERINFO_URL),
         app_id=settings.SOCIAL_KAKAO_APP_ID,
         token_info_url=_endpoint("SOCIAL_KAKAO_TOKEN_INFO_URL", settings.SOCIAL_KAKAO_TOKEN_INFO_URL),
+        client_ids=tuple(settings.SOCIAL_KAKAO_CLIENT_IDS),
+        discovery_url=_endpoint("SOCIAL_KAKAO_DISCOVERY_URL", settings.SOCIAL_KAKAO_DISCOVERY_URL),
     )
 
 

@@ -191,6 +191,22 @@ def google_identity(claims: dict[str, Any]) -> Identity:
     return replace(identity, email_authoritative=gmail or bool(claims.get("hd")))
 
 
+def kakao_id_token_identity(claims: dict[str, Any]) -> Identity:
+    """Kakao's id_token claims: `sub` is the user's id, as in /v2/user/me, so both paths find one account.
+
+    The id_token carries no verification flags (those are in /v2/user/me), so its email is
+    recorded and never believed.
+    """
+    return Identity(
+        subject=answer_subject(claims["sub"]),
+        email=answer_email(claims.get("email")),
+        email_verified=False,
+        display_name=answer_text(claims.get("nickname"), "nickname"),
+        avatar_url=answer_https_url(claims.get("picture"), "picture"),
+        profile=claims,
+    )
+
+
 def naver_identity(body: dict[str, Any]) -> Identity:
     """Naver's `GET /v1/nid/me` envelope: `resultcode` "00" and the profile in `response`.
 
@@ -484,6 +500,24 @@ class KakaoProvider(Provider):
     def identity(self, token: dict[str, Any], *, nonce: str | None) -> Identity:
         return self.vouched(kakao_identity(self._kakao_user(token)))
 
+    def identity_from_id_token(self, id_token: str, *, nonce: str | None) -> Identity:
+        """Kakao Login's OpenID Connect id_token, verified through Kakao's discovery document and keys."""
+        if not self.config.client_ids:
+            return super().identity_from_id_token(id_token, nonce=nonce)
+        kakao_oidc = KakaoOpenIDConnect(
+            OIDCConfig(
+                name=self.name,
+                display_name=self.config.display_name,
+                client_id=self.config.client_id,
+                client_secret="",
+                scopes=(),
+                discovery_url=self.config.discovery_url,
+                client_ids=self.config.client_ids,
+            ),
+            timeout=self.timeout,
+        )
+        return kakao_oidc.identity_from_id_token(id_token, nonce=nonce)
+
     def identity_from_access_token(self, access_token: str) -> Identity:
         """A Kakao SDK's token, once Kakao says it was issued to our app (any Kakao app can mint one)."""
         if not self.config.app_id:
@@ -650,6 +684,12 @@ class OpenIDConnectProvider(Provider):
             return KeySet.import_key_set(cast(KeySetSerialization, document))
         except (JoseError, ValueError, KeyError, TypeError):
             raise ProviderUnavailable(f"{self.config.display_name}'s JWKS is not a valid key set.") from None
+
+
+class KakaoOpenIDConnect(OpenIDConnectProvider):
+    """Kakao's id_tokens, checked as any OpenID Connect provider's; used by KakaoProvider only."""
+
+    map_claims = staticmethod(kakao_id_token_identity)
 
 
 class GoogleProvider(OpenIDConnectProvider):

@@ -130,6 +130,8 @@ def social(settings):
     settings.SOCIAL_KAKAO_SCOPES = ["profile_nickname", "profile_image", "account_email"]
     settings.SOCIAL_KAKAO_APP_ID = mocks.KAKAO_APP_ID
     settings.SOCIAL_KAKAO_TOKEN_INFO_URL = mocks.KAKAO_TOKEN_INFO_URL
+    settings.SOCIAL_KAKAO_CLIENT_IDS = [mocks.KAKAO_NATIVE_APP_KEY]
+    settings.SOCIAL_KAKAO_DISCOVERY_URL = mocks.KAKAO_DISCOVERY_URL
     settings.SOCIAL_GOOGLE_CLIENT_ID = mocks.GOOGLE_CLIENT_ID
     settings.SOCIAL_GOOGLE_CLIENT_SECRET = mocks.GOOGLE_CLIENT_SECRET
     settings.SOCIAL_GOOGLE_DISCOVERY_URL = mocks.GOOGLE_DISCOVERY_URL

@@ -23,6 +23,8 @@ KAKAO_USERINFO_URL = "https://kapi.kakao.com/v2/user/me"
 KAKAO_USER_ID = 1234567890
 KAKAO_APP_ID = "1029384"  # Kakao's numeric "App ID" (App Keys page)
 KAKAO_TOKEN_INFO_URL = "https://kapi.kakao.com/v1/user/access_token_info"
+KAKAO_NATIVE_APP_KEY = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"  # Kakao's "Native app key" (the SDK's)
+KAKAO_DISCOVERY_URL = "https://kauth.kakao.com/.well-known/openid-configuration"
 
 GOOGLE_CLIENT_ID = "123456789012-abcdefghijklmnopqrstuvwxyz012345.apps.googleusercontent.com"
 GOOGLE_CLIENT_SECRET = "GOCSPX-google-client-secret"
@@ -273,6 +275,75 @@ def login_oidc(client, rsps: responses.RequestsMock, provider: OIDCProvider, nam
     claims = provider.claims(**{"nonce": params["nonce"], **claim_changes})
     rsps.post(provider.token_endpoint, json=provider.token(provider.id_token(claims)))
     return callback(client, name, state=params["state"])
+
+
+# --- Kakao Login's OpenID Connect ------------------------------------------------------------------
+
+
+class KakaoIdP(OIDCProvider):
+    """kauth.kakao.com as an OpenID Connect provider: its discovery document and id_tokens."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            issuer="https://kauth.kakao.com",
+            discovery_url=KAKAO_DISCOVERY_URL,
+            client_id=KAKAO_NATIVE_APP_KEY,
+            key_id="3f96980381e451efad0d2ddd30e3d3",
+            auth_methods=("client_secret_post",),
+        )
+        self.authorization_endpoint = KAKAO_AUTHORIZE_URL
+        self.token_endpoint = KAKAO_TOKEN_URL
+        self.userinfo_endpoint = "https://kapi.kakao.com/v1/oidc/userinfo"
+        self.jwks_uri = "https://kauth.kakao.com/.well-known/jwks.json"
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.authorization_endpoint,
+            "token_endpoint": self.token_endpoint,
+            "userinfo_endpoint": self.userinfo_endpoint,
+            "jwks_uri": self.jwks_uri,
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "request_uri_parameter_supported": False,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": [
+                "iss",
+                "aud",
+                "sub",
+                "auth_time",
+                "exp",
+                "iat",
+                "nonce",
+                "nickname",
+                "picture",
+                "email",
+            ],
+        }
+
+    def claims(self, *, nonce: str | None, **changes: Any) -> dict[str, Any]:
+        now = int(time.time())
+        claims = {
+            "aud": self.client_id,
+            "sub": str(KAKAO_USER_ID),
+            "auth_time": now,
+            "iss": self.issuer,
+            "nickname": "민지",
+            "exp": now + 21599,
+            "iat": now,
+            "picture": "https://k.kakaocdn.net/dn/abc/img_110x110.jpg",
+            "email": "minji@kakao.example",
+            **({"nonce": nonce} if nonce else {}),
+            **changes,
+        }
+        return {key: value for key, value in claims.items() if value is not None}
+
+
+KAKAO_OIDC = KakaoIdP()
 
 
 # --- Sign in with Apple ---------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_providers_lists_the_configured_ones_in_order(client):
 
     assert response.status_code == 200
     assert response.json() == [
-        {"name": "kakao", "display_name": "Kakao", "native": ["access_token"]},
+        {"name": "kakao", "display_name": "Kakao", "native": ["access_token", "id_token"]},
         {"name": "google", "display_name": "Google", "native": ["id_token"]},
         {"name": "acme", "display_name": "Acme ID", "native": ["id_token"]},
     ]

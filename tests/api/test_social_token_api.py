@@ -242,19 +242,65 @@ def test_kakao_token_info_about_another_user_than_the_profile_is_refused(client,
     assert_problem(sign_in(client, "kakao", access_token="t"), 502, "provider_unavailable")
 
 
-def test_kakao_without_app_id_takes_no_native_token(client, rsps, settings):
+def test_kakao_without_app_id_or_app_keys_takes_no_native_token(client, rsps, settings):
     settings.SOCIAL_KAKAO_APP_ID = ""
+    settings.SOCIAL_KAKAO_CLIENT_IDS = []
 
     assert_problem(sign_in(client, "kakao", access_token="t"), 400, "native_token_unsupported")
+    assert_problem(sign_in(client, "kakao", id_token="eyJ.x.y"), 400, "native_token_unsupported")
     kakao = next(p for p in client.get("/auth/social/providers").json() if p["name"] == "kakao")
     assert kakao["native"] == []
     assert not rsps.calls
 
 
+# --- Kakao's OpenID Connect id_token -------------------------------------------------------------
+
+
+def kakao_id_token(**changes) -> str:
+    return mocks.KAKAO_OIDC.id_token(mocks.KAKAO_OIDC.claims(**{"nonce": RAW_NONCE, **changes}))
+
+
+def test_kakao_id_token_of_the_native_app_signs_in_as_the_same_kakao_account(client, rsps):
+    mocks.KAKAO_OIDC.mock_metadata(rsps)
+    by_id_token = sign_in(client, "kakao", id_token=kakao_id_token(), nonce=RAW_NONCE)
+    assert by_id_token.status_code == 200, by_id_token.json()
+    mock_kakao_native(rsps)
+
+    by_access_token = sign_in(client, "kakao", access_token="kakao-sdk-access-token")
+
+    assert by_access_token.json()["user"]["id"] == by_id_token.json()["user"]["id"]
+    assert SocialAccount.objects.get().subject == str(mocks.KAKAO_USER_ID)
+
+
+def test_kakao_id_token_email_is_never_trusted(client, rsps):
+    """Kakao's three verification flags are in /v2/user/me only, not in its id_token."""
+    existing = User.objects.create_user(email="minji@kakao.example")
+    mocks.KAKAO_OIDC.mock_metadata(rsps)
+
+    body = sign_in(client, "kakao", id_token=kakao_id_token(), nonce=RAW_NONCE).json()
+
+    assert body["created"] is True
+    assert body["user"]["id"] != existing.pk
+    assert body["user"]["email"] is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"aud": "another-kakao-apps-key"}, {"iss": "https://kauth.kakao.com/"}, {"nonce": "other"}],
+    ids=["another-app", "issuer", "nonce"],
+)
+def test_kakao_id_token_refusals(client, rsps, changes):
+    mocks.KAKAO_OIDC.mock_metadata(rsps)
+
+    assert_problem(
+        sign_in(client, "kakao", id_token=kakao_id_token(**changes), nonce=RAW_NONCE), 400, "id_token_invalid"
+    )
+
+
 @pytest.mark.parametrize(
     ("provider", "body"),
-    [("kakao", {"id_token": "eyJ.x.y"}), ("google", {"access_token": "ya29.token"})],
-    ids=["kakao-id-token", "google-access-token"],
+    [("acme", {"access_token": "opaque"}), ("google", {"access_token": "ya29.token"})],
+    ids=["acme-access-token", "google-access-token"],
 )
 def test_a_kind_of_token_the_provider_does_not_take_is_refused(client, rsps, provider, body):
     assert_problem(sign_in(client, provider, **body), 400, "native_token_unsupported")
