@@ -41,6 +41,8 @@ def refresh_token_read(request: HttpRequest, *, body_refresh: str | None) -> str
     cookie = cookie_get(request, REFRESH_COOKIE)
     if cookie is None:
         return None
+    # Checked here as well as in csrf_guard: the cookie never leaves this function unchecked,
+    # whichever endpoint reads it; the guard only makes the refusal come before body parsing.
     csrf_check(request)
     setattr(request, _COOKIE_USED, True)
     return cookie
