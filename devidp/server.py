@@ -14,6 +14,7 @@ is set).
 import functools
 import hashlib
 import hmac
+import json
 import time
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ SUPPORTED_SCOPES = ("openid", "email", "profile")
 CODE_TTL = 5 * 60
 _CODE_KEY = "devidp:code:{}"
 _NONCE_KEY = "devidp:nonce:{}"
+_SIGNING_KEY = "devidp:signing-key"
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,25 @@ class DevClient(ClientMixin):
         return grant_type == "authorization_code"
 
 
-@functools.cache
 def signing_key() -> RSAKey:
-    """Generated once per process: the JWKS stays the same for as long as the server runs."""
-    return RSAKey.generate_key(2048, parameters={"use": "sig", "alg": SIGNING_ALGORITHM}, auto_kid=True)
+    """One key for every worker process and thread, kept in the shared cache.
+
+    A key per process would sign an id_token in one worker and publish another in the JWKS
+    that the social app may fetch from the next worker; two threads starting at once would
+    each generate one. The first to find none generates it, the cache keeps whichever was
+    added first, and everyone uses that one.
+    """
+    stored = cache.get(_SIGNING_KEY)
+    if stored is None:
+        generated = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": SIGNING_ALGORITHM}, auto_kid=True)
+        cache.add(_SIGNING_KEY, json.dumps(generated.as_dict(private=True)), timeout=None)
+        stored = cache.get(_SIGNING_KEY)
+    return _imported_key(stored)
+
+
+@functools.lru_cache(maxsize=2)
+def _imported_key(serialized: str) -> RSAKey:
+    return RSAKey.import_key(json.loads(serialized))
 
 
 def jwks() -> KeySetSerialization:

@@ -242,3 +242,17 @@ def test_the_system_check_is_quiet_otherwise(settings, debug, requested):
     settings.SOCIAL_DEV_PROVIDER = requested
 
     assert "devidp.E001" not in check_ids()
+
+
+def test_every_worker_and_thread_signs_with_the_one_published_key():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from devidp.server import _imported_key, jwks, signing_key
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        first_kids = set(pool.map(lambda _: signing_key().kid, range(4)))
+    _imported_key.cache_clear()  # another process starts with nothing but the shared cache
+
+    assert len(first_kids) == 1
+    assert signing_key().kid in first_kids
+    assert [key["kid"] for key in jwks()["keys"]] == list(first_kids)
