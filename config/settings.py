@@ -91,6 +91,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
         "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT', 5000)}",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Threaded workers write concurrently. A transaction that reads before it writes (a
+    # social account's upsert) would fail at once with "database is locked" when another
+    # holds the write lock; BEGIN IMMEDIATE takes the lock first, waiting up to `timeout`
+    # seconds, and WAL lets readers go on while one writes (Django's SQLite notes).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 10,
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 
 # Pending social logins, the session denylist and throttle counters must be shared by
 # every worker process: production sets REDIS_URL (core.checks warns otherwise).
