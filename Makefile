@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: install install-dev run test coverage lint format bench screenshots
+.PHONY: install install-dev run test coverage lint format bench load screenshots
 
 $(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ format: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Mixed traffic against gunicorn, then the data checks (docs/load.md); LOAD_ARGS passes
+# e.g. --database-url postgresql://... --redis-url redis://... --concurrency 16 --duration 30.
+load: install-dev
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 # Refreshes the README's screenshots from the browser tests.
 screenshots: install-dev
