@@ -85,6 +85,7 @@ def token(request, provider: str, body: TokenIn):
         id_token=body.id_token,
         nonce=body.nonce,
         access_token=body.access_token,
+        display_name=body.display_name,
         user_agent=request.headers.get("User-Agent", ""),
         ip=client_ip(request),
     )

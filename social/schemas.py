@@ -38,6 +38,12 @@ class TokenIn(Schema):
         default=None, min_length=1, max_length=512, description="The raw nonce given to the SDK, if any."
     )
     access_token: str | None = Field(default=None, min_length=1, max_length=4096)
+    display_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=150,
+        description="The name the SDK gave the app at the first authorization (Apple); fills an empty one only.",
+    )
 
     @model_validator(mode="after")
     def one_token(self) -> Self:

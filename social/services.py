@@ -155,16 +155,23 @@ def social_login_with_token(
     id_token: str | None = None,
     nonce: str | None = None,
     access_token: str | None = None,
+    display_name: str | None = None,
     user_agent: str = "",
     ip: str | None = None,
 ) -> SocialLogin:
-    """Signs in with a token a native SDK obtained from the provider, as /callback would with a code."""
+    """Signs in with a token a native SDK obtained from the provider, as /callback would with a code.
+
+    `display_name` is what the app was told once and the token does not carry (Apple's first
+    authorization gives the app the name, never the id_token); it only fills an empty name.
+    """
     selected = provider_get(provider)
     if id_token is not None:
         identity = selected.identity_from_id_token(id_token, nonce=nonce)
     else:
         assert access_token is not None, "TokenIn requires one of id_token and access_token"
         identity = selected.identity_from_access_token(access_token)
+    if display_name and not identity.display_name:
+        identity = replace(identity, display_name=display_name)
     return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
 
 

@@ -232,6 +232,10 @@ def another_key(key_id: str = "attacker-key") -> RSAKey:
 GOOGLE = OIDCProvider(
     issuer="https://accounts.google.com", discovery_url=GOOGLE_DISCOVERY_URL, client_id=GOOGLE_CLIENT_ID
 )
+# Google's discovery document names endpoints on other hosts than its issuer.
+GOOGLE.token_endpoint = "https://oauth2.googleapis.com/token"
+GOOGLE.jwks_uri = "https://www.googleapis.com/oauth2/v3/certs"
+GOOGLE.userinfo_endpoint = "https://openidconnect.googleapis.com/v1/userinfo"
 ACME = OIDCProvider(
     issuer="https://id.acme.test/realms/main",
     discovery_url=ACME_DISCOVERY_URL,

@@ -222,6 +222,21 @@ def test_apple_native_id_token_for_the_bundle_id_with_hashed_nonce_signs_in(clie
     assert response.json()["user"]["email"] == "x7k2m9q4pz@privaterelay.appleid.com"
 
 
+def test_apple_native_first_authorization_name_is_kept(client, rsps):
+    """Apple gives the iOS app the name once; the app passes it with the id_token, later sign-ins keep it."""
+    mocks.APPLE.mock_metadata(rsps)
+
+    def sign_in(jti: str, **body):
+        claims = mocks.APPLE.claims(nonce=None, aud=mocks.APPLE_BUNDLE_ID, jti=jti)
+        return client.post("/auth/social/apple/token", json={"id_token": mocks.APPLE.id_token(claims), **body})
+
+    first = sign_in("first", display_name="Ada Lovelace")
+    later = sign_in("later", display_name="Someone Else")
+
+    assert first.json()["user"]["display_name"] == "Ada Lovelace"
+    assert later.json()["user"]["display_name"] == "Ada Lovelace"
+
+
 @pytest.mark.parametrize(
     ("email", "email_verified", "is_private_email", "verified"),
     [
