@@ -4,6 +4,10 @@ Django's RedisCacheClient builds a new `redis.Redis` for every operation. The po
 it is shared anyway, and building the client costs more than the round trip to Redis
 (measured: about 90 µs against 70 µs), which the session denylist pays on every
 authenticated request. `redis.Redis` is thread-safe, so one per pool is enough.
+
+`incr` is one round trip instead of Django's two (EXISTS, then INCRBY), and atomic: between
+Django's two commands the key could expire, and INCRBY would then create it again with no
+expiry. The throttles (core.throttling) count every request with it.
 """
 
 from collections.abc import Callable
@@ -12,6 +16,9 @@ from typing import Any
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from redis import ConnectionPool, Redis
+
+# INCRBY only if the key exists (Django's incr raises ValueError otherwise), in one command.
+_INCREMENT_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -29,6 +36,12 @@ class ReusingRedisCacheClient(RedisCacheClient):
         if client is None:
             client = self._clients[pool] = self._client(connection_pool=pool)
         return client
+
+    def incr(self, key: Any, delta: int) -> int:
+        count = self.get_client(key, write=True).eval(_INCREMENT_EXISTING, 1, key, delta)
+        if count is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return count
 
 
 class RedisCache(DjangoRedisCache):

@@ -62,3 +62,29 @@ def test_a_denied_session_is_seen_by_another_worker_and_expires_with_its_access_
     conf = token_settings()
     ttl = worker._cache.get_client(key).ttl(key)
     assert timedelta(0) < timedelta(seconds=ttl) <= conf.access_ttl + conf.leeway
+
+
+def test_incr_counts_an_existing_key_in_one_command_and_keeps_its_expiry(redis_cache, monkeypatch):
+    client = redis_cache._cache.get_client(write=True)
+    assert redis_cache.add("counter", 1, timeout=30)
+    sent = []
+    execute = client.execute_command
+
+    def counting(*args, **options):
+        sent.append(args[0])
+        return execute(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counting)
+
+    assert redis_cache.incr("counter") == 2
+    assert redis_cache.incr("counter", 5) == 7
+
+    assert sent == ["EVAL", "EVAL"]  # Django's incr sends EXISTS, then INCRBY
+    monkeypatch.undo()
+    assert 0 < client.ttl(redis_cache.make_and_validate_key("counter")) <= 30
+
+
+def test_incr_of_a_missing_key_raises_like_django_and_creates_nothing(redis_cache):
+    with pytest.raises(ValueError, match="not found"):
+        redis_cache.incr("no-such-counter")
+    assert redis_cache.get("no-such-counter") is None
