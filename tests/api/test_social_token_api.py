@@ -9,6 +9,8 @@ import hashlib
 import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.models import User
 from social.models import SocialAccount
@@ -329,3 +331,18 @@ def test_token_shares_the_sign_in_throttle(client, rsps, settings):
     statuses = [sign_in(client, "kakao", access_token="t").status_code for _ in range(3)]
 
     assert statuses == [400, 400, 429]
+
+
+def test_a_returning_users_token_sign_in_costs_the_queries_of_a_callback(client, rsps):
+    """One account lookup, its update, the user's last_login, the session and its refresh token."""
+    mocks.GOOGLE.mock_metadata(rsps)
+    sign_in(client, "google", id_token=google_id_token(jti="first"), nonce=RAW_NONCE)
+
+    with CaptureQueriesContext(connection) as by_token:
+        assert sign_in(client, "google", id_token=google_id_token(jti="again"), nonce=RAW_NONCE).status_code == 200
+    with CaptureQueriesContext(connection) as by_callback:
+        assert mocks.login_oidc(client, rsps, mocks.GOOGLE, "google").status_code == 200
+
+    statements = [query["sql"].split()[0] for query in by_token.captured_queries if "SAVEPOINT" not in query["sql"]]
+    assert statements == ["SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT"]
+    assert len(by_token.captured_queries) == len(by_callback.captured_queries)
