@@ -65,3 +65,9 @@ def test_the_default_throttle_settings_pass_the_checks():
 def test_a_negative_number_of_proxies_fails_the_checks(settings):
     settings.API_NUM_PROXIES = -1
     assert "core.E003" in check_ids()
+
+
+def test_ninjas_own_throttles_ignore_x_forwarded_for_as_well():
+    from ninja.throttling import AnonRateThrottle
+
+    assert AnonRateThrottle("10/min").get_ident(request_from("203.0.113.7")) == PEER
