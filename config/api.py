@@ -2,10 +2,12 @@
 
 from ninja import NinjaAPI
 
+from accounts.api import auth_router as accounts_auth_router
+from accounts.api import users_router
 from core import outages, problems
 from core.api import router as health_router
 from social.api import router as social_router
-from tokens.api import auth_router, users_router, well_known_router
+from tokens.api import auth_router, well_known_router
 from tokens.auth import session_throttle
 
 api = NinjaAPI(
@@ -28,6 +30,7 @@ outages.install(api)
 api.add_router("/health", health_router)
 api.add_router("/auth/social", social_router)
 api.add_router("/auth", auth_router)
+api.add_router("/auth", accounts_auth_router)
 api.add_router("/users", users_router)
 
 # /.well-known/ (RFC 8615): what other services read to verify this API's tokens.

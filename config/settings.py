@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "core",
     "tokens",
     "social",
+    "accounts",
     "devidp",
     "web",
 ]
@@ -119,6 +120,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "core.User"
+# New passwords are hashed with the first (Argon2id, argon2-cffi); the others only verify
+# hashes made before, and upgrade them at the next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -156,6 +165,9 @@ API_THROTTLE_RATES = {
     "sign_in_provider": env_str("API_THROTTLE_SIGN_IN_PROVIDER", "600/min"),  # the same, per provider
     "tokens": env_str("API_THROTTLE_TOKENS", "120/min"),  # token refresh and verify, per client IP
     "session": env_str("API_THROTTLE_SESSION", "600/min"),  # every authenticated endpoint, per session
+    "password": env_str("API_THROTTLE_PASSWORD", "30/min"),  # sign-up, password sign-in, reset, per client IP
+    # The same endpoints per email address in the body, whatever the client IP.
+    "password_email": env_str("API_THROTTLE_PASSWORD_EMAIL", "20/hour"),
 }
 # How many proxies of ours sit in front and append to X-Forwarded-For; 0 ignores the header
 # (core.clients). Ninja's stock throttles read their own setting: the same number.
@@ -295,6 +307,36 @@ if DEBUG and SOCIAL_DEV_PROVIDER:
             native_client_id=SOCIAL_DEV_NATIVE_CLIENT_ID,
         ),
     }
+
+# --- accounts: read through accounts.conf.account_settings() ----------------------------
+# Sign-up, sign-in, reset and change with an email and a password (docs/accounts.md).
+AUTH_PASSWORD_LOGIN = env_bool("AUTH_PASSWORD_LOGIN", True)
+# The frontend pages the emailed links open; the API gets {uid} and {token} back from them.
+ACCOUNTS_VERIFY_EMAIL_URL = env_str(
+    "ACCOUNTS_VERIFY_EMAIL_URL", "http://127.0.0.1:8000/auth/verify-email#uid={uid}&token={token}"
+)
+ACCOUNTS_RESET_PASSWORD_URL = env_str(
+    "ACCOUNTS_RESET_PASSWORD_URL", "http://127.0.0.1:8000/auth/reset-password#uid={uid}&token={token}"
+)
+# How long emailed links work, in seconds (Django's name for it covers both kinds).
+PASSWORD_RESET_TIMEOUT = env_int("ACCOUNTS_EMAIL_LINK_TTL", 24 * 3600)
+# Deleting the account within this many minutes of signing in needs no password.
+ACCOUNTS_RECENT_SIGN_IN_MINUTES = env_int("ACCOUNTS_RECENT_SIGN_IN_MINUTES", 10)
+
+# --- email: Django's email framework --------------------------------------------------
+# SMTP unless DJANGO_DEBUG, where emails (and their links) are printed to the console.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Auth backend <no-reply@localhost>")
 
 if not DEBUG:
     refuse_unsafe_keys(

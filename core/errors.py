@@ -36,3 +36,12 @@ class ServiceUnavailable(Problem):
     status = 503
     code = "service_unavailable"
     title = "A backing service is unavailable"
+
+
+class AccountDisabled(Problem):
+    """Refused at sign-in, whichever way: a social login or a password."""
+
+    status = 403
+    code = "account_disabled"
+    title = "This account is disabled"
+    event = AuthEvent.SIGN_IN

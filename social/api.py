@@ -13,6 +13,7 @@ from social import selectors, services
 from social.conf import social_settings
 from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, FormPostIn, ProviderOut, SocialLoginOut, TokenIn
 from tokens import transport
+from tokens.auth import jwt_auth, session_throttle
 
 # The browser binding of a pending login: Lax, since a provider's redirect back is a cross-site
 # navigation and the page's /callback request follows it.
@@ -20,6 +21,11 @@ BINDING_COOKIE = "social_binding"
 BINDING_COOKIE_SAMESITE: SameSite = "Lax"
 
 router = Router(tags=["social"])
+
+
+def _anonymous(request) -> bool:
+    """Lets /authorize through without a bearer token: only linking needs one."""
+    return True
 
 
 @router.get("/providers", response=list[ProviderOut])
@@ -30,15 +36,19 @@ def providers(request):
 
 @router.post(
     "/{provider}/authorize",
-    response={200: AuthorizeOut, **problem_responses(400, 404, 422, 429, 502, 503, 504)},
-    throttle=sign_in_throttles,
+    response={200: AuthorizeOut, **problem_responses(400, 401, 404, 422, 429, 502, 503, 504)},
+    throttle=[*sign_in_throttles, session_throttle],
+    auth=[jwt_auth, _anonymous],
 )
 def authorize(request, response: HttpResponse, provider: str, body: AuthorizeIn):
     """Begins a login: the URL to send the browser to, and its state (valid once, for SOCIAL_PENDING_LOGIN_TTL).
 
     Sets the browser-binding cookie that /callback requires (unless SOCIAL_BIND_TO_BROWSER is off).
+    With `"intent": "link"` and a bearer token, the callback links the identity to that user.
     """
-    login = services.social_login_begin(provider=provider, redirect_uri=body.redirect_uri)
+    login = services.social_login_begin(
+        provider=provider, redirect_uri=body.redirect_uri, intent=body.intent, principal=request.auth
+    )
     if login.browser_binding:
         cookie_set(
             response,
@@ -53,7 +63,7 @@ def authorize(request, response: HttpResponse, provider: str, body: AuthorizeIn)
 
 @router.post(
     "/{provider}/callback",
-    response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 503, 504)},
+    response={200: SocialLoginOut, **problem_responses(400, 401, 403, 404, 409, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
 def callback(request, response: HttpResponse, provider: str, body: CallbackIn):

@@ -42,13 +42,6 @@ class EmailRequired(Problem):
     event = AuthEvent.SIGN_IN
 
 
-class AccountDisabled(Problem):
-    status = 403
-    code = "account_disabled"
-    title = "This account is disabled"
-    event = AuthEvent.SIGN_IN
-
-
 class ProviderUnavailable(Problem):
     status = 502
     code = "provider_unavailable"
@@ -90,3 +83,19 @@ class ProviderBusy(ServiceUnavailable):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+class IdentityInUse(Problem):
+    status = 409
+    code = "identity_in_use"
+    title = "This identity is linked to another user"
+    event = AuthEvent.SIGN_IN
+
+
+class LoginConflict(Problem):
+    """Two sign-ins wrote the same user at once, twice in a row; the next attempt will pass."""
+
+    status = 409
+    code = "login_conflict"
+    title = "A concurrent sign-in changed the same account; try again"
+    event = AuthEvent.SIGN_IN

@@ -1,4 +1,4 @@
-from typing import Self
+from typing import Literal, Self
 
 from ninja import Schema
 from pydantic import Field, model_validator
@@ -18,6 +18,9 @@ class ProviderOut(Schema):
 
 class AuthorizeIn(Schema):
     redirect_uri: str = Field(min_length=1, description="Exactly one of SOCIAL_REDIRECT_URIS.")
+    intent: Literal["sign_in", "link"] = Field(
+        "sign_in", description="`link` attaches the identity to the bearer token's user (send one)."
+    )
 
 
 class AuthorizeOut(Schema):

@@ -19,14 +19,18 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.emails import canonical_email_or_none
+from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from social.conf import social_settings
-from social.errors import AccountDisabled, EmailRequired, ProviderUnknown, RedirectUriNotAllowed, StateInvalid
+from social.errors import EmailRequired, IdentityInUse, LoginConflict, ProviderUnknown, RedirectUriNotAllowed, StateInvalid
 from social.models import SocialAccount
 from social.outbound import bounded_by_provider_limits
 from social.providers import Identity, apple_user_name, provider_get
-from tokens.services import TokenPair, session_start
+from tokens.errors import NotAuthenticated
+from tokens.models import SessionEndReason
+from tokens.services import Principal, TokenPair, session_end_all, session_start
 
 
 @dataclass(frozen=True)
@@ -54,14 +58,24 @@ def _binding_hash(browser_binding: str) -> str:
 
 
 @bounded_by_provider_limits
-def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
+def social_login_begin(
+    *, provider: str, redirect_uri: str, intent: str = "sign_in", principal: Principal | None = None
+) -> LoginStart:
     """The provider's authorization URL, the state under which the login waits for its callback,
     and the browser binding (RFC 9700 §4.7.1) whose hash the pending login keeps.
+
+    A `link` intent remembers the principal's user: the callback attaches the identity to
+    them rather than signing in whoever owns it.
     """
     conf = social_settings()
     selected = provider_get(provider)
     if redirect_uri not in conf.redirect_uris:
         raise RedirectUriNotAllowed(f"{redirect_uri!r} is not listed in SOCIAL_REDIRECT_URIS.")
+    link_user_id = None
+    if intent == "link":
+        if not isinstance(principal, Principal):
+            raise NotAuthenticated("Linking an identity needs the access token of the user to link it to.")
+        link_user_id = principal.user_id
     state = secrets.token_urlsafe(32)
     code_verifier = secrets.token_urlsafe(64)
     nonce = secrets.token_urlsafe(32) if selected.uses_nonce else None
@@ -75,6 +89,7 @@ def social_login_begin(*, provider: str, redirect_uri: str) -> LoginStart:
         "code_verifier": code_verifier,
         "nonce": nonce,
         "binding_hash": _binding_hash(browser_binding) if browser_binding else None,
+        "link_user_id": link_user_id,
         # Checked as well as the cache's own expiry, which a shared cache may apply late.
         "expires_at": time.time() + conf.pending_login_ttl,
     }
@@ -145,7 +160,13 @@ def social_login_complete(
     if pending.get("display_name") and not identity.display_name:
         # A name the provider sent only once, with the code (Apple's first authorization).
         identity = replace(identity, display_name=pending["display_name"])
-    return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
+    return _social_login_finish(
+        provider=selected.name,
+        identity=identity,
+        user_agent=user_agent,
+        ip=ip,
+        link_user_id=pending.get("link_user_id"),
+    )
 
 
 @bounded_by_provider_limits
@@ -175,10 +196,12 @@ def social_login_with_token(
     return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
 
 
-def _social_login_finish(*, provider: str, identity: Identity, user_agent: str, ip: str | None) -> SocialLogin:
+def _social_login_finish(
+    *, provider: str, identity: Identity, user_agent: str, ip: str | None, link_user_id: int | None = None
+) -> SocialLogin:
     if social_settings().require_email and not identity.email_trusted:
         raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
-    account, created = social_account_upsert(provider=provider, identity=identity)
+    account, created = social_account_upsert(provider=provider, identity=identity, link_user_id=link_user_id)
     if not account.user.is_active:
         raise AccountDisabled("An administrator has disabled this account.")
     tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)
@@ -186,19 +209,25 @@ def _social_login_finish(*, provider: str, identity: Identity, user_agent: str, 
     return SocialLogin(tokens=tokens, user=account.user, created=created)
 
 
-def social_account_upsert(*, provider: str, identity: Identity) -> tuple[SocialAccount, bool]:
+def social_account_upsert(
+    *, provider: str, identity: Identity, link_user_id: int | None = None
+) -> tuple[SocialAccount, bool]:
     """The account of this identity, created with its user at the first login, updated at every other.
 
-    Returns the account and whether its user was created. Two first logins of one identity
-    racing each other both try to insert; the unique constraint fails the second, which
-    then finds the first one's row and updates it.
+    Returns the account and whether its user was created. With `link_user_id`, a new
+    identity is attached to that user, and one that belongs to someone else is refused
+    (IdentityInUse). Two first logins of one identity racing each other both try to
+    insert; the unique constraint fails the second, which then finds the first one's row
+    and updates it. A second failure in a row is a problem (LoginConflict), never a 500.
     """
-    try:
-        with transaction.atomic():
-            return _social_account_upsert(provider=provider, identity=identity)
-    except IntegrityError:
-        with transaction.atomic():
-            return _social_account_upsert(provider=provider, identity=identity)
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _social_account_upsert(provider=provider, identity=identity, link_user_id=link_user_id)
+        except IntegrityError:
+            if attempt:
+                raise LoginConflict() from None
+    raise AssertionError("unreachable")
 
 
 def _social_account_find(*, provider: str, subject: str) -> SocialAccount | None:
@@ -210,14 +239,24 @@ def _social_account_find(*, provider: str, subject: str) -> SocialAccount | None
     )
 
 
-def _social_account_upsert(*, provider: str, identity: Identity) -> tuple[SocialAccount, bool]:
+def _social_account_upsert(
+    *, provider: str, identity: Identity, link_user_id: int | None
+) -> tuple[SocialAccount, bool]:
     now = timezone.now()
-    # Only a provider trusted for email (Identity.email_trusted) may give the user an address.
-    verified_email = identity.email if identity.email_trusted else None
+    # Only a provider trusted for email (Identity.email_trusted) may give the user an address,
+    # and only in canonical form (core.emails): one that has none (a non-ASCII local part) is
+    # neither linked by nor stored on the user; the account row keeps what the provider said.
+    verified_email = canonical_email_or_none(identity.email) if identity.email_trusted else None
     account = _social_account_find(provider=provider, subject=identity.subject)
     created = False
+    if link_user_id is not None and account is not None and account.user_id != link_user_id:
+        raise IdentityInUse("Sign in with it and unlink it there first.")
     if account is None:
-        user = _user_to_link(verified_email if identity.email_links else None)
+        user: User | None = (
+            _user_to_link_to(link_user_id)
+            if link_user_id is not None
+            else _user_to_link(verified_email if identity.email_links else None)
+        )
         if user is None:
             user, created = _user_create(identity=identity, verified_email=verified_email), True
         account = SocialAccount(user=user, provider=provider, subject=identity.subject, first_login_at=now)
@@ -230,17 +269,43 @@ def _social_account_upsert(*, provider: str, identity: Identity) -> tuple[Social
     return account, created
 
 
+def _user_to_link_to(user_id: int) -> User:
+    """The user who asked to link this identity, as long as they still may sign in."""
+    user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise AccountDisabled("The user who began linking is disabled or deleted.")
+    return user
+
+
 def _user_to_link(verified_email: str | None) -> User | None:
-    """The existing user a new identity signs in as: the owner of its verified email, if linking is on."""
+    """The existing user a new identity signs in as: the owner of its verified email, if linking is on.
+
+    An account whose address was never verified was made by whoever typed the address, and
+    that may be an attacker waiting for its owner to sign in with a provider (pre-account
+    takeover). The provider has now proven the address is this person's: the account's
+    password is made unusable and its sessions end before the identity is linked to it.
+    """
     if verified_email is None or not social_settings().link_by_verified_email:
         return None
     # Staff and superusers sign in with their password, or an identity they linked while signed
     # in: an address at a provider must never be a way into an administrator's account.
-    return User.objects.filter(email__iexact=verified_email, is_staff=False, is_superuser=False).first()
+    user = User.objects.select_for_update().filter(email=verified_email, is_staff=False, is_superuser=False).first()
+    if user is not None and not user.email_verified:
+        _unverified_account_claim(user)
+    return user
+
+
+def _unverified_account_claim(user: User) -> None:
+    """Takes an unverified account from whoever set it up: no password, no sessions, no chosen name."""
+    user.set_unusable_password()
+    user.email_verified = True
+    user.display_name = ""
+    user.save(update_fields=["password", "email_verified", "display_name"])
+    session_end_all(user_id=user.pk, reason=SessionEndReason.EMAIL_CLAIMED)
 
 
 def _email_is_free(email: str) -> bool:
-    return not User.objects.filter(email__iexact=email).exists()
+    return not User.objects.filter(email=email).exists()
 
 
 def _user_create(*, identity: Identity, verified_email: str | None) -> User:
@@ -249,6 +314,7 @@ def _user_create(*, identity: Identity, verified_email: str | None) -> User:
     email = verified_email if verified_email and _email_is_free(verified_email) else None
     return User.objects.create_user(
         email=email,
+        email_verified=email is not None,
         display_name=identity.display_name[:DISPLAY_NAME_MAX_LENGTH],
         avatar_url=_avatar_url(identity),
     )
@@ -263,7 +329,7 @@ def _user_complete(user: User, *, identity: Identity, verified_email: str | None
     """Fills what the user lacks from the provider; never replaces what the user has."""
     changes: dict[str, Any] = {"last_login": now}
     if user.email is None and verified_email and _email_is_free(verified_email):
-        changes["email"] = User.objects.normalize_email(verified_email)
+        changes.update(email=verified_email, email_verified=True)
     if not user.display_name and identity.display_name:
         changes["display_name"] = identity.display_name[:DISPLAY_NAME_MAX_LENGTH]
     if not user.avatar_url and _avatar_url(identity):
@@ -271,3 +337,8 @@ def _user_complete(user: User, *, identity: Identity, verified_email: str | None
     for field, value in changes.items():
         setattr(user, field, value)
     user.save(update_fields=list(changes))
+
+
+def social_account_delete(*, account_id: int) -> None:
+    """Unlinks an identity: its next login creates or links a user afresh."""
+    SocialAccount.objects.filter(pk=account_id).delete()

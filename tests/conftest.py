@@ -82,6 +82,15 @@ def _fresh_key_set():
     key_set_forget()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """A fast hasher that counts its work (tests/hashers.py); Argon2 stays the setting's first."""
+    from tests.hashers import CountingHasher
+
+    settings.PASSWORD_HASHERS = ["tests.hashers.CountingHasher"]
+    CountingHasher.calls.clear()
+
+
 @pytest.fixture
 def client() -> TestClient:
     """Ninja's TestClient on the real `api`, so the problem handlers are in the loop."""

@@ -5,7 +5,7 @@ from uuid import UUID
 from django.http import HttpResponse
 from ninja import Router, Status
 
-from core.schemas import UserOut, problem_responses
+from core.schemas import problem_responses
 from core.throttling import token_throttle
 from tokens import selectors, services, transport
 from tokens.auth import bearer_token, jwt_auth
@@ -23,7 +23,6 @@ from tokens.schemas import (
 )
 
 auth_router = Router(tags=["tokens"])
-users_router = Router(tags=["users"], auth=jwt_auth)
 # Mounted at /.well-known/ (RFC 8615), outside /api/: where verifiers look for them.
 well_known_router = Router(tags=["discovery"])
 
@@ -89,12 +88,6 @@ def session_delete(request, session_id: UUID):
     """Ends one of the user's sessions (404 for a session that is not theirs)."""
     services.session_end(session_id=session_id, user_id=request.auth.user_id, reason=SessionEndReason.ENDED_BY_USER)
     return Status(204, None)
-
-
-@users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})
-def me(request):
-    """The signed-in user's profile (one query)."""
-    return selectors.user_get(user_id=request.auth.user_id)
 
 
 @well_known_router.get("/jwks.json", response={200: JwksOut, **problem_responses(503)}, url_name="jwks")

@@ -22,7 +22,7 @@ class JWTAuth(HttpBearer):
     """Sets `request.auth` to a Principal built from the access token's claims.
 
     No database query: endpoints that need the user load it themselves
-    (tokens.selectors.user_get).
+    (accounts.selectors.user_get).
     """
 
     def __call__(self, request: HttpRequest) -> Principal | None:

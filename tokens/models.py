@@ -22,6 +22,10 @@ class SessionEndReason(models.TextChoices):
     ENDED_BY_USER = "ended_by_user", "Ended from the session list"
     REUSE = "reuse", "Refresh token reuse detected"
     ADMIN = "admin", "Ended by an administrator"
+    PASSWORD_CHANGED = "password_changed", "Password changed or reset"
+    USER_DISABLED = "user_disabled", "User disabled or deleted"
+    SIGN_IN_METHOD_REMOVED = "sign_in_method_removed", "The user's last way to sign in was removed"
+    EMAIL_CLAIMED = "email_claimed", "A provider proved the unverified email belongs to someone else"
 
 
 class SessionQuerySet(models.QuerySet):

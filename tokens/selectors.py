@@ -4,19 +4,9 @@ from uuid import UUID
 
 from django.urls import reverse
 
-from core.models import User
 from tokens import keys
 from tokens.conf import token_settings
-from tokens.errors import TokenRevoked
 from tokens.models import Session
-
-
-def user_get(*, user_id: int) -> User:
-    """The user behind a principal: one query. A deleted or deactivated user ends the token's use."""
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        raise TokenRevoked("The user of this token no longer exists or is disabled.")
-    return user
 
 
 def session_list(*, user_id: int, current_session_id: UUID) -> list[dict]:
@@ -35,31 +25,3 @@ def session_list(*, user_id: int, current_session_id: UUID) -> list[dict]:
     ]
 
 
-def jwks() -> dict:
-    """The public keys of the set (current and retired); HMAC keys are secrets and never listed."""
-    return keys.key_set_fresh().jwks()
-
-
-def discovery_cache_control() -> str:
-    # No verifier may hold a copy longer than this process would (JWT_KEY_SET_MAX_AGE),
-    # far shorter than the time a retired key keeps verifying (docs/keys.md).
-    return f"public, max-age={int(token_settings().key_set_max_age.total_seconds())}"
-
-
-def authorization_server_metadata() -> dict:
-    """RFC 8414 metadata; URLs on JWT_ISSUER, which is this API's public address."""
-    base = token_settings().issuer.rstrip("/")
-    return {
-        "issuer": token_settings().issuer,
-        "jwks_uri": base + reverse("well-known:jwks"),
-        "token_endpoint": base + reverse("api:token_refresh"),
-        "revocation_endpoint": base + reverse("api:logout"),
-        # Sign-in is a social login exchanged by this API, not an OAuth grant a client makes
-        # here, so refresh is the only grant and no response type is offered (docs/keys.md).
-        "grant_types_supported": ["refresh_token"],
-        "response_types_supported": [],
-        # Public clients: the refresh token itself is the credential, no client authentication.
-        "token_endpoint_auth_methods_supported": ["none"],
-        "revocation_endpoint_auth_methods_supported": ["none"],
-        "service_documentation": base + reverse("api:openapi-view"),
-    }

@@ -304,10 +304,17 @@ def session_logout(*, refresh: str | None, access: str | None) -> None:
         raise NotAuthenticated("Send the refresh token (body or cookie) or a bearer access token.")
 
 
-def session_end_all(*, user_id: int, reason: SessionEndReason = SessionEndReason.LOGOUT_ALL) -> int:
-    """Ends every session of a user; returns how many were live."""
-    ended = _sessions_end(Session.objects.filter(user_id=user_id), reason=reason)
-    emit(AuthEvent.LOGOUT_ALL, outcome="success", user_id=user_id, sessions_ended=ended)
+def session_end_all(
+    *, user_id: int, reason: SessionEndReason = SessionEndReason.LOGOUT_ALL, keep_session_id: uuid.UUID | None = None
+) -> int:
+    """Ends every session of a user, but `keep_session_id`'s if given; returns how many were live."""
+    sessions = Session.objects.filter(user_id=user_id)
+    if keep_session_id is not None:
+        sessions = sessions.exclude(id=keep_session_id)
+    ended = _sessions_end(sessions, reason=reason)
+    # Why, when it was not the user asking: a password change, a disabled user...
+    outcome = "success" if reason == SessionEndReason.LOGOUT_ALL else str(reason)
+    emit(AuthEvent.LOGOUT_ALL, outcome=outcome, user_id=user_id, sessions_ended=ended)
     return ended
 
 

@@ -174,7 +174,7 @@ def test_the_docs_authorize_with_the_token_and_run_users_me(page, screenshot):
     dialog.get_by_label("auth-bearer-value").fill(access)
     dialog.get_by_role("button", name="Apply credentials").click()
     dialog.get_by_role("button", name="Close").click()
-    operation = page.locator("#operations-users-tokens_api_me")
+    operation = page.locator("#operations-users-accounts_api_me")
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
     with page.expect_response(re.compile(r"/api/users/me$")) as me:

@@ -1,0 +1,113 @@
+"""HTTP glue for accounts: each endpoint parses, calls one service, returns a schema."""
+
+from ninja import Router, Status
+
+from accounts import selectors, services
+from accounts.schemas import (
+    AcceptedOut,
+    EmailIn,
+    IdentitiesOut,
+    LinkIn,
+    PasswordChangeIn,
+    PasswordSignInIn,
+    RegisterIn,
+    ResetConfirmIn,
+)
+from accounts.throttling import password_throttles
+from core.clients import client_ip
+from core.schemas import UserOut, problem_responses
+from tokens.auth import jwt_auth
+from tokens.schemas import TokenPairOut
+
+auth_router = Router(tags=["accounts"])
+users_router = Router(tags=["users"], auth=jwt_auth)
+
+
+def _client(request) -> dict:
+    return {"user_agent": request.headers.get("User-Agent", ""), "ip": client_ip(request)}
+
+
+@auth_router.post(
+    "/register", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=password_throttles
+)
+def register(request, body: RegisterIn):
+    """Signs up with an email and a password; the same answer whether or not the address has an account."""
+    services.account_register(email=body.email, password=body.password, display_name=body.display_name)
+    return Status(202, {"detail": "Check the inbox of the address for a link to continue."})
+
+
+@auth_router.post(
+    "/email/verify", response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)}, throttle=password_throttles
+)
+def email_verify(request, body: LinkIn):
+    """Confirms the address with the emailed link's uid and token, and signs in."""
+    return services.account_email_verify(uid=body.uid, token=body.token, **_client(request))
+
+
+@auth_router.post(
+    "/email/verify/resend", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=password_throttles
+)
+def email_verify_resend(request, body: EmailIn):
+    """A new verification link, if the address is waiting for one; the same answer either way."""
+    services.account_verification_resend(email=body.email)
+    return Status(202, {"detail": "If the address is waiting for confirmation, a new link is on its way."})
+
+
+@auth_router.post(
+    "/token", response={200: TokenPairOut, **problem_responses(401, 403, 404, 422, 429)}, throttle=password_throttles
+)
+def token(request, body: PasswordSignInIn):
+    """Signs in with an email and a password."""
+    return services.account_password_sign_in(email=body.email, password=body.password, **_client(request))
+
+
+@auth_router.post(
+    "/password/reset", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=password_throttles
+)
+def password_reset(request, body: EmailIn):
+    """Emails a link to set a new password, if the address has an account; the same answer either way."""
+    services.password_reset_request(email=body.email)
+    return Status(202, {"detail": "If the address has an account, a link to reset its password is on its way."})
+
+
+@auth_router.post(
+    "/password/reset/confirm",
+    response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)},
+    throttle=password_throttles,
+)
+def password_reset_confirm(request, body: ResetConfirmIn):
+    """Sets the new password from the emailed link, ends every session and signs in afresh."""
+    return services.password_reset_confirm(
+        uid=body.uid, token=body.token, new_password=body.new_password, **_client(request)
+    )
+
+
+@users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})
+def me(request):
+    """The signed-in user's profile (one query)."""
+    return selectors.user_get(user_id=request.auth.user_id)
+
+
+@users_router.post("/me/password", response={204: None, **problem_responses(401, 403, 404, 422, 429)})
+def password_change(request, body: PasswordChangeIn):
+    """Changes the password; every other session of the user ends."""
+    services.password_change(
+        user_id=request.auth.user_id,
+        session_id=request.auth.session_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    return Status(204, None)
+
+
+@users_router.get("/me/identities", response={200: IdentitiesOut, **problem_responses(401, 429)})
+def identities(request):
+    """The provider identities linked to the user, and whether a password is set."""
+    return selectors.identity_list(user_id=request.auth.user_id)
+
+
+@users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 404, 409, 429)})
+def identity_delete(request, identity_id: int):
+    """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in)."""
+    services.identity_remove(user_id=request.auth.user_id, identity_id=identity_id)
+    return Status(204, None)

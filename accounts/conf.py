@@ -1,0 +1,32 @@
+"""The accounts app's settings, read through `account_settings()` (see core.conf)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+
+from core.conf import settings_accessor
+
+# Both must appear in the link templates: the frontend hands them to the API.
+LINK_PLACEHOLDERS = ("{uid}", "{token}")
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    # AUTH_PASSWORD_LOGIN: sign-up, password sign-in, reset and change; off answers 404.
+    password_login: bool
+    # Frontend pages the emailed links open, with {uid} and {token} in them.
+    verify_email_url: str
+    reset_password_url: str
+    # How long after signing in a user may delete the account without the password again.
+    recent_sign_in: timedelta
+
+
+@settings_accessor
+def account_settings() -> AccountSettings:
+    return AccountSettings(
+        password_login=settings.AUTH_PASSWORD_LOGIN,
+        verify_email_url=settings.ACCOUNTS_VERIFY_EMAIL_URL,
+        reset_password_url=settings.ACCOUNTS_RESET_PASSWORD_URL,
+        recent_sign_in=timedelta(minutes=settings.ACCOUNTS_RECENT_SIGN_IN_MINUTES),
+    )

@@ -1,0 +1,68 @@
+"""Why an account request was refused. core.problems renders each as problem+json."""
+
+from core.errors import NotFound, Problem
+from core.events import AuthEvent
+
+
+class PasswordLoginDisabled(NotFound):
+    code = "password_login_disabled"
+    title = "Email and password sign-in is turned off (AUTH_PASSWORD_LOGIN=0)"
+
+
+class CredentialsInvalid(Problem):
+    """Unknown email and wrong password alike, so that the answer tells nobody which it was."""
+
+    status = 401
+    code = "credentials_invalid"
+    title = "The email or the password is wrong"
+    event = AuthEvent.SIGN_IN
+
+
+class EmailUnverified(Problem):
+    status = 403
+    code = "email_unverified"
+    title = "The email address has not been verified yet"
+    event = AuthEvent.SIGN_IN
+
+
+class PasswordInvalid(Problem):
+    """The password validators' messages are in `errors`."""
+
+    status = 422
+    code = "password_invalid"
+    title = "The password does not meet the password rules"
+
+
+class PasswordIncorrect(Problem):
+    status = 403
+    code = "password_incorrect"
+    title = "The current password is wrong"
+
+
+class LinkInvalid(Problem):
+    code = "link_invalid"
+    title = "The link is invalid, expired or already used"
+    event = AuthEvent.SIGN_IN
+
+
+class ReauthenticationRequired(Problem):
+    status = 403
+    code = "reauthentication_required"
+    title = "Sign in again or give the current password"
+
+
+class IdentityNotFound(NotFound):
+    code = "identity_not_found"
+    title = "No such identity on this account"
+
+
+class LastSignInMethod(Problem):
+    status = 409
+    code = "last_sign_in_method"
+    title = "This is the account's only way to sign in"
+
+
+class EmailUnavailable(Problem):
+    status = 503
+    code = "email_unavailable"
+    title = "The email could not be sent"

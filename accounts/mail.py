@@ -1,0 +1,47 @@
+"""The emails of the account life cycle, sent through Django's email framework.
+
+EMAIL_BACKEND decides where they go: SMTP in production, the console under `make run`,
+memory (django.core.mail.outbox) in tests. A failure to send is logged and swallowed: the
+endpoints that send answer the same whether or not an email went out (no enumeration),
+and the person can ask again.
+"""
+
+import logging
+import smtplib
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from accounts.links import reset_password_link, verify_email_link
+
+logger = logging.getLogger(__name__)
+
+
+def _send(*, user, kind: str, subject: str, context: dict) -> None:
+    body = render_to_string(f"accounts/email/{kind}.txt", {"user": user, **context})
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    except (smtplib.SMTPException, OSError):
+        # No address and no body in the log: the body holds a live link.
+        logger.exception("Could not send the %s email to user %s", kind, user.pk)
+
+
+def verify_email_send(*, user) -> None:
+    _send(
+        user=user, kind="verify_email", subject="Confirm your email address", context={"link": verify_email_link(user)}
+    )
+
+
+def sign_up_attempt_send(*, user) -> None:
+    """To an address that already has an account: someone (maybe its owner) tried to sign up with it."""
+    _send(
+        user=user,
+        kind="sign_up_attempt",
+        subject="Someone tried to sign up with your email address",
+        context={"link": reset_password_link(user)},
+    )
+
+
+def reset_password_send(*, user) -> None:
+    _send(user=user, kind="reset_password", subject="Reset your password", context={"link": reset_password_link(user)})

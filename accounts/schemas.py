@@ -1,0 +1,59 @@
+from datetime import datetime
+
+from ninja import Schema
+from pydantic import Field
+
+# Long enough for any passphrase; short enough that hashing it costs nothing extra.
+_PASSWORD = Field(min_length=1, max_length=1024)
+_EMAIL = Field(min_length=3, max_length=254, examples=["ada@example.com"])
+
+
+class RegisterIn(Schema):
+    email: str = _EMAIL
+    password: str = _PASSWORD
+    display_name: str = Field("", max_length=150)
+
+
+class EmailIn(Schema):
+    email: str = _EMAIL
+
+
+class LinkIn(Schema):
+    """The two values of an emailed link."""
+
+    uid: str = Field(min_length=1, max_length=64)
+    token: str = Field(min_length=1, max_length=128)
+
+
+class ResetConfirmIn(LinkIn):
+    new_password: str = _PASSWORD
+
+
+class PasswordSignInIn(Schema):
+    email: str = _EMAIL
+    password: str = _PASSWORD
+
+
+class PasswordChangeIn(Schema):
+    current_password: str | None = Field(None, max_length=1024, description="Omit only if no password is set yet.")
+    new_password: str = _PASSWORD
+
+
+class AcceptedOut(Schema):
+    """The same answer whether or not the address has an account."""
+
+    detail: str
+
+
+class IdentityOut(Schema):
+    id: int
+    provider: str
+    email: str
+    email_verified: bool
+    first_login_at: datetime
+    last_login_at: datetime
+
+
+class IdentitiesOut(Schema):
+    has_password: bool
+    identities: list[IdentityOut]

@@ -1,0 +1,214 @@
+"""What the accounts app does: sign-up, verification, password sign-in, reset and change,
+identities and deletion. Sessions and tokens are the tokens app's; identities the social app's.
+
+Every endpoint that takes an email answers alike for an address with an account and one
+without, and does the same password-hashing work for both (one hash or one check), so
+neither the answer nor the hasher tells whether an account exists.
+"""
+
+import functools
+import secrets
+import uuid
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import check_password, get_hasher, make_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import links, mail
+from accounts.conf import account_settings
+from accounts.errors import (
+    CredentialsInvalid,
+    EmailUnverified,
+    IdentityNotFound,
+    LastSignInMethod,
+    PasswordIncorrect,
+    PasswordInvalid,
+    PasswordLoginDisabled,
+    ReauthenticationRequired,
+)
+from accounts.selectors import password_is_a_way_in, user_get
+from core.emails import canonical_email, canonical_email_or_none
+from core.errors import AccountDisabled
+from core.events import AuthEvent, emit
+from core.models import DISPLAY_NAME_MAX_LENGTH, User
+from social import services as social_services
+from social.selectors import social_account_list
+from tokens.errors import TokenRevoked
+from tokens.models import SessionEndReason
+from tokens.selectors import session_started_at
+from tokens.services import TokenPair, session_end_all, session_start
+
+
+def _password_login_required() -> None:
+    if not account_settings().password_login:
+        raise PasswordLoginDisabled()
+
+
+def _password_validate(password: str, *, user) -> None:
+    """AUTH_PASSWORD_VALIDATORS, their messages in the problem's `errors`."""
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise PasswordInvalid("See `errors` for what the password lacks.", errors=list(exc.messages)) from None
+
+
+@functools.cache
+def _dummy_encoded(hasher_path: str) -> str:
+    return make_password(secrets.token_urlsafe(16))
+
+
+def _dummy_password_check(password: str) -> None:
+    """The check a known user's password gets, against a hash nobody has: the same work, no answer."""
+    hasher = get_hasher()
+    check_password(password, _dummy_encoded(f"{type(hasher).__module__}.{type(hasher).__qualname__}"))
+
+
+def _user_by_email(email: str):
+    address = canonical_email_or_none(email)
+    return User.objects.filter(email=address).first() if address else None
+
+
+def account_register(*, email: str, password: str, display_name: str = "") -> None:
+    """Signs an address up, or tells its owner someone tried; the caller cannot tell which.
+
+    A new address gets an account with an unverified email and a verification link. An
+    address that has an account, verified or not, gets no new password: its owner gets an
+    email saying someone tried to sign up, with a link to set a password. So a sign-up
+    never changes an existing account, and an attacker's password on an address waits,
+    unusable, until whoever reads that inbox confirms it or replaces it.
+    """
+    _password_login_required()
+    address = canonical_email(email)
+    draft = User(email=address, display_name=display_name[:DISPLAY_NAME_MAX_LENGTH])
+    _password_validate(password, user=draft)
+    draft.set_password(password)  # Hashed whatever follows: the same work for every address.
+    existing = User.objects.filter(email=address).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                draft.save()
+        except IntegrityError:  # A concurrent sign-up of the same address won.
+            existing = User.objects.get(email=address)
+        else:
+            mail.verify_email_send(user=draft)
+            return
+    if existing.is_active:
+        mail.sign_up_attempt_send(user=existing)
+
+
+def account_email_verify(*, uid: str, token: str, user_agent: str = "", ip: str | None = None) -> TokenPair:
+    """Marks the address verified (the link is then used up) and signs the user in."""
+    _password_login_required()
+    user = links.link_user(uid=uid, token=token, generator=links.email_verification_tokens)
+    user.email_verified = True
+    user.last_login = timezone.now()
+    user.save(update_fields=["email_verified", "last_login"])
+    emit(AuthEvent.SIGN_IN, outcome="success", provider="email_link", user_id=user.pk)
+    return session_start(user=user, user_agent=user_agent, ip=ip)
+
+
+def account_verification_resend(*, email: str) -> None:
+    """A new verification link, if the address has an account waiting for one."""
+    _password_login_required()
+    user = _user_by_email(email)
+    if user is not None and user.is_active and not user.email_verified and user.has_usable_password():
+        mail.verify_email_send(user=user)
+
+
+def account_password_sign_in(*, email: str, password: str, user_agent: str = "", ip: str | None = None) -> TokenPair:
+    """A token pair for the right email and password.
+
+    An unknown address and a wrong password are one answer after one password check each;
+    only a right password learns whether the account is disabled or unverified.
+    """
+    _password_login_required()
+    user = _user_by_email(email)
+    if user is None or not user.has_usable_password():
+        _dummy_password_check(password)
+        raise CredentialsInvalid()
+    if not user.check_password(password):
+        raise CredentialsInvalid()
+    if not user.is_active:
+        raise AccountDisabled("An administrator has disabled this account.")
+    if not user.email_verified:
+        raise EmailUnverified("Open the link emailed at sign-up, or ask for a new one.")
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
+    return session_start(user=user, user_agent=user_agent, ip=ip)
+
+
+def password_reset_request(*, email: str) -> None:
+    """A reset link to the address, if it has an active account (one without a password gets its first)."""
+    _password_login_required()
+    user = _user_by_email(email)
+    if user is not None and user.is_active:
+        mail.reset_password_send(user=user)
+
+
+def password_reset_confirm(
+    *, uid: str, token: str, new_password: str, user_agent: str = "", ip: str | None = None
+) -> TokenPair:
+    """Sets the password from a reset link, ends every session and signs in afresh.
+
+    The link proves the person reads the address's inbox, so the address is verified too.
+    """
+    _password_login_required()
+    user = links.link_user(uid=uid, token=token, generator=links.password_reset_tokens)
+    _password_validate(new_password, user=user)
+    user.set_password(new_password)
+    user.email_verified = True
+    user.last_login = timezone.now()
+    user.save(update_fields=["password", "email_verified", "last_login"])
+    session_end_all(user_id=user.pk, reason=SessionEndReason.PASSWORD_CHANGED)
+    emit(AuthEvent.SIGN_IN, outcome="success", provider="password_reset", user_id=user.pk)
+    return session_start(user=user, user_agent=user_agent, ip=ip)
+
+
+def _signed_in_recently(session_id: uuid.UUID) -> bool:
+    started_at = session_started_at(session_id=session_id)
+    return started_at is not None and timezone.now() - started_at <= account_settings().recent_sign_in
+
+
+def _reauthenticate(user, *, session_id: uuid.UUID, password: str | None) -> None:
+    """The current password if one is given (or the user has one and asks to change it), else a recent sign-in."""
+    if password is not None:
+        if not user.has_usable_password() or not user.check_password(password):
+            raise PasswordIncorrect()
+        return
+    if not _signed_in_recently(session_id):
+        minutes = int(account_settings().recent_sign_in.total_seconds() // 60)
+        raise ReauthenticationRequired(f"Give the current password, or sign in again (within {minutes} minutes).")
+
+
+def password_change(*, user_id: int, session_id: uuid.UUID, current_password: str | None, new_password: str) -> None:
+    """Sets a new password and ends every other session of the user.
+
+    A user who has a password proves it; one who has none yet (signed up with a provider)
+    must have signed in recently.
+    """
+    _password_login_required()
+    user = user_get(user_id=user_id)
+    if user.has_usable_password() and current_password is None:
+        raise PasswordIncorrect("Give the current password.")
+    _reauthenticate(user, session_id=session_id, password=current_password)
+    _password_validate(new_password, user=user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    session_end_all(user_id=user.pk, reason=SessionEndReason.PASSWORD_CHANGED, keep_session_id=session_id)
+
+
+def identity_remove(*, user_id: int, identity_id: int) -> None:
+    """Unlinks one of the user's identities, unless it is their last way to sign in."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        if user is None:
+            raise TokenRevoked("The user of this token no longer exists or is disabled.")
+        identities = social_account_list(user_id=user.pk)
+        if identity_id not in {identity.pk for identity in identities}:
+            raise IdentityNotFound()
+        if len(identities) == 1 and not password_is_a_way_in(user):
+            raise LastSignInMethod("Set a password or link another provider first.")
+        social_services.social_account_delete(account_id=identity_id)
