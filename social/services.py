@@ -24,7 +24,14 @@ from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from social.conf import social_settings
-from social.errors import EmailRequired, IdentityInUse, LoginConflict, ProviderUnknown, RedirectUriNotAllowed, StateInvalid
+from social.errors import (
+    EmailRequired,
+    IdentityInUse,
+    LoginConflict,
+    ProviderUnknown,
+    RedirectUriNotAllowed,
+    StateInvalid,
+)
 from social.models import SocialAccount
 from social.outbound import bounded_by_provider_limits
 from social.providers import Identity, apple_user_name, provider_get
