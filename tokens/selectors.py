@@ -25,3 +25,36 @@ def session_list(*, user_id: int, current_session_id: UUID) -> list[dict]:
     ]
 
 
+def session_started_at(*, session_id: UUID):
+    """When the session's sign-in happened (refreshes do not move it); None for an unknown session."""
+    return Session.objects.filter(id=session_id).values_list("created_at", flat=True).first()
+
+
+def jwks() -> dict:
+    """The public keys of the set (current and retired); HMAC keys are secrets and never listed."""
+    return keys.key_set_fresh().jwks()
+
+
+def discovery_cache_control() -> str:
+    # No verifier may hold a copy longer than this process would (JWT_KEY_SET_MAX_AGE),
+    # far shorter than the time a retired key keeps verifying (docs/keys.md).
+    return f"public, max-age={int(token_settings().key_set_max_age.total_seconds())}"
+
+
+def authorization_server_metadata() -> dict:
+    """RFC 8414 metadata; URLs on JWT_ISSUER, which is this API's public address."""
+    base = token_settings().issuer.rstrip("/")
+    return {
+        "issuer": token_settings().issuer,
+        "jwks_uri": base + reverse("well-known:jwks"),
+        "token_endpoint": base + reverse("api:token_refresh"),
+        "revocation_endpoint": base + reverse("api:logout"),
+        # Sign-in is a social login exchanged by this API, not an OAuth grant a client makes
+        # here, so refresh is the only grant and no response type is offered (docs/keys.md).
+        "grant_types_supported": ["refresh_token"],
+        "response_types_supported": [],
+        # Public clients: the refresh token itself is the credential, no client authentication.
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "service_documentation": base + reverse("api:openapi-view"),
+    }
