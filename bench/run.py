@@ -3,7 +3,10 @@
 - requests/s of an unauthenticated endpoint (GET /api/health/live) against GET /api/auth/whoami,
   in alternating rounds, once with the session denylist off and once on with Redis;
 - refreshes per second, sequentially along one session's chain;
-- winners when 8 threads present the same refresh token at once, over 20 trials.
+- winners when 8 threads present the same refresh token at once, over 20 trials;
+- per signing algorithm (HS256, RS256, ES256, EdDSA): the CPU cost of verifying one access token
+  through the project's code next to a bare `jwt.decode` with the same key (bench/verify_cost.py,
+  in process), and whoami against liveness on a server signing with that algorithm.
 
 The server is gunicorn with 2 workers on PostgreSQL (DATABASE_URL, default the local
 `bench` database, created if missing) and Redis (REDIS_URL, default database 1). Prints a
@@ -30,6 +33,9 @@ PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 TARGETS = {"whoami/live": (0.9, 0.8)}  # (denylist off, denylist on with Redis)
+# The project's first verification of an access token may cost this much a bare jwt.decode.
+VERIFY_COST_TARGET = 1.2
+ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 
 
 def free_port() -> int:
@@ -197,6 +203,35 @@ def issue_pair(env: dict[str, str]) -> dict:
     return json.loads(out)
 
 
+def signing_key(algorithm: str) -> str:
+    """A new key for JWT_SIGNING_KEY: an HMAC secret, or a PEM private key of the algorithm's kind."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if algorithm.startswith("HS"):
+        return secrets.token_urlsafe(48)
+    private = {
+        "RS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=3072),
+        "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
+        "EdDSA": ed25519.Ed25519PrivateKey.generate,
+    }[algorithm]()
+    return private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def verify_cost(env: dict[str, str], *, rounds: int, calls: int) -> dict:
+    out = subprocess.run(
+        [PYTHON, "bench/verify_cost.py", str(rounds), str(calls)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
@@ -262,6 +297,18 @@ def main() -> int:
             "winners_max": max(winners),
         }
 
+    results["algorithms"] = {}
+    for algorithm in ALGORITHMS:
+        env = {**base_env, "JWT_ALGORITHM": algorithm, "JWT_SIGNING_KEY": signing_key(algorithm)}
+        env["JWT_SESSION_DENYLIST"] = "0"  # verification alone
+        measured = {"verify": verify_cost(env, rounds=21, calls=300)}
+        with Server(env) as server:
+            token = issue_pair(env)["access"]
+            measured["whoami"] = compare_whoami_to_live(
+                server.port, token, rounds=max(3, args.rounds // 2), seconds=args.seconds, clients=args.clients
+            )
+        results["algorithms"][algorithm] = measured
+
     off, on = results["denylist_off"], results["denylist_on_redis"]
     target_off, target_on = TARGETS["whoami/live"]
     rows = [
@@ -310,6 +357,26 @@ def main() -> int:
             results["race"]["winners_min"] == results["race"]["winners_max"] == 1,
         ),
     ]
+    for algorithm, measured in results["algorithms"].items():
+        verify, whoami = measured["verify"], measured["whoami"]
+        rows.append(
+            (
+                f"{algorithm}: verify, project / bare jwt.decode",
+                f"{verify['project_us']} / {verify['bare_jwt_decode_us']} us CPU",
+                f"{verify['ratio']:.2f}",
+                f"<= {VERIFY_COST_TARGET}",
+                verify["ratio"] <= VERIFY_COST_TARGET,
+            )
+        )
+        rows.append(
+            (
+                f"{algorithm}: whoami / live, denylist off",
+                f"{whoami['whoami_rps']} / {whoami['live_rps']} req/s",
+                f"{whoami['ratio']:.2f}",
+                "",
+                True,
+            )
+        )
     print(f"\n{'measure':42} {'measured (medians)':30} {'ratio':>6}  {'target':8} ok")
     for name, measured, ratio, target, ok in rows:
         print(f"{name:42} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")

@@ -7,7 +7,10 @@ verified only with a key of our own set: the `jku`, `x5u`, `jwk` and `x5c` heade
 would let a token name its own key, are refused outright, never followed.
 """
 
+import base64
+import binascii
 import functools
+import json
 import time
 from enum import StrEnum
 from typing import Any
@@ -52,12 +55,23 @@ def encode(claims: dict[str, Any], *, token_type: TokenType) -> str:
     )
 
 
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The header alone, to choose the key. PyJWT's get_unverified_header decodes the payload
+    and signature too, which PyJWT's verification then does again: 60% of a bare HS256 decode.
+    Same base64url decoding as PyJWT's, and the signature covers these bytes."""
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise TokenInvalid("The token is malformed.") from None
+    if not isinstance(header, dict):
+        raise TokenInvalid("The token is malformed.")
+    return header
+
+
 def _verifying_key(token: str) -> keys.Key:
     """The key of our set that the token's `kid` names, chosen before any signature is checked."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise TokenInvalid("The token is malformed.") from None
+    header = _unverified_header(token)
     if _KEY_SOURCE_HEADERS & header.keys():
         raise TokenInvalid("The token names its own key; this API verifies only with its own keys.")
     kid = header.get("kid")
@@ -105,8 +119,12 @@ def _verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
     except jwt.PyJWTError:
         raise TokenInvalid("The token is malformed.") from None
 
-    header, claims = decoded["header"], decoded["payload"]
-    if header.get("typ") not in _ACCEPTED_HEADER_TYPES[token_type] or claims.get("token_type") != token_type:
+    typ, claims = decoded["header"].get("typ"), decoded["payload"]
+    if (
+        not isinstance(typ, str)
+        or typ not in _ACCEPTED_HEADER_TYPES[token_type]
+        or claims.get("token_type") != token_type
+    ):
         raise TokenInvalid(f"The token's type is not `{token_type.value}`.")
     return key.kid, claims
 
@@ -138,8 +156,10 @@ def decode_access(token: str) -> dict[str, Any]:
 def peek_token_type(token: str) -> TokenType | None:
     """The kind a token claims to be, from its unverified header; only to choose what to verify it as."""
     try:
-        typ = jwt.get_unverified_header(token).get("typ")
-    except jwt.PyJWTError:
+        typ = _unverified_header(token).get("typ")
+    except TokenInvalid:
+        return None
+    if not isinstance(typ, str):
         return None
     for token_type, accepted in _ACCEPTED_HEADER_TYPES.items():
         if typ in accepted:

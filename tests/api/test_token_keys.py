@@ -378,3 +378,14 @@ def test_the_environments_key_keeps_verifying_after_the_first_rotation(client, u
     assert header_of(after.access)["kid"] != header_of(pair.access)["kid"]
     assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
     assert client.get("/auth/whoami", headers=bearer(after.access)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"[]", b"not json", b'{"typ": [], "alg": "HS256"}', b'{"kid": 7, "alg": "HS256"}', b"\xff\xfe"],
+)
+def test_a_header_that_is_not_a_json_object_with_strings_is_token_invalid(client, pair, header):
+    _head, body, signature = pair.access.split(".")
+    refused(client, f"{_b64(header)}.{body}.{signature}")
+    response = client.post("/auth/token/verify", json={"token": f"{_b64(header)}.{body}.{signature}"})
+    assert (response.status_code, response.json()["code"]) == (401, "token_invalid")
