@@ -257,6 +257,7 @@ def main() -> int:
         # The server is measured, not the per-client limits (every request here is one client).
         "API_THROTTLE_SIGN_IN": "",
         "API_THROTTLE_TOKENS": "",
+        "API_THROTTLE_SIGN_IN_PROVIDER": "",
         # One session makes every whoami here; its counter (one Redis command per request)
         # is on in `make load`, which measures the whole product.
         "API_THROTTLE_SESSION": "",
