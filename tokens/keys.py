@@ -180,13 +180,14 @@ class _KeyStore:
 
     def __init__(self) -> None:
         self._static = static_key()
+        self._max_age = token_settings().key_set_max_age.total_seconds()
         self._set: KeySet | None = None
         self._loaded_at = 0.0
         self._lock = threading.Lock()
 
     def key_set(self) -> KeySet:
         age = time.time() - self._loaded_at
-        if self._set is None or not 0 <= age < token_settings().key_set_max_age.total_seconds():
+        if self._set is None or not 0 <= age < self._max_age:
             self._reload()
         assert self._set is not None
         return self._set
