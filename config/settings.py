@@ -192,6 +192,9 @@ JWT_VERIFYING_KEY = env_str("JWT_VERIFYING_KEY")
 # most once a second, on a token with an unknown `kid`); also the JWKS's Cache-Control max-age.
 JWT_KEY_SET_MAX_AGE = env_int("JWT_KEY_SET_MAX_AGE", 60)
 JWT_SESSION_DENYLIST = env_bool("JWT_SESSION_DENYLIST", True)
+# With Redis: each process keeps the denylist in memory, kept current by Redis pub/sub, so a
+# bearer check makes no network call (tokens/mirror.py, docs/tokens.md). Off: one Redis read each.
+JWT_DENYLIST_MIRROR = env_bool("JWT_DENYLIST_MIRROR", True)
 # Dotted path to a callable(user) -> dict of extra access-token claims; empty for none.
 JWT_EXTRA_CLAIMS = env_str("JWT_EXTRA_CLAIMS")
 # How the refresh token travels: "body" (JSON), "cookie" (an HttpOnly cookie only) or "both".

@@ -48,6 +48,7 @@ class TokenSettings:
     verifying_key: str
     key_set_max_age: timedelta
     session_denylist: bool
+    denylist_mirror: bool
     extra_claims: Callable[["User"], dict[str, Any]] | None
     refresh_transport: RefreshTransport
     refresh_reuse_interval: timedelta
@@ -84,6 +85,7 @@ def token_settings() -> TokenSettings:
         verifying_key=settings.JWT_VERIFYING_KEY,
         key_set_max_age=timedelta(seconds=settings.JWT_KEY_SET_MAX_AGE),
         session_denylist=settings.JWT_SESSION_DENYLIST,
+        denylist_mirror=settings.JWT_DENYLIST_MIRROR,
         extra_claims=import_string(settings.JWT_EXTRA_CLAIMS) if settings.JWT_EXTRA_CLAIMS else None,
         refresh_transport=RefreshTransport(settings.JWT_REFRESH_TRANSPORT),
         refresh_reuse_interval=timedelta(seconds=settings.JWT_REFRESH_REUSE_INTERVAL),

@@ -16,11 +16,13 @@ Failure, per use (docs/operations.md): the check fails closed, so a cache that c
 read answers 503 rather than letting a possibly revoked token through; ending a session
 writes the database first, and the entry after.
 
-A per-process mirror (issue 16) can sit on top of `is_session_denied` and `deny_sessions`:
-the cache stays the shared copy and `denylist_rebuild` its source of truth.
+With Redis, each process also keeps a mirror of the copy in memory (tokens/mirror.py): the
+check asks it first and reads the cache only when the mirror cannot prove it is current.
+Every write here also feeds the mirrors (an index to load from, a message to follow).
 """
 
 import math
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from uuid import UUID
@@ -29,6 +31,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.outages import CACHE_ERRORS
+from tokens import mirror
 from tokens.conf import token_settings
 from tokens.models import Session
 
@@ -55,11 +58,14 @@ def deny_sessions(session_ids: Iterable[UUID]) -> None:
     """Denies sessions whose end is already committed to the database."""
     if not token_settings().session_denylist:
         return
+    session_ids = list(session_ids)
     keys = {_key(session_id): 1 for session_id in session_ids}
     if not keys:
         return
+    lifetime = _lifetime().total_seconds()
     try:
-        cache.set_many(keys, timeout=int(_lifetime().total_seconds()))
+        cache.set_many(keys, timeout=int(lifetime))
+        mirror.publish_denied(mirror.expiries(session_ids, expires_at=time.time() + lifetime))
     except CACHE_ERRORS:
         _ProcessState.write_failed = True
         raise
@@ -76,13 +82,17 @@ def denylist_rebuild() -> set[str]:
     lifetime = _lifetime()
     ended = Session.objects.filter(ended_at__gt=now - lifetime).values_list("id", "ended_at")
     by_timeout: dict[int, dict[str, int]] = {}
+    expiries: dict[str, float] = {}
     for session_id, ended_at in ended:
         assert ended_at is not None  # filtered on
         remaining = math.ceil((ended_at + lifetime - now).total_seconds() / 60) * 60
         by_timeout.setdefault(remaining, {})[_key(session_id)] = 1
+        expiries[str(session_id)] = (ended_at + lifetime).timestamp()
     for timeout, keys in by_timeout.items():
         cache.set_many(keys, timeout=timeout)
+    mirror.publish_denied(expiries)
     denylist_mark_complete()
+    mirror.publish_resync()
     return {key.removeprefix(_PREFIX) for keys in by_timeout.values() for key in keys}
 
 
@@ -93,7 +103,15 @@ def denylist_mark_complete() -> None:
 
 
 def is_session_denied(session_id: UUID | str) -> bool:
-    """Whether the session has ended: one cache read, plus a rebuild when the copy may be incomplete."""
+    """Whether the session has ended: from this process's mirror when it is current, else one cache read.
+
+    A cache read adds a rebuild when the copy may be incomplete.
+    """
+    process_mirror = mirror.denylist_mirror()
+    if process_mirror is not None and not _ProcessState.write_failed:
+        denied = process_mirror.is_denied(str(session_id))
+        if denied is not None:
+            return denied
     key = _key(session_id)
     found = cache.get_many([key, REBUILT_MARKER])
     if REBUILT_MARKER not in found or _ProcessState.write_failed:

@@ -1,0 +1,235 @@
+"""The denylist mirror (tokens/mirror.py) against real Redis servers and a second process.
+
+Each test starts its own redis-server on a free port (so that stopping or pausing it touches
+no one else) and turns the mirror on in this process. Waiting is bounded polling for a state
+(the mirror current, a revocation seen), never an assertion on how long it took.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from tests.api.test_token_api import count_cache_reads
+from tests.conftest import bearer, closed_port
+from tokens import denylist
+from tokens.mirror import STALE_AFTER, DenylistMirror, denylist_mirror
+from tokens.models import Session
+from tokens.services import session_end
+
+REDIS_SERVER = shutil.which("redis-server") or "redis-server"
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"), reason="needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0 (CI does)"
+    ),
+    pytest.mark.skipif(not Path(REDIS_SERVER).is_absolute(), reason="needs the redis-server binary"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY_PREFIX = "mirror-test"
+WAIT = 15.0  # bound on every wait for a state; generous, the machine is shared
+
+
+class OwnRedis:
+    """A redis-server of this test's own on a free loopback port, without persistence."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = closed_port()
+        self.tmp_path = tmp_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.tmp_path,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(lambda: self._answers(), "redis-server to answer")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def signal(self, number: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(number)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.signal(signal.SIGCONT) if server.process else None
+    server.stop()
+
+
+@pytest.fixture
+def mirror(settings, own_redis, transactional_db) -> DenylistMirror:
+    """This process's mirror, on the test's own Redis, current."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": own_redis.url,
+            "KEY_PREFIX": KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    settings.JWT_DENYLIST_MIRROR = True
+    denylist.denylist_mark_complete()
+    process_mirror = denylist_mirror()
+    assert process_mirror is not None
+    wait_for(process_mirror.is_current, "the mirror to load")
+    yield process_mirror
+    process_mirror.stop()
+
+
+def test_whoami_answers_from_the_mirror_with_no_cache_read_and_no_query(
+    client, pair, mirror, monkeypatch, django_assert_num_queries
+):
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200  # loads the key set
+    with monkeypatch.context() as patch, django_assert_num_queries(0):
+        reads = count_cache_reads(patch)
+        assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+    assert reads == []
+    assert mirror.counters.answered == 2
+    assert mirror.counters.fell_back == 0
+
+
+def test_a_session_ended_here_is_refused_by_the_mirror(client, pair, mirror, monkeypatch):
+    assert client.post("/auth/logout", headers=bearer(pair.access)).status_code == 204
+    wait_for(lambda: mirror.is_denied(str(session_of(pair))), "the revocation to reach the mirror")
+    with monkeypatch.context() as patch:
+        reads = count_cache_reads(patch)
+        response = client.get("/auth/whoami", headers=bearer(pair.access))
+    assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
+    assert reads == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the second process shares the test database: needs PostgreSQL (DATABASE_URL)",
+)
+def test_a_session_ended_by_another_process_is_refused_by_this_ones_mirror(client, pair, mirror, own_redis):
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "REDIS_URL": own_redis.url,
+        "CACHE_KEY_PREFIX": KEY_PREFIX,
+    }
+    end_it = f"session_end(session_id=uuid.UUID('{session_of(pair)}'))"
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            f"import uuid; from tokens.services import session_end; {end_it}",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    answered_before = mirror.counters.answered
+    wait_for(
+        lambda: client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 401,
+        "this process to refuse the token",
+    )
+    assert mirror.counters.answered > answered_before
+    assert mirror.counters.fell_back == 0
+
+
+def test_after_a_redis_restart_the_mirror_resyncs_and_sees_a_session_ended_while_redis_was_down(
+    client, pair, mirror, own_redis, caplog
+):
+    own_redis.stop()
+    wait_for(lambda: not mirror.is_current(), "the mirror to notice")
+    # Fails closed meanwhile: the check reads Redis directly, which answers nothing.
+    response = client.get("/auth/whoami", headers=bearer(pair.access))
+    assert (response.status_code, response.json()["code"]) == (503, "service_unavailable")
+    assert mirror.counters.fell_back >= 1
+    # Ended while Redis is down: the database has it, no Redis entry was written.
+    Session.objects.filter(id=session_of(pair)).update(ended_at=timezone.now())
+    own_redis.start()  # empty: no marker, no entries
+    wait_for(mirror.is_current, "the mirror to resync")
+    assert mirror.counters.lost >= 1
+    assert mirror.counters.synced >= 2
+    assert mirror.is_denied(str(session_of(pair))) is True
+    response = client.get("/auth/whoami", headers=bearer(pair.access))
+    assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
+
+
+def test_a_hung_redis_makes_the_mirror_stale_and_checks_read_redis_directly(client, pair, mirror, own_redis, caplog):
+    own_redis.signal(signal.SIGSTOP)
+    # The bound: no PONG for STALE_AFTER seconds and the mirror stops answering.
+    wait_for(lambda: not mirror.is_current(), f"the mirror to go stale (after {STALE_AFTER} s)")
+    response = client.get("/auth/whoami", headers=bearer(pair.access))
+    assert (response.status_code, response.json()["code"]) == (503, "service_unavailable")
+    assert mirror.counters.fell_back == 1
+    own_redis.signal(signal.SIGCONT)
+    wait_for(mirror.is_current, "the mirror to resync")
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+    assert mirror.counters.fell_back == 1
+    assert "denylist mirror lost" in caplog.text
+
+
+def test_a_killed_subscription_is_counted_logged_and_resubscribed(client, pair, mirror, own_redis, caplog):
+    synced = mirror.counters.synced
+    killed = redis.Redis(port=own_redis.port).client_kill_filter(_type="pubsub")
+    assert killed == 1
+    wait_for(lambda: mirror.counters.synced > synced, "the mirror to resubscribe and reload")
+    assert mirror.counters.lost == 1
+    assert "denylist mirror lost" in caplog.text
+    # A revocation after the resubscription still arrives.
+    session_end(session_id=session_of(pair))
+    wait_for(lambda: mirror.is_denied(str(session_of(pair))), "the revocation to reach the mirror")
+
+
+def test_mirror_entries_expire_with_the_access_token_lifetime(pair, mirror, settings):
+    session_id = session_of(pair)
+    session_end(session_id=session_id)
+    wait_for(lambda: mirror.is_denied(str(session_id)), "the revocation to reach the mirror")
+    lifetime = timedelta(seconds=settings.JWT_ACCESS_TTL + settings.JWT_LEEWAY)
+    with time_machine.travel(timezone.now() + lifetime + timedelta(seconds=1), tick=False):
+        assert mirror.is_denied(str(session_id)) is False
+        # The thread drops what has expired at its next ping: the mirror stays bounded.
+        wait_for(lambda: str(session_id) not in mirror._entries, "the expired entry to be dropped")
+
+
+def session_of(pair) -> uuid.UUID:
+    from tokens.backend import decode_access
+
+    return uuid.UUID(decode_access(pair.access)["sid"])
