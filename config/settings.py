@@ -96,11 +96,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Threaded workers write concurrently. A transaction that reads before it writes (a
     # social account's upsert) would fail at once with "database is locked" when another
     # holds the write lock; BEGIN IMMEDIATE takes the lock first, waiting up to `timeout`
-    # seconds, and WAL lets readers go on while one writes (Django's SQLite notes).
+    # seconds, and WAL lets readers go on while one writes (Django's SQLite notes). In WAL,
+    # synchronous=NORMAL syncs at checkpoints rather than at every commit: a commit is still
+    # atomic and the file never corrupt; a power loss (not a crash of the process) may undo
+    # the last commits. Each refresh commits, so this is most of its cost (docs/benchmarks.md).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 10,
-        "init_command": "PRAGMA journal_mode=WAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
 # Pending social logins, the session denylist and throttle counters must be shared by
