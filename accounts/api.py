@@ -1,12 +1,15 @@
 """HTTP glue for accounts: each endpoint parses, calls one service, returns a schema."""
 
-from ninja import Router, Status
+from ninja import Form, Router, Status
 
 from accounts import selectors, services
+from accounts.auth import kakao_admin_key
 from accounts.schemas import (
     AcceptedOut,
+    AccountDeleteIn,
     EmailIn,
     IdentitiesOut,
+    KakaoUnlinkIn,
     LinkIn,
     PasswordChangeIn,
     PasswordSignInIn,
@@ -111,3 +114,22 @@ def identity_delete(request, identity_id: int):
     """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in)."""
     services.identity_remove(user_id=request.auth.user_id, identity_id=identity_id)
     return Status(204, None)
+
+
+@users_router.delete("/me", response={204: None, **problem_responses(401, 403, 422, 429, 502, 504)})
+def account_delete(request, body: AccountDeleteIn | None = None):
+    """Deletes the account: its identities (unlinked at Kakao too), sessions and the user. Needs a recent sign-in
+    (ACCOUNTS_RECENT_SIGN_IN_MINUTES) or the current password."""
+    services.account_delete(
+        user_id=request.auth.user_id, session_id=request.auth.session_id, password=body.password if body else None
+    )
+    return Status(204, None)
+
+
+@auth_router.post(
+    "/kakao/unlink", auth=kakao_admin_key, response={200: AcceptedOut, **problem_responses(400, 401, 422)}
+)
+def kakao_unlink(request, body: Form[KakaoUnlinkIn]):
+    """Kakao's unlink callback (register this URL at Kakao Developers, method POST): removes that identity."""
+    services.kakao_unlink_received(app_id=body.app_id, kakao_user_id=body.user_id)
+    return {"detail": "Unlinked."}

@@ -57,3 +57,15 @@ class IdentityOut(Schema):
 class IdentitiesOut(Schema):
     has_password: bool
     identities: list[IdentityOut]
+
+
+class AccountDeleteIn(Schema):
+    password: str | None = Field(None, max_length=1024, description="Needed unless the sign-in was recent.")
+
+
+class KakaoUnlinkIn(Schema):
+    """What Kakao's unlink callback posts (form-encoded)."""
+
+    app_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    referrer_type: str = Field("", max_length=64, examples=["UNLINK_FROM_APPS", "ACCOUNT_DELETE"])

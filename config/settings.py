@@ -254,6 +254,10 @@ SOCIAL_KAKAO_CLIENT_IDS = env_list("SOCIAL_KAKAO_CLIENT_IDS", [])
 SOCIAL_KAKAO_DISCOVERY_URL = env_str(
     "SOCIAL_KAKAO_DISCOVERY_URL", "https://kauth.kakao.com/.well-known/openid-configuration"
 )
+# The app's Admin key (Kakao Developers > App > Platform keys): unlinks a deleted account at
+# Kakao, and authenticates Kakao's unlink callback (docs/accounts.md). Empty: neither.
+SOCIAL_KAKAO_ADMIN_KEY = env_str("SOCIAL_KAKAO_ADMIN_KEY")
+SOCIAL_KAKAO_UNLINK_URL = env_str("SOCIAL_KAKAO_UNLINK_URL", "https://kapi.kakao.com/v1/user/unlink")
 SOCIAL_KAKAO_SCOPES = env_list("SOCIAL_KAKAO_SCOPES", ["profile_nickname", "profile_image", "account_email"])
 SOCIAL_GOOGLE_CLIENT_ID = env_str("SOCIAL_GOOGLE_CLIENT_ID")
 SOCIAL_GOOGLE_CLIENT_SECRET = env_str("SOCIAL_GOOGLE_CLIENT_SECRET")

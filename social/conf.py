@@ -42,6 +42,9 @@ class KakaoConfig:
     # Kakao Login's OpenID Connect: the apps' keys accepted as an id_token's audience at /token.
     client_ids: tuple[str, ...] = ()
     discovery_url: str = ""
+    # The Admin key: unlinking users at Kakao, and checking Kakao's unlink callback.
+    admin_key: str = ""
+    unlink_url: str = ""
 
     @property
     def native(self) -> tuple[str, ...]:
@@ -154,6 +157,8 @@ def _kakao() -> KakaoConfig:
         token_info_url=_endpoint("SOCIAL_KAKAO_TOKEN_INFO_URL", settings.SOCIAL_KAKAO_TOKEN_INFO_URL),
         client_ids=tuple(settings.SOCIAL_KAKAO_CLIENT_IDS),
         discovery_url=_endpoint("SOCIAL_KAKAO_DISCOVERY_URL", settings.SOCIAL_KAKAO_DISCOVERY_URL),
+        admin_key=settings.SOCIAL_KAKAO_ADMIN_KEY,
+        unlink_url=_endpoint("SOCIAL_KAKAO_UNLINK_URL", settings.SOCIAL_KAKAO_UNLINK_URL),
     )
 
 

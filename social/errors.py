@@ -99,3 +99,8 @@ class LoginConflict(Problem):
     code = "login_conflict"
     title = "A concurrent sign-in changed the same account; try again"
     event = AuthEvent.SIGN_IN
+
+
+class KakaoAppMismatch(Problem):
+    code = "kakao_app_mismatch"
+    title = "Kakao's callback names another app"

@@ -478,6 +478,10 @@ class Provider(ABC):
             raise ProviderUnavailable(f"{self.config.display_name} could not be reached or gave no JSON.") from None
 
 
+# Kakao's API error for a user who is not linked to the app (Kakao's REST API error codes).
+KAKAO_NOT_LINKED = -101
+
+
 class KakaoProvider(Provider):
     config_class = KakaoConfig
     config: KakaoConfig
@@ -530,6 +534,33 @@ class KakaoProvider(Provider):
         if identity.subject != str(info.get("id")):
             raise ProviderUnavailable("Kakao's token info and user info name different users.")
         return self.vouched(identity)
+
+    def unlink(self, *, subject: str) -> None:
+        """Unlinks a user from the app at Kakao ("Unlink" with the Admin key), as if they had done it.
+
+        Kakao answers `{"id": <user id>}`; -101 means the user is not linked to the app
+        (already unlinked), which is the state wanted.
+        """
+        with self._outbound("unlink"):
+            response = requests.post(
+                self.config.unlink_url,
+                headers={"Authorization": f"KakaoAK {self.config.admin_key}"},
+                data={"target_id_type": "user_id", "target_id": subject},
+                timeout=self.timeout,
+            )
+            body = response.json()
+        if not isinstance(body, dict):
+            raise ProviderUnavailable("Kakao's unlink answer is not a JSON object.")
+        if response.status_code == 200 and str(body.get("id")) == subject:
+            return
+        if body.get("code") == KAKAO_NOT_LINKED:
+            return
+        provider_error = str(body.get("code") or "")
+        logger.warning("kakao refused an unlink: HTTP %s (%s)", response.status_code, provider_error)
+        raise ProviderUnavailable(
+            f"Kakao refused to unlink the user (HTTP {response.status_code}).",
+            **({"provider_error": provider_error} if provider_error else {}),
+        )
 
     def _kakao_user(
         self, token: dict[str, Any], *, refused_token: type[Problem] = ProviderUnavailable

@@ -23,10 +23,11 @@ from core.emails import canonical_email_or_none
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
-from social.conf import social_settings
+from social.conf import KAKAO, KakaoConfig, social_settings
 from social.errors import (
     EmailRequired,
     IdentityInUse,
+    KakaoAppMismatch,
     LoginConflict,
     ProviderUnknown,
     RedirectUriNotAllowed,
@@ -34,7 +35,7 @@ from social.errors import (
 )
 from social.models import SocialAccount
 from social.outbound import bounded_by_provider_limits
-from social.providers import Identity, apple_user_name, provider_get
+from social.providers import Identity, KakaoProvider, apple_user_name, provider_get
 from tokens.errors import NotAuthenticated
 from tokens.models import SessionEndReason
 from tokens.services import Principal, TokenPair, session_end_all, session_start
@@ -349,3 +350,42 @@ def _user_complete(user: User, *, identity: Identity, verified_email: str | None
 def social_account_delete(*, account_id: int) -> None:
     """Unlinks an identity: its next login creates or links a user afresh."""
     SocialAccount.objects.filter(pk=account_id).delete()
+
+
+def social_accounts_revoke(*, user_id: int) -> None:
+    """Unlinks the user's identities at the providers that allow it (Kakao, with SOCIAL_KAKAO_ADMIN_KEY).
+
+    Before an account is deleted: the provider stops sharing the person's data with the app,
+    as the person expects. A failure is a problem (502/504) and nothing else happens.
+    """
+    kakao = social_settings().providers.get(KAKAO)
+    if not isinstance(kakao, KakaoConfig) or not kakao.admin_key:
+        return
+    subjects = SocialAccount.objects.filter(user_id=user_id, provider=KAKAO).values_list("subject", flat=True)
+    for subject in subjects:
+        provider = provider_get(KAKAO)
+        assert isinstance(provider, KakaoProvider)
+        provider.unlink(subject=subject)
+
+
+def kakao_admin_key_valid(*, authorization: str) -> bool:
+    """Whether a request carries `Authorization: KakaoAK <SOCIAL_KAKAO_ADMIN_KEY>`, as Kakao's callbacks do."""
+    kakao = social_settings().providers.get(KAKAO)
+    if not isinstance(kakao, KakaoConfig) or not kakao.admin_key:
+        return False
+    return hmac.compare_digest(authorization.encode(), f"KakaoAK {kakao.admin_key}".encode())
+
+
+def social_account_unlinked_at_kakao(*, app_id: str, subject: str) -> int | None:
+    """Removes the Kakao identity a user unlinked at Kakao; the id of its user, None if unknown.
+
+    Kakao's unlink callback names the app: one for another app (SOCIAL_KAKAO_APP_ID) is refused.
+    """
+    kakao = social_settings().providers.get(KAKAO)
+    if isinstance(kakao, KakaoConfig) and kakao.app_id and app_id != kakao.app_id:
+        raise KakaoAppMismatch(f"The callback is for Kakao app {app_id!r}, not this one.")
+    account = SocialAccount.objects.filter(provider=KAKAO, subject=subject).first()
+    if account is None:
+        return None
+    account.delete()
+    return account.user_id
