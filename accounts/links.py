@@ -30,17 +30,17 @@ email_verification_tokens = EmailVerificationTokenGenerator()
 password_reset_tokens = default_token_generator
 
 
-def _link(template: str, user, generator: PasswordResetTokenGenerator) -> str:
+def _link(template: str, user: User, generator: PasswordResetTokenGenerator) -> str:
     # str.replace, not str.format: a URL may hold other braces.
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     return template.replace("{uid}", uid).replace("{token}", generator.make_token(user))
 
 
-def verify_email_link(user) -> str:
+def verify_email_link(user: User) -> str:
     return _link(account_settings().verify_email_url, user, email_verification_tokens)
 
 
-def reset_password_link(user) -> str:
+def reset_password_link(user: User) -> str:
     return _link(account_settings().reset_password_url, user, password_reset_tokens)
 
 

@@ -14,11 +14,14 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
 from accounts.links import reset_password_link, verify_email_link
+from core.models import User
 
 logger = logging.getLogger(__name__)
 
 
-def _send(*, user, kind: str, subject: str, context: dict) -> None:
+def _send(*, user: User, kind: str, subject: str, context: dict) -> None:
+    # Every caller found or made the user by an email address; social-only users may have none.
+    assert user.email is not None, "emails go only to users found by their address"
     body = render_to_string(f"accounts/email/{kind}.txt", {"user": user, **context})
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
@@ -27,13 +30,13 @@ def _send(*, user, kind: str, subject: str, context: dict) -> None:
         logger.exception("Could not send the %s email to user %s", kind, user.pk)
 
 
-def verify_email_send(*, user) -> None:
+def verify_email_send(*, user: User) -> None:
     _send(
         user=user, kind="verify_email", subject="Confirm your email address", context={"link": verify_email_link(user)}
     )
 
 
-def sign_up_attempt_send(*, user) -> None:
+def sign_up_attempt_send(*, user: User) -> None:
     """To an address that already has an account: someone (maybe its owner) tried to sign up with it."""
     _send(
         user=user,
@@ -43,5 +46,5 @@ def sign_up_attempt_send(*, user) -> None:
     )
 
 
-def reset_password_send(*, user) -> None:
+def reset_password_send(*, user: User) -> None:
     _send(user=user, kind="reset_password", subject="Reset your password", context={"link": reset_password_link(user)})

@@ -14,7 +14,7 @@ def user_get(*, user_id: int):
     return user
 
 
-def password_is_a_way_in(user) -> bool:
+def password_is_a_way_in(user: User) -> bool:
     """Whether the user can sign in with a password now: one set, an address to give, the feature on."""
     return bool(account_settings().password_login and user.email and user.has_usable_password())
 

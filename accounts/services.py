@@ -46,7 +46,7 @@ def _password_login_required() -> None:
         raise PasswordLoginDisabled()
 
 
-def _password_validate(password: str, *, user) -> None:
+def _password_validate(password: str, *, user: User) -> None:
     """AUTH_PASSWORD_VALIDATORS, their messages in the problem's `errors`."""
     try:
         password_validation.validate_password(password, user)
@@ -172,7 +172,7 @@ def _signed_in_recently(session_id: uuid.UUID) -> bool:
     return started_at is not None and timezone.now() - started_at <= account_settings().recent_sign_in
 
 
-def _reauthenticate(user, *, session_id: uuid.UUID, password: str | None) -> None:
+def _reauthenticate(user: User, *, session_id: uuid.UUID, password: str | None) -> None:
     """The current password if one is given (or the user has one and asks to change it), else a recent sign-in."""
     if password is not None:
         if not user.has_usable_password() or not user.check_password(password):
