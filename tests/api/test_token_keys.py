@@ -389,3 +389,17 @@ def test_a_header_that_is_not_a_json_object_with_strings_is_token_invalid(client
     refused(client, f"{_b64(header)}.{body}.{signature}")
     response = client.post("/auth/token/verify", json={"token": f"{_b64(header)}.{body}.{signature}"})
     assert (response.status_code, response.json()["code"]) == (401, "token_invalid")
+
+
+def test_the_admin_shows_each_keys_metadata_never_its_private_half(admin_client, database_keys):
+    database_keys.JWT_ALGORITHM = "ES256"
+    rotate()
+    row = SigningKey.objects.get()
+    listing = admin_client.get("/admin/tokens/signingkey/").content.decode()
+    detail = admin_client.get(f"/admin/tokens/signingkey/{row.kid}/change/").content.decode()
+    for page in (listing, detail):
+        assert row.kid in page
+        assert "ES256" in page
+        assert "PRIVATE KEY" not in page
+        assert row.private_key.splitlines()[1] not in page
+    assert admin_client.get("/admin/tokens/signingkey/add/").status_code == 403
