@@ -131,13 +131,16 @@ class DeadlineAdapter(HTTPAdapter):
         kwargs["timeout"] = _bounded_timeout(kwargs.get("timeout"), remaining)
         try:
             response = super().send(request, *args, **kwargs)
-            # Read the body here, while the deadline can still cut it (stream=False reads it
-            # inside send already; this covers a streamed request).
+            # The body too is read here, where the deadline can cut it (requests would read it
+            # after the adapter returns).
             response.content  # noqa: B018
         except requests.RequestException:
             if deadline.expired:
                 raise requests.Timeout("The provider did not answer within the deadline.", request=request) from None
             raise
+        if deadline.expired:
+            # Cut at the deadline, the answer may look complete and be truncated: never use it.
+            raise requests.Timeout("The provider did not answer within the deadline.", request=request)
         return response
 
 

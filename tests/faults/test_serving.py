@@ -1,0 +1,202 @@
+"""A real gunicorn (gunicorn.conf.py) on the tests' own PostgreSQL and Redis, with each one broken in turn.
+
+What is asserted: status, problem code, what answers while something else waits, and that
+everything recovers without restarting the server. Never how long anything took.
+"""
+
+import socket
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pytest
+
+from tests.faults.conftest import REDIRECT_URI
+from tests.faults.servers import Gunicorn, SlowProvider
+
+# Long enough that a request waiting on a paused dependency is still waiting when the test
+# looks, short enough that a bug cannot hang the suite.
+PAUSED_REQUEST_TIMEOUT = 120
+
+
+def assert_problem(answer: tuple[int, dict], status: int, code: str) -> dict:
+    got_status, body = answer
+    assert (got_status, body.get("code")) == (status, code), body
+    return body
+
+
+def assert_unavailable(answer: tuple[int, dict], dependency: str) -> None:
+    body = assert_problem(answer, 503, "service_unavailable")
+    assert body["dependency"] == dependency
+    assert int(body["_retry_after"]) > 0
+
+
+def in_background(pool: ThreadPoolExecutor, server: Gunicorn, *args, **kwargs) -> Future:
+    return pool.submit(server.request, *args, timeout=PAUSED_REQUEST_TIMEOUT, **kwargs)
+
+
+def begin_login(server: Gunicorn) -> str:
+    status, body = server.request("POST", "/api/auth/social/kakao/authorize", body={"redirect_uri": REDIRECT_URI})
+    assert status == 200, body
+    return body["state"]
+
+
+def kakao_env(provider: SlowProvider, **env: str) -> dict[str, str]:
+    return {
+        "SOCIAL_KAKAO_CLIENT_ID": "kakao-client",
+        "SOCIAL_KAKAO_TOKEN_URL": f"{provider.url}/oauth/token",
+        "SOCIAL_KAKAO_USERINFO_URL": f"{provider.url}/v2/user/me",
+        **env,
+    }
+
+
+# --- a provider that hangs or trickles ----------------------------------------------------
+
+
+def test_callbacks_held_by_a_hung_provider_leave_whoami_and_liveness_answering(start_server, token_pairs):
+    with SlowProvider("hang") as provider, ThreadPoolExecutor(4) as pool:
+        server = start_server(
+            threads=4, **kakao_env(provider, SOCIAL_CALLBACK_CONCURRENCY="2", SOCIAL_CALLBACK_DEADLINE="300")
+        )
+        pair = next(token_pairs)
+        states = [begin_login(server) for _ in range(3)]
+        held = [
+            in_background(pool, server, "POST", "/api/auth/social/kakao/callback", body={"code": "c", "state": state})
+            for state in states[:2]
+        ]
+        provider.arrived.acquire()
+        provider.arrived.acquire()  # both callbacks are inside the provider: the bulkhead is full
+
+        busy = server.request("POST", "/api/auth/social/kakao/callback", body={"code": "c", "state": states[2]})
+        assert_problem(busy, 503, "provider_busy")
+        assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
+        assert server.request("GET", "/api/health/live")[0] == 200
+        assert not any(future.done() for future in held)  # all of that while the callbacks still wait
+
+        provider.release.set()
+        for future in held:
+            assert_problem(future.result(), 502, "provider_unavailable")
+
+
+def test_a_trickling_token_endpoint_is_a_504_at_the_deadline_not_a_killed_worker(start_server):
+    with SlowProvider("trickle", interval=0.5) as provider, ThreadPoolExecutor(2) as pool:
+        server = start_server(threads=2, **kakao_env(provider, SOCIAL_CALLBACK_DEADLINE="3"))
+        state = begin_login(server)
+        trickling = in_background(
+            pool, server, "POST", "/api/auth/social/kakao/callback", body={"code": "c", "state": state}
+        )
+        provider.arrived.acquire()
+        assert server.request("GET", "/api/health/live")[0] == 200
+        assert_problem(trickling.result(), 504, "provider_timeout")
+        assert server.request("GET", "/api/health/live")[0] == 200
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(stack_env, tmp_path_factory) -> Iterator[Gunicorn]:
+    """One server for the database and cache faults: each test breaks and restores the stack under it.
+
+    New database connections wait for a paused PostgreSQL (a long connect timeout), so that
+    the requests of the pause test wait rather than fail; the down test gets refusals either way.
+    """
+    env = {**stack_env, "SOCIAL_KAKAO_CLIENT_ID": "kakao-client", "DATABASE_CONNECT_TIMEOUT": "300"}
+    started = Gunicorn(env, log=tmp_path_factory.mktemp("gunicorn") / "log", threads=4)
+    started.start()
+    yield started
+    started.stop()
+
+
+def test_with_postgres_paused_whoami_and_liveness_answer_while_database_requests_wait(server, stack, token_pairs):
+    own_postgres, _ = stack
+    pair = next(token_pairs)
+    with ThreadPoolExecutor(2) as pool:
+        with own_postgres.process.paused():
+            waiting = [in_background(pool, server, "GET", "/api/users/me", token=pair["access"]) for _ in range(2)]
+            wait_until_sent(server)
+            assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
+            assert server.request("GET", "/api/health/live")[0] == 200
+            assert not any(future.done() for future in waiting)
+        # Resumed: the requests that waited complete, on the same server.
+        assert [future.result()[0] for future in waiting] == [200, 200]
+
+
+def wait_until_sent(server: Gunicorn) -> None:
+    """Lets requests submitted just before reach the server's threads (a liveness round trip behind them)."""
+    server.request("GET", "/api/health/live")
+
+
+def test_with_postgres_down_database_requests_are_503_and_recover_without_a_restart(server, stack, token_pairs):
+    own_postgres, _ = stack
+    pair = next(token_pairs)
+    own_postgres.stop()
+
+    assert_unavailable(server.request("POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]}), "database")
+    assert_unavailable(server.request("GET", "/api/users/me", token=pair["access"]), "database")
+    assert_unavailable(server.request("POST", "/api/auth/logout", token=pair["access"]), "database")
+    status, ready = server.request("GET", "/api/health/ready")
+    assert (status, ready["database"]["status"], ready["cache"]["status"]) == (503, "unavailable", "ok")
+    # What does not need the database goes on.
+    assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
+    assert server.request("POST", "/api/auth/token/verify", body={"token": pair["access"]})[0] == 200
+    assert server.request("GET", "/api/health/live")[0] == 200
+
+    own_postgres.start()
+    assert server.request("GET", "/api/health/ready")[0] == 200
+    assert server.request("POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})[0] == 200
+
+
+# --- Redis --------------------------------------------------------------------------------
+
+
+def test_with_redis_down_the_denylist_fails_closed_refresh_goes_on_and_logout_still_revokes(server, stack, token_pairs):
+    _, own_redis = stack
+    pair = next(token_pairs)
+    logged_out = next(token_pairs)
+    own_redis.stop()
+
+    assert_unavailable(server.request("GET", "/api/auth/whoami", token=pair["access"]), "cache")
+    assert_unavailable(server.request("POST", "/api/auth/token/verify", body={"token": pair["access"]}), "cache")
+    # A login cannot begin without storing its state and verifier.
+    assert_unavailable(
+        server.request("POST", "/api/auth/social/kakao/authorize", body={"redirect_uri": REDIRECT_URI}), "cache"
+    )
+    status, ready = server.request("GET", "/api/health/ready")
+    assert (status, ready["database"]["status"], ready["cache"]["status"]) == (503, "ok", "unavailable")
+    refreshed = server.request("POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})
+    assert refreshed[0] == 200  # the throttles fail open; rotation needs only the database
+    # Logout writes the database first: the session ends although the denylist write fails.
+    assert_unavailable(server.request("POST", "/api/auth/logout", token=logged_out["access"]), "cache")
+    assert server.request("GET", "/api/health/live")[0] == 200
+
+    own_redis.start()  # empty: no denylist entry, no marker
+    assert_problem(server.request("GET", "/api/auth/whoami", token=logged_out["access"]), 401, "token_revoked")
+    assert server.request("GET", "/api/auth/whoami", token=refreshed[1]["access"])[0] == 200
+
+
+def test_with_redis_paused_bearer_requests_are_503_and_recover_on_resume(server, stack, token_pairs):
+    _, own_redis = stack
+    pair = next(token_pairs)
+    with own_redis.process.paused():
+        assert_unavailable(server.request("GET", "/api/auth/whoami", token=pair["access"]), "cache")
+        assert server.request("GET", "/api/health/live")[0] == 200
+    assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
+
+
+def test_a_redis_flush_or_restart_does_not_bring_a_logged_out_token_back(server, stack, token_pairs):
+    _, own_redis = stack
+    pair = next(token_pairs)
+    assert server.request("POST", "/api/auth/logout", token=pair["access"])[0] == 204
+    assert_problem(server.request("GET", "/api/auth/whoami", token=pair["access"]), 401, "token_revoked")
+
+    flush(own_redis.port)
+    assert_problem(server.request("GET", "/api/auth/whoami", token=pair["access"]), 401, "token_revoked")
+
+    own_redis.restart_empty()
+    assert_problem(server.request("GET", "/api/auth/whoami", token=pair["access"]), 401, "token_revoked")
+
+
+def flush(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"FLUSHALL\r\n")
+        assert sock.recv(16).startswith(b"+OK")
