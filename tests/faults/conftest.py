@@ -14,7 +14,7 @@ from tests.faults.servers import Gunicorn, Postgres, Redis, postgres_bin, redis_
 
 REDIRECT_URI = "https://app.example.com/auth/callback"
 # Enough token pairs for every test of the suite; each is a new session of a new user.
-PAIRS_ISSUED = 40
+PAIRS_ISSUED = 30
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +86,20 @@ def start_server(stack_env, stack, tmp_path) -> Iterator:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(stack_env, tmp_path_factory) -> Iterator[Gunicorn]:
+    """One server for the database, cache and worker faults: each test breaks and restores the stack under it.
+
+    New database connections wait for a paused PostgreSQL (a long connect timeout), so that
+    the requests of the pause test wait rather than fail; the down test gets refusals either way.
+    """
+    env = {**stack_env, "SOCIAL_KAKAO_CLIENT_ID": "kakao-client", "DATABASE_CONNECT_TIMEOUT": "300"}
+    started = Gunicorn(env, log=tmp_path_factory.mktemp("gunicorn") / "log", threads=4)
+    started.start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="session")

@@ -149,7 +149,12 @@ def redis_server_bin() -> str | None:
 
 
 class Process:
-    """A server process the test owns: pause, resume, stop."""
+    """A server process the test owns: pause, resume, stop.
+
+    Pausing stops the process and its children: PostgreSQL serves each connection from a
+    child of the postmaster (in a session of its own), and a paused postmaster alone would
+    still answer on the connections already open.
+    """
 
     def __init__(self, popen: subprocess.Popen) -> None:
         self.popen = popen
@@ -158,10 +163,22 @@ class Process:
     def pid(self) -> int:
         return self.popen.pid
 
+    def _children(self) -> list[int]:
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+        return pids
+
     def pause(self) -> None:
-        os.kill(self.pid, signal.SIGSTOP)
+        os.kill(self.pid, signal.SIGSTOP)  # first, so that it forks no child meanwhile
+        for child in self._children():
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGSTOP)
 
     def resume(self) -> None:
+        for child in self._children():
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGCONT)
         os.kill(self.pid, signal.SIGCONT)
 
     @contextmanager

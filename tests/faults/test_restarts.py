@@ -1,0 +1,134 @@
+"""Killing gunicorn's processes mid-rotation: no committed rotation lost, no half-rotated token.
+
+A rotation is one transaction, the insert of the successor (tokens.services.token_pair_refresh).
+A process killed inside it leaves the transaction open on a connection that dies with it, and
+PostgreSQL rolls it back; a process killed after the commit leaves a complete successor. The
+tests read the database directly to check both.
+"""
+
+import base64
+import itertools
+import json
+import os
+import signal
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+
+from tests.faults.servers import wait_until
+
+CLIENTS = 4
+
+
+def claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def successors_of(db: psycopg.Connection, jti: str) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM tokens_refreshtoken WHERE rotated_from_id = %s", (uuid.UUID(jti),)
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_a_worker_killed_inside_the_rotation_transaction_commits_nothing(server, stack, token_pairs):
+    own_postgres, _ = stack
+    pair = next(token_pairs)
+    jti, session_id = claims(pair["refresh"])["jti"], claims(pair["refresh"])["sid"]
+
+    with psycopg.connect(own_postgres.url, autocommit=True) as observer, psycopg.connect(own_postgres.url) as blocker:
+        # An uncommitted successor of the same token: the worker's own insert waits on the
+        # unique rotated_from, inside its transaction, until this one ends.
+        blocker.execute(
+            "INSERT INTO tokens_refreshtoken (jti, session_id, issued_at, expires_at, rotated_from_id)"
+            " VALUES (%s, %s, now(), now() + interval '1 day', %s)",
+            (uuid.uuid4(), uuid.UUID(session_id), uuid.UUID(jti)),
+        )
+        with ThreadPoolExecutor(1) as pool:
+            refresh = pool.submit(server.request, "POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})
+            wait_until(lambda: waiting_on_a_lock(observer), "the worker's insert waiting on the lock")
+            (worker,) = server.worker_pids()
+            os.kill(worker, signal.SIGKILL)
+            # The client's connection dies with the worker: no answer, never a half answer.
+            try:
+                status, _ = refresh.result()
+            except OSError:
+                status = None
+            assert status is None
+        blocker.rollback()
+        wait_until(lambda: not waiting_on_a_lock(observer), "PostgreSQL ending the killed worker's transaction")
+        assert successors_of(observer, jti) == 0
+
+        # The master has started a new worker; the token was never rotated, so it still works, once.
+        status, body = server.request("POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})
+        assert status == 200, body
+        assert successors_of(observer, jti) == 1
+
+
+def waiting_on_a_lock(db: psycopg.Connection) -> bool:
+    row = db.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO %%'"
+    ).fetchone()
+    return row is not None and row[0] > 0
+
+
+def test_killing_the_master_under_load_loses_no_committed_rotation(start_server, stack, token_pairs):
+    own_postgres, _ = stack
+    server = start_server(workers=2, threads=2)
+    clients = [next(token_pairs) for _ in range(CLIENTS)]
+    received: list[list[str]] = [[pair["refresh"]] for pair in clients]  # each client's refresh tokens, in order
+    killed = threading.Event()
+
+    def rotate(client: int) -> None:
+        while not killed.is_set():
+            try:
+                status, body = server.request("POST", "/api/auth/token/refresh", body={"refresh": received[client][-1]})
+            except OSError:
+                return  # the server went away mid-request
+            assert status == 200, body  # until the kill, never anything else
+            received[client].append(body["refresh"])
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        futures = [pool.submit(rotate, client) for client in range(CLIENTS)]
+        wait_until(lambda: all(len(tokens) > 3 for tokens in received), "a few rotations per client")
+        assert server.popen is not None
+        os.kill(server.popen.pid, signal.SIGKILL)  # the master alone: its workers notice and exit
+        killed.set()
+        for future in futures:
+            future.result()
+    server.popen.wait()
+
+    with psycopg.connect(own_postgres.url, autocommit=True) as db:
+        for tokens in received:
+            # Every pair a client received was committed, each token the successor of the one before.
+            chain = [claims(token)["jti"] for token in tokens]
+            for previous, current in itertools.pairwise(chain):
+                row = db.execute(
+                    "SELECT rotated_from_id FROM tokens_refreshtoken WHERE jti = %s", (uuid.UUID(current),)
+                ).fetchone()
+                assert row == (uuid.UUID(previous),)
+            # At most one rotation past what the client holds: the one whose answer was lost.
+            assert successors_of(db, chain[-1]) in (0, 1)
+            sid = uuid.UUID(claims(tokens[0])["sid"])
+            # No session ended: a kill is not a reuse, and no token has two successors.
+            ended = db.execute("SELECT ended_at FROM tokens_session WHERE id = %s", (sid,)).fetchone()
+            assert ended == (None,)
+            doubled = db.execute(
+                "SELECT count(*) FROM (SELECT rotated_from_id FROM tokens_refreshtoken WHERE session_id = %s"
+                " AND rotated_from_id IS NOT NULL GROUP BY rotated_from_id HAVING count(*) > 1) AS d",
+                (sid,),
+            ).fetchone()
+            assert doubled == (0,)
+
+    # A new server on the same data: each client goes on from the last pair it received,
+    # unless that one's rotation committed without an answer (then it is reuse, by design).
+    restarted = start_server(workers=1, threads=2)
+    with psycopg.connect(own_postgres.url, autocommit=True) as db:
+        for tokens in received:
+            lost_answer = successors_of(db, claims(tokens[-1])["jti"]) == 1
+            status, body = restarted.request("POST", "/api/auth/token/refresh", body={"refresh": tokens[-1]})
+            assert (status, body.get("code")) == ((401, "token_reused") if lost_answer else (200, None)), body
