@@ -44,6 +44,8 @@ def stack_env(own_postgres, own_redis, tmp_path_factory) -> dict[str, str]:
         "DATABASE_URL": own_postgres.url,
         "REDIS_URL": own_redis.url,
         "SOCIAL_REDIRECT_URIS": REDIRECT_URI,
+        # The HTTP client here keeps no cookies.
+        "SOCIAL_BIND_TO_BROWSER": "0",
         # The limits are not what these tests are about.
         "API_THROTTLE_SIGN_IN": "",
         "API_THROTTLE_SIGN_IN_PROVIDER": "",
@@ -95,7 +97,13 @@ def server(stack_env, tmp_path_factory) -> Iterator[Gunicorn]:
     New database connections wait for a paused PostgreSQL (a long connect timeout), so that
     the requests of the pause test wait rather than fail; the down test gets refusals either way.
     """
-    env = {**stack_env, "SOCIAL_KAKAO_CLIENT_ID": "kakao-client", "DATABASE_CONNECT_TIMEOUT": "300"}
+    env = {
+        **stack_env,
+        "SOCIAL_KAKAO_CLIENT_ID": "kakao-client",
+        "DATABASE_CONNECT_TIMEOUT": "300",
+        # A retry after a killed worker may come late on a busy machine.
+        "JWT_REFRESH_REUSE_INTERVAL": "600",
+    }
     started = Gunicorn(env, log=tmp_path_factory.mktemp("gunicorn") / "log", threads=4)
     started.start()
     yield started

@@ -126,6 +126,10 @@ class SlowProvider:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def wait_for_request(self) -> None:
+        """Blocks until one more request has arrived (bounded, so that a test that broke elsewhere fails)."""
+        assert self.arrived.acquire(timeout=START_WAIT_SECONDS), "no request reached the provider"
+
     def __enter__(self) -> "SlowProvider":
         self._thread.start()
         return self

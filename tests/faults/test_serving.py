@@ -8,7 +8,7 @@ import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from tests.faults.conftest import REDIRECT_URI
-from tests.faults.servers import Gunicorn, SlowProvider
+from tests.faults.servers import Gunicorn, SlowProvider, wait_until
 
 # Long enough that a request waiting on a paused dependency is still waiting when the test
 # looks, short enough that a bug cannot hang the suite.
@@ -60,8 +60,8 @@ def test_callbacks_held_by_a_hung_provider_leave_whoami_and_liveness_answering(s
             in_background(pool, server, "POST", "/api/auth/social/kakao/callback", body={"code": "c", "state": state})
             for state in states[:2]
         ]
-        provider.arrived.acquire()
-        provider.arrived.acquire()  # both callbacks are inside the provider: the bulkhead is full
+        provider.wait_for_request()
+        provider.wait_for_request()  # both callbacks are inside the provider: the bulkhead is full
 
         busy = server.request("POST", "/api/auth/social/kakao/callback", body={"code": "c", "state": states[2]})
         assert_problem(busy, 503, "provider_busy")
@@ -81,7 +81,7 @@ def test_a_trickling_token_endpoint_is_a_504_at_the_deadline_not_a_killed_worker
         trickling = in_background(
             pool, server, "POST", "/api/auth/social/kakao/callback", body={"code": "c", "state": state}
         )
-        provider.arrived.acquire()
+        provider.wait_for_request()
         assert server.request("GET", "/api/health/live")[0] == 200
         assert_problem(trickling.result(), 504, "provider_timeout")
         assert server.request("GET", "/api/health/live")[0] == 200
@@ -141,6 +141,11 @@ def test_with_redis_down_the_denylist_fails_closed_refresh_goes_on_and_logout_st
     logged_out = next(token_pairs)
     own_redis.stop()
 
+    # The process's denylist mirror (tokens/mirror.py) answers until it can no longer prove
+    # it is current; then the check fails closed.
+    wait_until(
+        lambda: server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 503, "whoami failing closed"
+    )
     assert_unavailable(server.request("GET", "/api/auth/whoami", token=pair["access"]), "cache")
     assert_unavailable(server.request("POST", "/api/auth/token/verify", body={"token": pair["access"]}), "cache")
     # A login cannot begin without storing its state and verifier.
@@ -164,6 +169,9 @@ def test_with_redis_paused_bearer_requests_are_503_and_recover_on_resume(server,
     _, own_redis = stack
     pair = next(token_pairs)
     with own_redis.process.paused():
+        wait_until(
+            lambda: server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 503, "whoami failing closed"
+        )
         assert_unavailable(server.request("GET", "/api/auth/whoami", token=pair["access"]), "cache")
         assert server.request("GET", "/api/health/live")[0] == 200
     assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
