@@ -72,6 +72,10 @@ def token_settings() -> TokenSettings:
         )
     if settings.JWT_REFRESH_REUSE_INTERVAL < 0:
         raise ImproperlyConfigured("JWT_REFRESH_REUSE_INTERVAL must be 0 (strict) or a positive number of seconds.")
+    if not 1 <= settings.JWT_KEY_SET_MAX_AGE < settings.JWT_ACCESS_TTL:
+        # 0 would re-read the key set on every request; a copy as old as an access token's
+        # lifetime would keep a deleted key's tokens alive for that long (docs/keys.md).
+        raise ImproperlyConfigured("JWT_KEY_SET_MAX_AGE must be at least 1 second and shorter than JWT_ACCESS_TTL.")
     return TokenSettings(
         access_ttl=timedelta(seconds=settings.JWT_ACCESS_TTL),
         refresh_ttl=timedelta(seconds=settings.JWT_REFRESH_TTL),

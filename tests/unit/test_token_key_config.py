@@ -128,3 +128,12 @@ def test_a_verify_only_deployment_passes_the_checks(settings, db):
     settings.JWT_SIGNING_KEY = ""
     settings.JWT_VERIFYING_KEY = _pems()[1]
     assert not {"tokens.E010", "tokens.E011"} & check_ids(databases=["default"])
+
+
+@pytest.mark.parametrize("max_age", [0, 900])
+def test_a_key_set_max_age_of_zero_or_an_access_token_lifetime_is_a_check_error(settings, max_age):
+    settings.JWT_ACCESS_TTL = 900
+    settings.JWT_KEY_SET_MAX_AGE = max_age
+    errors = [message for message in run_checks() if message.id == "tokens.E001"]
+    assert errors
+    assert "JWT_KEY_SET_MAX_AGE" in errors[0].msg
