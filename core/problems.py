@@ -9,7 +9,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -118,6 +118,11 @@ def _from_http404(request: HttpRequest, exc: Http404) -> JsonResponse:
     return status_problem(404, detail="Nothing here matches the request.")
 
 
+def _from_unreadable_body(request: HttpRequest, exc: UnreadablePostError) -> JsonResponse:
+    # The client stopped sending its body (gunicorn.conf.py bounds each read of it).
+    return status_problem(400, detail="The request body stopped arriving before it was complete.")
+
+
 def _from_unexpected(request: HttpRequest, exc: Exception) -> JsonResponse:
     logger.exception("Unhandled error on %s %s", request.method, request.path)
     return status_problem(500, detail="The server failed to handle the request; it has been logged.")
@@ -129,6 +134,7 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[HttpRequest, Any], JsonRespons
     (AuthenticationError, _from_authentication_error),
     (HttpError, _from_http_error),
     (Http404, _from_http404),
+    (UnreadablePostError, _from_unreadable_body),
     (Exception, _from_unexpected),
 )
 

@@ -103,6 +103,7 @@ def server(stack_env, tmp_path_factory) -> Iterator[Gunicorn]:
         "DATABASE_CONNECT_TIMEOUT": "300",
         # A retry after a killed worker may come late on a busy machine.
         "JWT_REFRESH_REUSE_INTERVAL": "600",
+        "GUNICORN_BODY_READ_TIMEOUT": "2",
     }
     started = Gunicorn(env, log=tmp_path_factory.mktemp("gunicorn") / "log", threads=4)
     started.start()

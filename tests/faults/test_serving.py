@@ -4,6 +4,8 @@ What is asserted: status, problem code, what answers while something else waits,
 everything recovers without restarting the server. Never how long anything took.
 """
 
+import http.client
+import json
 import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -194,3 +196,21 @@ def flush(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(b"FLUSHALL\r\n")
         assert sock.recv(16).startswith(b"+OK")
+
+
+# --- a client that stops sending its body -----------------------------------------------------
+
+
+def test_a_request_body_that_stalls_is_a_400_and_frees_the_thread(server, token_pairs):
+    pair = next(token_pairs)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        sock.sendall(
+            b"POST /api/auth/token/refresh HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
+        # ...and nothing more: the read of the rest fails after GUNICORN_BODY_READ_TIMEOUT.
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        body = json.loads(answer.read())
+    assert (answer.status, body["code"]) == (400, "bad_request"), body
+    assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
