@@ -1,5 +1,6 @@
 """HTTP glue for accounts: each endpoint parses, calls one service, returns a schema."""
 
+from django.http import HttpResponse
 from ninja import Form, Router, Status
 
 from accounts import selectors, services
@@ -19,6 +20,7 @@ from accounts.schemas import (
 from accounts.throttling import password_throttles
 from core.clients import client_ip
 from core.schemas import UserOut, problem_responses
+from tokens import transport
 from tokens.auth import jwt_auth
 from tokens.schemas import TokenPairOut
 
@@ -42,9 +44,10 @@ def register(request, body: RegisterIn):
 @auth_router.post(
     "/email/verify", response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)}, throttle=password_throttles
 )
-def email_verify(request, body: LinkIn):
+def email_verify(request, response: HttpResponse, body: LinkIn):
     """Confirms the address with the emailed link's uid and token, and signs in."""
-    return services.account_email_verify(uid=body.uid, token=body.token, **_client(request))
+    pair = services.account_email_verify(uid=body.uid, token=body.token, **_client(request))
+    return transport.token_pair_out(request, response, pair)
 
 
 @auth_router.post(
@@ -59,9 +62,10 @@ def email_verify_resend(request, body: EmailIn):
 @auth_router.post(
     "/token", response={200: TokenPairOut, **problem_responses(401, 403, 404, 422, 429)}, throttle=password_throttles
 )
-def token(request, body: PasswordSignInIn):
+def token(request, response: HttpResponse, body: PasswordSignInIn):
     """Signs in with an email and a password."""
-    return services.account_password_sign_in(email=body.email, password=body.password, **_client(request))
+    pair = services.account_password_sign_in(email=body.email, password=body.password, **_client(request))
+    return transport.token_pair_out(request, response, pair)
 
 
 @auth_router.post(
@@ -78,11 +82,12 @@ def password_reset(request, body: EmailIn):
     response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)},
     throttle=password_throttles,
 )
-def password_reset_confirm(request, body: ResetConfirmIn):
+def password_reset_confirm(request, response: HttpResponse, body: ResetConfirmIn):
     """Sets the new password from the emailed link, ends every session and signs in afresh."""
-    return services.password_reset_confirm(
+    pair = services.password_reset_confirm(
         uid=body.uid, token=body.token, new_password=body.new_password, **_client(request)
     )
+    return transport.token_pair_out(request, response, pair)
 
 
 @users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})

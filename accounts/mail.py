@@ -7,10 +7,13 @@ and the person can ask again.
 """
 
 import logging
+import re
 import smtplib
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
+from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 from django.template.loader import render_to_string
 
 from accounts.links import reset_password_link, verify_email_link
@@ -48,3 +51,32 @@ def sign_up_attempt_send(*, user: User) -> None:
 
 def reset_password_send(*, user: User) -> None:
     _send(user=user, kind="reset_password", subject="Reset your password", context={"link": reset_password_link(user)})
+
+
+# --- make run: the console, and the links on the sign-in page --------------------------------
+
+_DEV_MAILBOX_KEY = "accounts:dev-mailbox"
+_DEV_MAILBOX_SIZE = 10
+_LINK = re.compile(r"https?://\S+")
+
+
+class DevMailboxBackend(ConsoleEmailBackend):
+    """The console backend that also keeps the last emails' links for the sign-in page (DEBUG only).
+
+    `make run` uses it, so that signing up on the page needs no mail server: the page shows
+    the link it would have received (web.views.dev_mailbox refuses to serve them without DEBUG).
+    """
+
+    def send_messages(self, email_messages):
+        sent = super().send_messages(email_messages)
+        mailbox = [
+            {"to": message.to, "subject": message.subject, "links": _LINK.findall(message.body)}
+            for message in email_messages
+        ]
+        cache.set(_DEV_MAILBOX_KEY, (mailbox + dev_mailbox())[:_DEV_MAILBOX_SIZE], timeout=3600)
+        return sent
+
+
+def dev_mailbox() -> list[dict]:
+    """The last emails DevMailboxBackend sent, newest first."""
+    return cache.get(_DEV_MAILBOX_KEY) or []

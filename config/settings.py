@@ -334,10 +334,10 @@ PASSWORD_RESET_TIMEOUT = env_int("ACCOUNTS_EMAIL_LINK_TTL", 24 * 3600)
 ACCOUNTS_RECENT_SIGN_IN_MINUTES = env_int("ACCOUNTS_RECENT_SIGN_IN_MINUTES", 10)
 
 # --- email: Django's email framework --------------------------------------------------
-# SMTP unless DJANGO_DEBUG, where emails (and their links) are printed to the console.
+# SMTP unless DJANGO_DEBUG, where emails are printed to the console and their links shown on
+# the sign-in page (accounts.mail.DevMailboxBackend).
 EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_BACKEND", "accounts.mail.DevMailboxBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

@@ -6,4 +6,8 @@ app_name = "web"
 urlpatterns = [
     path("", views.index, name="index"),
     path("auth/callback/<slug:provider>", views.callback, name="callback"),
+    # The pages the account emails link to (ACCOUNTS_VERIFY_EMAIL_URL, ACCOUNTS_RESET_PASSWORD_URL).
+    path("auth/verify-email", views.emailed_link, name="verify-email"),
+    path("auth/reset-password", views.emailed_link, name="reset-password"),
+    path("auth/dev-mailbox", views.dev_mailbox, name="dev-mailbox"),
 ]

@@ -3,10 +3,12 @@
 Both URLs serve the same page; web/static/web/app.js tells them apart by path.
 """
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.mail import dev_mailbox as dev_mailbox_messages
 from tokens.conf import token_settings
 
 # No inline script or style anywhere, API calls to this origin only, never framed.
@@ -18,7 +20,11 @@ CONTENT_SECURITY_POLICY = (
 
 def _page(request: HttpRequest) -> HttpResponse:
     # app.js reads the transport from the page: in cookie mode it resumes the session on load.
-    response = render(request, "web/app.html", {"refresh_transport": token_settings().refresh_transport.value})
+    response = render(
+        request,
+        "web/app.html",
+        {"refresh_transport": token_settings().refresh_transport.value, "dev_mailbox": settings.DEBUG},
+    )
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "no-store"
     return response
@@ -34,4 +40,22 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     response = _page(request)
     # The URL carries the authorization code until app.js removes it: never send it on.
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def emailed_link(request: HttpRequest) -> HttpResponse:
+    response = _page(request)
+    # The fragment carries a one-time token until app.js removes it: never send the URL on.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def dev_mailbox(request: HttpRequest) -> JsonResponse:
+    """DEBUG only: the links of the last emails (make run prints them too), so the page can show them."""
+    if not settings.DEBUG:
+        raise Http404
+    response = JsonResponse(dev_mailbox_messages(), safe=False)
+    response["Cache-Control"] = "no-store"
     return response

@@ -18,7 +18,7 @@ const client = new AuthClient({
 // --- what the person sees -------------------------------------------------------------
 
 function show(view) {
-  for (const id of ["signed-out", "completing", "signed-in"]) $(id).hidden = id !== view;
+  for (const id of ["signed-out", "completing", "signed-in", "reset-password"]) $(id).hidden = id !== view;
 }
 
 function showProblem(problem) {
@@ -127,6 +127,7 @@ async function showSignedIn() {
   renderUser(user);
   renderTokens();
   renderSessions(sessions);
+  await showIdentities();
   show("signed-in");
 }
 
@@ -168,6 +169,132 @@ async function copyToken() {
   setTimeout(() => ($("copy-token").textContent = "Copy"), 1500);
 }
 
+// --- accounts: email and password, emailed links, identities (docs/accounts.md) ---------
+
+function formValues(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+async function signInWithPassword(form) {
+  const { email, password } = formValues(form);
+  await client.signInWith("/auth/token", { email, password });
+  await showSignedIn();
+}
+
+async function signUp(form) {
+  const { email, password, display_name } = formValues(form);
+  const { detail } = await client.call("POST", "/auth/register", { body: { email, password, display_name }, bearer: false });
+  form.reset();
+  showNotice(detail);
+  await showDevMailbox();
+}
+
+async function askFor(path) {
+  const { email } = formValues($("sign-in-form"));
+  const { detail } = await client.call("POST", path, { body: { email }, bearer: false });
+  showNotice(detail);
+  await showDevMailbox();
+}
+
+// Under make run (DEBUG) nothing is really emailed: the server shows the links it would have sent.
+async function showDevMailbox() {
+  if (!document.documentElement.dataset.devMailbox) return;
+  const response = await fetch("/auth/dev-mailbox", { headers: { Accept: "application/json" } });
+  const messages = response.ok ? await response.json() : [];
+  const items = messages.flatMap((message) =>
+    message.links.map((link) => {
+      const item = document.createElement("li");
+      const anchor = document.createElement("a");
+      anchor.href = link;
+      anchor.textContent = `${message.subject} (${message.to.join(", ")})`;
+      item.append(anchor);
+      return item;
+    }),
+  );
+  $("dev-mailbox-links").replaceChildren(...items);
+  $("dev-mailbox").hidden = items.length === 0;
+}
+
+// The emailed links carry {uid, token} in the fragment (never sent to a server); it leaves the address bar at once.
+function takeLinkParams() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  history.replaceState(null, "", "/");
+  return { uid: params.get("uid") ?? "", token: params.get("token") ?? "" };
+}
+
+async function verifyEmail() {
+  show("completing");
+  await client.signInWith("/auth/email/verify", takeLinkParams());
+  await showSignedIn();
+  showNotice("Email address confirmed: you are signed in.");
+}
+
+let resetLink = null;
+
+function showResetForm() {
+  resetLink = takeLinkParams();
+  show("reset-password");
+}
+
+async function resetPassword(form) {
+  const { new_password } = formValues(form);
+  await client.signInWith("/auth/password/reset/confirm", { ...resetLink, new_password });
+  await showSignedIn();
+  showNotice("Password set. Every other session has been signed out.");
+}
+
+function renderIdentities({ has_password, identities }) {
+  $("password-state").textContent = has_password ? "A password is set." : "No password is set.";
+  const rows = identities.map((identity) => {
+    const row = document.createElement("tr");
+    row.dataset.provider = identity.provider;
+    const unlink = document.createElement("button");
+    unlink.type = "button";
+    unlink.textContent = "Unlink";
+    unlink.addEventListener("click", () => run(() => unlinkIdentity(identity)));
+    const actions = cell("");
+    actions.append(unlink);
+    row.append(cell(identity.provider), cell(identity.email), cell(new Date(identity.first_login_at).toLocaleString()), actions);
+    return row;
+  });
+  $("identities").replaceChildren(...rows);
+}
+
+async function showIdentities() {
+  const [identities, providers] = await Promise.all([client.call("GET", "/users/me/identities"), client.providers()]);
+  renderIdentities(identities);
+  const linked = new Set(identities.identities.map((identity) => identity.provider));
+  const buttons = providers
+    .filter((provider) => !linked.has(provider.name))
+    .map((provider) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `Link ${provider.display_name}`;
+      button.addEventListener("click", () => run(() => client.startLink(provider.name)));
+      return button;
+    });
+  $("link-providers").replaceChildren(...buttons);
+}
+
+async function unlinkIdentity(identity) {
+  await client.call("DELETE", `/users/me/identities/${identity.id}`);
+  await showIdentities();
+  showNotice(`${identity.provider} unlinked.`);
+}
+
+function onSubmit(id, step) {
+  $(id).addEventListener("submit", (event) => {
+    event.preventDefault();
+    run(() => step(event.target));
+  });
+}
+
+onSubmit("sign-in-form", signInWithPassword);
+onSubmit("sign-up-form", signUp);
+onSubmit("reset-form", resetPassword);
+$("forgot-password").addEventListener("click", () => run(() => askFor("/auth/password/reset")));
+$("resend-verification").addEventListener("click", () => run(() => askFor("/auth/email/verify/resend")));
+
 // Runs one step; a failure becomes the problem's title and code on the page, never a blank page. The client
 // has already refreshed an expired access token and retried: a 401 here means the session is over (revoked,
 // reused, or the refresh failed), and the page signs out.
@@ -189,4 +316,5 @@ $("logout-all").addEventListener("click", () => run(logoutAll));
 $("copy-token").addEventListener("click", () => run(copyToken));
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
-run(callback ? () => completeSignIn(callback[1]) : resumeOrShowProviders);
+const emailedPages = { "/auth/verify-email": verifyEmail, "/auth/reset-password": showResetForm };
+run(callback ? () => completeSignIn(callback[1]) : (emailedPages[location.pathname] ?? resumeOrShowProviders));

@@ -100,6 +100,24 @@ export class AuthClient {
     location.assign(authorization_url);
   }
 
+  // --- accounts: email and password, emailed links, linking (docs/accounts.md) ---
+
+  // Signs in with whatever an accounts endpoint takes ({email, password}, a link's {uid, token}...) and answers
+  // with a pair: /auth/token, /auth/email/verify, /auth/password/reset/confirm.
+  async signInWith(path, body) {
+    this.#adopt(await this.call("POST", path, { body, bearer: false }));
+  }
+
+  // Like startSignIn, but the callback attaches the provider's identity to the signed-in user.
+  async startLink(provider) {
+    const redirectUri = `${location.origin}/auth/callback/${provider}`;
+    const { authorization_url, state } = await this.call("POST", `/auth/social/${provider}/authorize`, {
+      body: { redirect_uri: redirectUri, intent: "link" },
+    });
+    sessionStorage.setItem(PENDING_KEY, JSON.stringify({ provider, state }));
+    location.assign(authorization_url);
+  }
+
   // On the callback page: the login's result ({created, user, ...}), the code and state gone from the URL.
   async completeSignIn(provider) {
     const params = new URLSearchParams(location.search);

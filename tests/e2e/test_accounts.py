@@ -1,0 +1,114 @@
+"""Email and password accounts as a person sees them, in a real browser (docs/accounts.md)."""
+
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import Page, expect
+
+from core.models import User
+from tests.accounts_helpers import STRONG_PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+LINK = re.compile(r"https?://\S+#uid=\S+")
+
+
+@pytest.fixture(autouse=True)
+def _links_to_the_live_server(settings, dev_stack):
+    settings.ACCOUNTS_VERIFY_EMAIL_URL = f"{dev_stack.url}/auth/verify-email#uid={{uid}}&token={{token}}"
+    settings.ACCOUNTS_RESET_PASSWORD_URL = f"{dev_stack.url}/auth/reset-password#uid={{uid}}&token={{token}}"
+
+
+def emailed_link(address: str) -> str:
+    (link,) = LINK.findall([message for message in mail.outbox if address in message.to][-1].body)
+    return link
+
+
+def password_user(email: str = "grace@example.com") -> User:
+    return User.objects.create_user(email=email, password=STRONG_PASSWORD, display_name="Grace", email_verified=True)
+
+
+def sign_in_with_password(page: Page, email: str, password: str = STRONG_PASSWORD) -> None:
+    form = page.locator("#sign-in-form")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Sign in with email").click()
+
+
+def test_sign_up_open_the_emailed_link_and_be_signed_in(page, screenshot):
+    page.goto("/")
+    form = page.locator("#sign-up-form")
+    form.get_by_label("Name").fill("Grace Hopper")
+    form.get_by_label("Email").fill("grace@example.com")
+    form.get_by_label("Password").fill(STRONG_PASSWORD)
+    form.get_by_role("button", name="Sign up").click()
+    expect(page.locator("#notice")).to_contain_text("Check the inbox")
+    screenshot(page, "sign-up")
+
+    page.goto(emailed_link("grace@example.com"))
+
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#user-name")).to_have_text("Grace Hopper")
+    expect(page.locator("#user-email")).to_have_text("grace@example.com")
+    # The one-time token left the address bar at once.
+    assert "#" not in page.url
+    expect(page.locator("#password-state")).to_have_text("A password is set.")
+
+
+def test_reset_the_password_from_the_emailed_link(page):
+    password_user()
+    page.goto("/")
+    page.locator("#sign-in-form").get_by_label("Email").fill("grace@example.com")
+    page.get_by_role("button", name="Forgot password").click()
+    expect(page.locator("#notice")).to_contain_text("reset its password")
+
+    page.goto(emailed_link("grace@example.com"))
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_label("New password").fill("a brand new passphrase")
+    page.get_by_role("button", name="Set password").click()
+
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#user-email")).to_have_text("grace@example.com")
+    page.get_by_role("button", name="Log out", exact=True).click()
+    sign_in_with_password(page, "grace@example.com", "a brand new passphrase")
+    expect(page.locator("#signed-in")).to_be_visible()
+
+
+def test_link_dev_to_a_password_account_and_unlink_it(page, screenshot):
+    password_user()
+    page.goto("/")
+    sign_in_with_password(page, "grace@example.com")
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#identities tr")).to_have_count(0)
+
+    page.get_by_role("button", name="Link Dev").click()
+    expect(page.get_by_role("heading", name="Who are you?")).to_be_visible()
+    page.get_by_label("Email", exact=True).fill("grace.hopper@dev.example")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#user-email")).to_have_text("grace@example.com")  # The same user, now with Dev.
+    expect(page.locator("#identities tr[data-provider='dev']")).to_have_count(1)
+    screenshot(page, "identities", full_page=True)
+
+    page.locator("#identities tr[data-provider='dev']").get_by_role("button", name="Unlink").click()
+
+    expect(page.locator("#identities tr")).to_have_count(0)
+    expect(page.locator("#notice")).to_have_text("dev unlinked.")
+    expect(page.get_by_role("button", name="Link Dev")).to_be_visible()
+
+
+def test_under_make_run_the_page_shows_the_emailed_link(page, settings):
+    """DEBUG and the console email backend, as `make run` has them: the link is on the page."""
+    settings.EMAIL_BACKEND = "accounts.mail.DevMailboxBackend"
+    page.goto("/")
+    form = page.locator("#sign-up-form")
+    form.get_by_label("Email").fill("ada@example.com")
+    form.get_by_label("Password").fill(STRONG_PASSWORD)
+    form.get_by_role("button", name="Sign up").click()
+
+    page.locator("#dev-mailbox").get_by_role("link", name=re.compile("Confirm your email address")).click()
+
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#user-email")).to_have_text("ada@example.com")
