@@ -45,6 +45,7 @@ def test_sign_in_with_the_dev_provider_shows_the_user(page, screenshot, dev_stac
     screenshot(page, "sign-in")
 
     page.get_by_role("button", name="Sign in with Dev").click()
+    expect(page.get_by_role("heading", name="Who are you?")).to_be_visible()
     page.get_by_label("Email", exact=True).fill("margaret@example.com")
     page.get_by_label("Display name").fill("Margaret Hamilton")
     with page.expect_response(CALLBACK_API) as callback:
