@@ -51,8 +51,12 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# This project's hot paths (bench/run.py), then side by side with its peers on SQLite and on
+# PostgreSQL + Redis (bench/side_by_side.py, docs/benchmarks.md). BENCH_ARGS=--quick: one short round.
 bench: install-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/side_by_side.py --database sqlite $(BENCH_ARGS)
+	$(BIN)/python bench/side_by_side.py --database postgres $(BENCH_ARGS)
 
 # Mixed traffic against gunicorn, then the data checks (docs/load.md); LOAD_ARGS passes
 # e.g. --database-url postgresql://... --redis-url redis://... --concurrency 16 --duration 30.

@@ -239,7 +239,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--trials", type=int, default=20, help="race trials")
     parser.add_argument("--race-threads", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="one short round of everything (CI)")
+    parser.add_argument(
+        "--database", help="ignored here: bench/side_by_side.py's (make bench passes BENCH_ARGS to both)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.trials = 1, 0.3, 2
 
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)

@@ -1,0 +1,364 @@
+"""`make bench`, side by side: this project next to the libraries people would otherwise pick.
+
+Four servers run at once with the same gunicorn settings (2 gthread workers of 8 threads): a bare
+django-ninja endpoint (no authentication), django-ninja-jwt and djangorestframework-simplejwt with
+rotation and their refresh-token blacklists (bench/peers/, pinned in bench/peers/requirements.txt and
+installed into bench/.peers-venv, never into the project's requirements), and this project. Measured
+in alternating rounds so that the machine's drift hits every side alike:
+
+- protected GET requests/s as a ratio to the bare endpoint (ours: whoami, denylist on);
+- queries per refresh (Django's test client in each project's own process);
+- sequential refreshes per second along one chain, and winners when 8 threads refresh one token;
+- with Redis (PostgreSQL runs), revocation propagation: log out on one server process, time until
+  another process refuses the access token, p50 and p99.
+
+`--database sqlite` gives each project its own SQLite file; `--database postgres` its own database
+next to DATABASE_URL's, and this project Redis (REDIS_URL). `--quick` is one short round, for CI.
+Prints a table and writes bench/results/side_by_side-<database>.json. Ratios measured in one run are
+the result, not absolute numbers.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from run import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    PYTHON,
+    ROOT,
+    ensure_postgres_database,
+    free_port,
+    request,
+    throughput,
+)
+
+PEERS = ROOT / "bench" / "peers"
+PEERS_VENV = ROOT / "bench" / ".peers-venv"
+PEERS_PYTHON = PEERS_VENV / "bin" / "python"
+WORKERS, THREADS = "2", "8"
+PASSWORD = "bench-password-0123456789"  # noqa: S105 (a throwaway user in a throwaway database)
+
+
+class Project:
+    """One side of the comparison: how to serve it, sign in, refresh and call its protected GET."""
+
+    def __init__(self, name, *, python, cwd, app, settings, health, protected, refresh_path, obtain_path=None):
+        self.name, self.python, self.cwd, self.app, self.settings = name, python, cwd, app, settings
+        self.health, self.protected, self.refresh_path, self.obtain_path = health, protected, refresh_path, obtain_path
+        self.env: dict[str, str] = {}
+        self.log = subprocess.DEVNULL
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(
+            [str(self.python), *args], cwd=self.cwd, env=self.env, check=True, capture_output=True, text=True
+        ).stdout
+
+    def django(self, *args: str) -> str:
+        return self.run("-m", "django", *args) if self.settings else self.run("manage.py", *args)
+
+    def start(self) -> None:
+        self.port = free_port()
+        gunicorn = Path(self.python).parent / "gunicorn"
+        # Ours reads the same numbers from gunicorn.conf.py (GUNICORN_WORKERS/THREADS), with its hooks.
+        flags = [] if self.settings is None else ["--workers", WORKERS, "--threads", THREADS, "-k", "gthread"]
+        self.process = subprocess.Popen(
+            [str(gunicorn), self.app, *flags, "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+            cwd=self.cwd,
+            env=self.env,
+            # Ours logs an auth event per refresh: keep the servers' output out of the table.
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if request("GET", self.port, self.health)[0] < 500:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer in 60 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+    def pair(self) -> dict:
+        if self.obtain_path is None:
+            return json.loads(self.django("issue_tokens", "--email", "bench@example.com", "--create"))
+        status, body = request("POST", self.port, self.obtain_path, body={"username": "bench", "password": PASSWORD})
+        assert status == 200, (self.name, status, body[:200])
+        return json.loads(body)
+
+    def refresh(self, token: str) -> tuple[int, dict]:
+        status, body = request("POST", self.port, self.refresh_path, body={"refresh": token})
+        return status, json.loads(body) if status == 200 else {}
+
+
+def projects(python_ours: str) -> dict[str, Project]:
+    return {
+        "bare django-ninja": Project(
+            "bare", python=PEERS_PYTHON, cwd=PEERS, app="wsgi:application", settings="bare.settings",
+            health="/api/ping", protected="/api/ping", refresh_path="",
+        ),
+        "django-ninja-jwt": Project(
+            "ninja-jwt", python=PEERS_PYTHON, cwd=PEERS, app="wsgi:application",
+            settings="ninja_jwt_peer.settings", health="/api/ping", protected="/api/me",
+            refresh_path="/api/token/refresh", obtain_path="/api/token/pair",
+        ),
+        "simplejwt": Project(
+            "simplejwt", python=PEERS_PYTHON, cwd=PEERS, app="wsgi:application",
+            settings="simplejwt_peer.settings", health="/api/me", protected="/api/me",
+            refresh_path="/api/token/refresh", obtain_path="/api/token/pair",
+        ),
+        "this project": Project(
+            "ours", python=python_ours, cwd=ROOT, app="config.wsgi:application", settings=None,
+            health="/api/health/live", protected="/api/auth/whoami", refresh_path="/api/auth/token/refresh",
+        ),
+    }  # fmt: skip
+
+
+def peers_venv() -> None:
+    """bench/.peers-venv with bench/peers/requirements.txt, installed again whenever that file changes."""
+    stamp = PEERS_VENV / ".installed"
+    requirements = PEERS / "requirements.txt"
+    if stamp.exists() and stamp.stat().st_mtime >= requirements.stat().st_mtime:
+        return
+    if not PEERS_PYTHON.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+    subprocess.run(
+        [str(PEERS_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(requirements)],
+        check=True,
+    )
+    stamp.touch()
+
+
+QUERY_COUNT = """
+import json, django
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+client = Client(HTTP_HOST="localhost")
+def refresh(token):
+    response = client.post('{path}', data=json.dumps({{"refresh": token}}), content_type="application/json")
+    assert response.status_code == 200, response.content
+    return response.json()["refresh"]
+token = refresh(json.loads('{refresh}'))  # the first request of a process loads what it caches
+with CaptureQueriesContext(connection) as queries:
+    refresh(token)
+print(len(queries))
+"""
+
+
+def queries_per_refresh(project: Project) -> int:
+    code = QUERY_COUNT.format(refresh=json.dumps(project.pair()["refresh"]), path=project.refresh_path)
+    return int(project.django("shell", "-c", code).strip().splitlines()[-1])
+
+
+def sequential_refreshes(project: Project, *, seconds: float) -> float:
+    token = project.pair()["refresh"]
+    deadline, count, started = time.monotonic() + seconds, 0, time.monotonic()
+    while time.monotonic() < deadline:
+        status, body = project.refresh(token)
+        if status != 200:
+            raise RuntimeError(f"{project.name}: refresh answered {status}")
+        token = body["refresh"]
+        count += 1
+    return count / (time.monotonic() - started)
+
+
+def race_winners(project: Project, *, threads: int) -> int:
+    token = project.pair()["refresh"]
+    barrier = threading.Barrier(threads)
+    statuses: list[int] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        statuses.append(project.refresh(token)[0])
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return statuses.count(200)
+
+
+def propagation(ours: Project, second: Project, *, trials: int) -> list[float]:
+    """Seconds from a logout's response on one server to the first refusal of its token by another."""
+    times = []
+    code = (
+        "import json; from tokens.services import token_pair_for_email as issue; "
+        f"print(json.dumps([issue(email='bench@example.com', create=True).access for _ in range({trials})]))"
+    )
+    for access in json.loads(ours.django("shell", "-c", code).strip().splitlines()[-1]):
+        assert request("GET", second.port, second.protected, token=access)[0] == 200
+        status, body = request("POST", ours.port, "/api/auth/logout", token=access)
+        assert status == 204, body
+        revoked_at = time.perf_counter()
+        while request("GET", second.port, second.protected, token=access)[0] != 401:
+            pass
+        times.append(time.perf_counter() - revoked_at)
+    return times
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--trials", type=int, default=10, help="race trials")
+    parser.add_argument("--propagation-trials", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="one short round of everything (CI)")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.trials, args.propagation_trials = 1, 0.3, 1, 3
+
+    peers_venv()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-side-by-side-"))
+    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not base_url.startswith("postgres"):
+        base_url = DEFAULT_DATABASE_URL
+    sides = projects(PYTHON)
+    common = {
+        **{name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "JWT_", "API_"))},
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_DEBUG": "0",
+        "LOG_LEVEL": "ERROR",
+    }
+    common.pop("REDIS_URL", None)
+    for side in sides.values():
+        if args.database == "sqlite":
+            database_url = f"sqlite:///{workdir / side.name}.sqlite3"
+        else:
+            database_url = f"{base_url}_{side.name.replace('-', '_')}" if side.name != "ours" else base_url
+            ensure_postgres_database(database_url)
+        side.env = {**common, "DATABASE_URL": database_url}
+        side.log = (workdir / f"{side.name}.log").open("w")
+        if side.settings:
+            side.env |= {"DJANGO_SETTINGS_MODULE": side.settings, "PYTHONPATH": str(PEERS)}
+        else:
+            side.env |= {
+                "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+                "JWT_ACCESS_TTL": "3600",
+                "JWT_REFRESH_REUSE_INTERVAL": "0",  # strict rotation, as the peers' blacklists are
+                "GUNICORN_WORKERS": WORKERS,
+                "GUNICORN_THREADS": THREADS,
+                **{f"API_THROTTLE_{scope}": "" for scope in ("SIGN_IN", "TOKENS", "SIGN_IN_PROVIDER", "SESSION")},
+            }
+            if args.database == "postgres":
+                side.env["REDIS_URL"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+        side.django("migrate", "--noinput", "-v0")
+        if side.settings and side.obtain_path:
+            side.django(
+                "shell",
+                "-c",
+                "from django.contrib.auth.models import User; User.objects.filter(username='bench').exists() "
+                f"or User.objects.create_user('bench', password='{PASSWORD}')",
+            )
+
+    results: dict = {"database": args.database, "rounds": args.rounds, "seconds_per_round": args.seconds}
+    started: list[Project] = []
+    try:
+        for side in sides.values():
+            side.start()
+            started.append(side)
+        tokens = {
+            label: side.pair()["access"] if side.obtain_path or not side.settings else None
+            for label, side in sides.items()
+        }
+        for label, side in sides.items():  # warm-up: each worker builds what a path needs on first use
+            throughput(side.port, side.protected, token=tokens[label], seconds=0.5, clients=args.clients)
+        rps: dict[str, list[float]] = {label: [] for label in sides}
+        for _ in range(args.rounds):
+            for label, side in sides.items():
+                rps[label].append(
+                    throughput(
+                        side.port, side.protected, token=tokens[label], seconds=args.seconds, clients=args.clients
+                    )
+                )
+        bare = rps["bare django-ninja"]
+        results["protected_get"] = {
+            label: {
+                "rps": round(statistics.median(values), 1),
+                "ratio_to_bare": round(statistics.median(v / b for v, b in zip(values, bare, strict=True)), 2),
+            }
+            for label, values in rps.items()
+        }
+        refreshing = {label: side for label, side in sides.items() if side.refresh_path}
+        results["queries_per_refresh"] = {label: queries_per_refresh(side) for label, side in refreshing.items()}
+        refresh_rounds: dict[str, list[float]] = {label: [] for label in refreshing}
+        for _ in range(args.rounds):
+            for label, side in refreshing.items():
+                refresh_rounds[label].append(sequential_refreshes(side, seconds=args.seconds))
+        results["refreshes_per_second"] = {
+            label: round(statistics.median(values), 1) for label, values in refresh_rounds.items()
+        }
+        results["race_winners"] = {
+            label: [race_winners(side, threads=8) for _ in range(args.trials)] for label, side in refreshing.items()
+        }
+        if args.database == "postgres":
+            ours = sides["this project"]
+            second = Project(
+                "ours-second", python=ours.python, cwd=ROOT, app=ours.app, settings=None,
+                health=ours.health, protected=ours.protected, refresh_path=ours.refresh_path,
+            )  # fmt: skip
+            second.env, second.log = {**ours.env, "GUNICORN_WORKERS": "1"}, ours.log
+            ours_one = Project(
+                "ours-first", python=ours.python, cwd=ROOT, app=ours.app, settings=None,
+                health=ours.health, protected=ours.protected, refresh_path=ours.refresh_path,
+            )  # fmt: skip
+            ours_one.env, ours_one.log = {**ours.env, "GUNICORN_WORKERS": "1"}, ours.log
+            for side in (ours_one, second):
+                side.start()
+                started.append(side)
+            times = propagation(ours_one, second, trials=args.propagation_trials)
+            results["propagation_ms"] = {
+                "trials": len(times),
+                "p50": round(percentile(times, 0.5) * 1000, 2),
+                "p99": round(percentile(times, 0.99) * 1000, 2),
+            }
+    finally:
+        for side in started:
+            side.stop()
+
+    print(f"\nside by side on {args.database}, {args.rounds} alternating rounds of {args.seconds} s")
+    print(f"{'':22} {'GET req/s':>10} {'/ bare':>7} {'q/refresh':>10} {'refresh/s':>10} {'race winners':>14}")
+    for label in sides:
+        get = results["protected_get"][label]
+        winners = results["race_winners"].get(label)
+        print(
+            f"{label:22} {get['rps']:>10} {get['ratio_to_bare']:>7} "
+            f"{results['queries_per_refresh'].get(label, ''):>10} {results['refreshes_per_second'].get(label, ''):>10} "
+            f"{f'{min(winners)}-{max(winners)}' if winners else '':>14}"
+        )
+    if "propagation_ms" in results:
+        prop = results["propagation_ms"]
+        print(
+            f"revocation propagation, 2 processes: p50 {prop['p50']} ms, p99 {prop['p99']} ms ({prop['trials']} trials)"
+        )
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / f"side_by_side-{args.database}.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
