@@ -3,7 +3,7 @@
 Four servers run at once with the same gunicorn settings (2 gthread workers of 8 threads): a bare
 django-ninja endpoint (no authentication), django-ninja-jwt and djangorestframework-simplejwt with
 rotation and their refresh-token blacklists (bench/peers/, pinned in bench/peers/requirements.txt and
-installed into bench/.peers-venv, never into the project's requirements), and this project. Measured
+installed into .venv-peers, never into the project's requirements), and this project. Measured
 in alternating rounds so that the machine's drift hits every side alike:
 
 - protected GET requests/s as a ratio to the bare endpoint (ours: whoami, denylist on);
@@ -42,7 +42,7 @@ from run import (
 )
 
 PEERS = ROOT / "bench" / "peers"
-PEERS_VENV = ROOT / "bench" / ".peers-venv"
+PEERS_VENV = ROOT / ".venv-peers"
 PEERS_PYTHON = PEERS_VENV / "bin" / "python"
 WORKERS, THREADS = "2", "8"
 PASSWORD = "bench-password-0123456789"  # noqa: S105 (a throwaway user in a throwaway database)
@@ -130,7 +130,7 @@ def projects(python_ours: str) -> dict[str, Project]:
 
 
 def peers_venv() -> None:
-    """bench/.peers-venv with bench/peers/requirements.txt, installed again whenever that file changes."""
+    """.venv-peers with bench/peers/requirements.txt, installed again whenever that file changes."""
     stamp = PEERS_VENV / ".installed"
     requirements = PEERS / "requirements.txt"
     if stamp.exists() and stamp.stat().st_mtime >= requirements.stat().st_mtime:
