@@ -6,11 +6,12 @@ from accounts.api import auth_router as accounts_auth_router
 from accounts.api import users_router
 from core import outages, problems
 from core.api import router as health_router
+from core.openapi import ProblemNinjaAPI
 from social.api import router as social_router
 from tokens.api import auth_router, well_known_router
 from tokens.auth import session_throttle
 
-api = NinjaAPI(
+api = ProblemNinjaAPI(
     title="Auth backend",
     version="1.0.0",
     description=(

@@ -3,7 +3,7 @@ from typing import Any
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TokenPairOut(Schema):
@@ -14,7 +14,9 @@ class TokenPairOut(Schema):
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
 
 
-class RefreshIn(Schema):
+# A plain pydantic model, not a Ninja Schema: every field is optional, and a Schema reads
+# attributes off any JSON value, so a list or a number would pass as an empty body.
+class RefreshIn(BaseModel):
     refresh: str | None = Field(
         None, min_length=1, description="Required with JWT_REFRESH_TRANSPORT=body; else the cookie may carry it."
     )

@@ -132,7 +132,7 @@ def test_openapi_lists_every_endpoint_with_the_bearer_scheme_and_problem_respons
     assert schema["components"]["securitySchemes"]["JWTAuth"] == {"type": "http", "scheme": "bearer"}
     whoami = paths["/api/auth/whoami"]["get"]
     assert whoami["security"] == [{"JWTAuth": []}]
-    problem = whoami["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+    problem = whoami["responses"]["401"]["content"]["application/problem+json"]["schema"]["$ref"]
     assert problem.endswith("/ProblemOut")
 
 

@@ -87,7 +87,7 @@ def test_the_openapi_document_declares_bearer_auth_and_problem_responses(http):
     ]
     assert protected
     for operation in protected:
-        problem = operation["responses"]["401"]["content"]["application/json"]["schema"]
+        problem = operation["responses"]["401"]["content"]["application/problem+json"]["schema"]
         assert problem["$ref"].endswith("/ProblemOut")
 
 
