@@ -9,6 +9,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -123,6 +125,24 @@ def _from_unreadable_body(request: HttpRequest, exc: UnreadablePostError) -> Jso
     return status_problem(400, detail="The request body stopped arriving before it was complete.")
 
 
+def _from_request_data_too_big(request: HttpRequest, exc: RequestDataTooBig) -> JsonResponse:
+    _log_suspicious(request, exc)
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return status_problem(413, detail=f"The request body is larger than the {limit} bytes this API accepts.")
+
+
+def _from_suspicious_operation(request: HttpRequest, exc: SuspiciousOperation) -> JsonResponse:
+    _log_suspicious(request, exc)
+    return status_problem(400, detail="The request was refused as malformed.")
+
+
+def _log_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> None:
+    # Where Django logs these itself, but one line: the client did it, a traceback would not help.
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning(
+        "%s %s refused: %s", request.method, request.path, exc
+    )
+
+
 def _from_unexpected(request: HttpRequest, exc: Exception) -> JsonResponse:
     logger.exception("Unhandled error on %s %s", request.method, request.path)
     return status_problem(500, detail="The server failed to handle the request; it has been logged.")
@@ -135,6 +155,8 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[HttpRequest, Any], JsonRespons
     (HttpError, _from_http_error),
     (Http404, _from_http404),
     (UnreadablePostError, _from_unreadable_body),
+    (RequestDataTooBig, _from_request_data_too_big),
+    (SuspiciousOperation, _from_suspicious_operation),
     (Exception, _from_unexpected),
 )
 

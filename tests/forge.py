@@ -71,3 +71,12 @@ def tamper_signature(token: str) -> str:
     head, body, signature = token.split(".")
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     return f"{head}.{body}.{flipped}"
+
+
+def reshaped(token: str, *, header: dict[str, Any] | None = None, key: str | None = None, **claims: Any) -> str:
+    """The token with any header or claim replaced by any JSON value, even ones PyJWT refuses to
+    encode (a non-string `kid`, a `typ` that is a list, `Infinity`), signed with the project's key.
+    """
+    signing_input = f"{_b64_json({**header_of(token), **(header or {})})}.{_b64_json({**claims_of(token), **claims})}"
+    secret = (key or settings.JWT_SIGNING_KEY).encode()
+    return f"{signing_input}.{_b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"

@@ -35,6 +35,9 @@ _ACCEPTED_HEADER_TYPES = {
     TokenType.REFRESH: {"rt+jwt"},
 }
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+_TIME_CLAIMS = ("exp", "iat", "nbf")
+# The last second a datetime can hold (9999-12-31T23:59:59Z): a later `exp` cannot be a real one.
+_LATEST_NUMERIC_DATE = 253_402_300_799
 # How many verified access tokens each process remembers (see decode_access).
 VERIFIED_ACCESS_TOKENS_CACHED = 4096
 
@@ -120,6 +123,7 @@ def _verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
         raise TokenInvalid("The token is malformed.") from None
 
     typ, claims = decoded["header"].get("typ"), decoded["payload"]
+    _check_time_claims(claims)
     if (
         not isinstance(typ, str)
         or typ not in _ACCEPTED_HEADER_TYPES[token_type]
@@ -127,6 +131,15 @@ def _verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
     ):
         raise TokenInvalid(f"The token's type is not `{token_type.value}`.")
     return key.kid, claims
+
+
+def _check_time_claims(claims: dict[str, Any]) -> None:
+    """Refuses time claims that PyJWT lets through: it reads them with int(), so a numeric
+    string, a float or 1e30 passes, and adding to `exp` or making a datetime of it would be a 500."""
+    for name in _TIME_CLAIMS:
+        value = claims.get(name, 0)
+        if type(value) is not int or not 0 <= value <= _LATEST_NUMERIC_DATE:
+            raise TokenInvalid(f"The token's `{name}` claim is not a NumericDate.")
 
 
 @forget_when_settings_change

@@ -7,6 +7,7 @@ unique, so of concurrent requests with the same token only one insert is admitte
 """
 
 import contextlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,9 @@ from tokens.models import RefreshToken, Session, SessionEndReason
 # The event each way of ending one session is logged as.
 _END_EVENTS = {SessionEndReason.LOGOUT: AuthEvent.LOGOUT, SessionEndReason.ENDED_BY_USER: AuthEvent.SESSION_DELETED}
 
+# A user id as `sub` carries it: a positive BigAutoField value, in ASCII decimal digits.
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}")
+_MAX_USER_ID = 2**63 - 1
 # Registered claims that an extra-claims hook cannot override.
 _RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type"})
 
@@ -124,15 +128,23 @@ def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
         raise TokenInvalid(f"The token's `{name}` claim is malformed.") from None
 
 
+def _claims_user_id(claims: dict[str, Any]) -> int:
+    """The user id in `sub`: decimal digits that a BigAutoField can hold, nothing int() would also take."""
+    subject = claims["sub"]
+    if not _USER_ID.fullmatch(subject) or int(subject) > _MAX_USER_ID:
+        raise TokenInvalid("The token's `sub` claim is malformed.")
+    return int(subject)
+
+
 def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToken:
     """The refresh token that verified claims name, with the checks every use of one shares.
 
     One query: the session, its user, the token's successor (is_used) and whether that
     successor was rotated in turn come along.
     """
-    jti, session_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid")
+    jti, session_id, user_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid"), _claims_user_id(claims)
     token = RefreshToken.objects.select_related("session__user", "replaced_by__replaced_by").filter(jti=jti).first()
-    if token is None or token.session_id != session_id:
+    if token is None or token.session_id != session_id or token.session.user_id != user_id:
         raise TokenInvalid("The refresh token is unknown.")
     session = token.session
     if session.ended_at is not None or not session.user.is_active:
@@ -213,10 +225,7 @@ def access_token_authenticate(*, token: str, check_denylist: bool = True) -> Pri
         raise NotAuthenticated("The Authorization header has no token.")
     claims = backend.decode_access(token)
     session_id = _claims_uuid(claims, "sid")
-    try:
-        user_id = int(claims["sub"])
-    except ValueError:
-        raise TokenInvalid("The token's `sub` claim is malformed.") from None
+    user_id = _claims_user_id(claims)
     if check_denylist and token_settings().session_denylist and denylist.is_session_denied(session_id):
         raise TokenRevoked()
     return Principal(
@@ -278,11 +287,14 @@ def session_end(
 def session_end_by_refresh(*, refresh: str) -> None:
     """Ends the session a refresh token names, in 2 queries."""
     claims = backend.decode(refresh, token_type=TokenType.REFRESH)
-    known = RefreshToken.objects.filter(jti=_claims_uuid(claims, "jti"), session_id=_claims_uuid(claims, "sid"))
+    session_id, user_id = _claims_uuid(claims, "sid"), _claims_user_id(claims)
+    known = RefreshToken.objects.filter(
+        jti=_claims_uuid(claims, "jti"), session_id=session_id, session__user_id=user_id
+    )
     if not known.exists():
         raise TokenInvalid("The refresh token is unknown.")
-    _session_end_one(session_id=_claims_uuid(claims, "sid"), reason=SessionEndReason.LOGOUT)
-    emit(AuthEvent.LOGOUT, outcome="success", user_id=int(claims["sub"]), session_id=_claims_uuid(claims, "sid"))
+    _session_end_one(session_id=session_id, reason=SessionEndReason.LOGOUT)
+    emit(AuthEvent.LOGOUT, outcome="success", user_id=user_id, session_id=session_id)
 
 
 def session_logout(*, refresh: str | None, access: str | None) -> None:
