@@ -254,6 +254,8 @@ def main() -> int:
     base_env = {
         **os.environ,
         "DJANGO_DEBUG": "0",
+        # The bench talks plain HTTP to gunicorn, as a TLS-terminating proxy would.
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database_url,

@@ -10,7 +10,7 @@ from typing import Any
 
 import dj_database_url
 
-from core.env import env_bool, env_int, env_json, env_list, env_str
+from core.env import env_bool, env_header, env_int, env_json, env_list, env_str
 from core.secret_keys import refuse_unsafe_keys
 from devidp.social_entry import social_provider_entry
 
@@ -44,6 +44,8 @@ MIDDLEWARE = [
     # First, so that every response carries X-Request-ID, redirects and errors included.
     "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files with DEBUG off too (the sign-in page, /api/docs): see STATIC_URL below.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the problem renderer, so that a separate frontend can read error bodies too.
     "corsheaders.middleware.CorsMiddleware",
     "core.middleware.ApiProblemMiddleware",
@@ -56,6 +58,20 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- HTTPS: on unless DEBUG, each settable (docs/security.md) ---------------------------
+# `manage.py check --deploy` passes with these defaults; `make run` (DEBUG on) serves plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Health probes often speak plain HTTP to the process itself: they are answered, not redirected.
+SECURE_REDIRECT_EXEMPT = [r"^api/health(/|$)"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+# Behind a proxy that terminates TLS: the header it sets, e.g. "X-Forwarded-Proto: https".
+# Only if the proxy overwrites that header on every request: a client could send it too.
+SECURE_PROXY_SSL_HEADER = env_header("DJANGO_SECURE_PROXY_SSL_HEADER")
 
 # The largest request body read, in bytes; larger ones are a 413 problem (core.problems). The
 # API's bodies are a few tokens, so far less than Django's 2.5 MB default (OWASP API4:2023).
@@ -148,7 +164,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the apps' static files straight from their folders (the finders), scanned
+# once at start-up, so production has no collectstatic step to forget; with DEBUG it rescans
+# on each request, as runserver does.
+WHITENOISE_USE_FINDERS = True
+# Only for `collectstatic`, to hand the files to a CDN or a proxy; WhiteNoise serves them too.
+STATIC_ROOT = env_str("DJANGO_STATIC_ROOT") or None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGGING = {

@@ -52,3 +52,14 @@ def env_json(name: str, default):
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{name} is not valid JSON: {exc}") from None
+
+
+def env_header(name: str) -> tuple[str, str] | None:
+    """An HTTP header and its value, "X-Forwarded-Proto: https", as Django's META key and value."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, separator, value = raw.partition(":")
+    if not separator or not header.strip() or not value.strip():
+        raise ValueError(f"{name} must be a header and its value, as in 'X-Forwarded-Proto: https'; got {raw!r}")
+    return "HTTP_" + header.strip().upper().replace("-", "_"), value.strip()

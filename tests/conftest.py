@@ -13,6 +13,14 @@ from tokens.keys import key_set_forget
 from tokens.services import session_start
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http():
+    """The test clients and the live server speak plain HTTP, which production redirects to
+    HTTPS; tests/api/test_deploy.py checks the production defaults themselves."""
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     # The denylist and pending logins live in the cache; with REDIS_URL it outlives a test.

@@ -67,6 +67,7 @@ class Fleet:
         self.env = {
             **environment,
             "DJANGO_DEBUG": "0",
+            "DJANGO_SECURE_SSL_REDIRECT": "0",  # the fleet talks plain HTTP on loopback
             "DJANGO_SECRET_KEY": "a-secret-key-for-the-rotation-test-only-0123456789",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'fleet.sqlite3'}",
             "JWT_ALGORITHM": "ES256",

@@ -1,6 +1,6 @@
 import pytest
 
-from core.env import env_bool, env_int, env_json, env_list
+from core.env import env_bool, env_header, env_int, env_json, env_list
 
 
 def test_env_readers_parse_and_default(monkeypatch):
@@ -26,3 +26,16 @@ def test_env_readers_name_the_variable_on_bad_input(monkeypatch, reader, raw):
 def test_env_bool_reads_the_spellings_of_true_and_false(monkeypatch, raw, expected):
     monkeypatch.setenv("FLAG", raw)
     assert env_bool("FLAG", not expected) is expected
+
+
+def test_env_header_gives_the_meta_key_and_value(monkeypatch):
+    monkeypatch.setenv("PROXY_HEADER", " X-Forwarded-Proto :  https ")
+    assert env_header("PROXY_HEADER") == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert env_header("MISSING") is None
+
+
+@pytest.mark.parametrize("raw", ["X-Forwarded-Proto", "X-Forwarded-Proto:", ": https"])
+def test_env_header_names_the_variable_on_bad_input(monkeypatch, raw):
+    monkeypatch.setenv("PROXY_HEADER", raw)
+    with pytest.raises(ValueError, match="PROXY_HEADER"):
+        env_header("PROXY_HEADER")
