@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -23,6 +24,7 @@ _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _OIDC_FIELDS = frozenset(
     {"display_name", "client_id", "client_secret", "discovery_url", "scopes", "client_ids", "trust_email"}
 )
+_OIDC_TEXT_FIELDS = ("display_name", "client_id", "client_secret", "discovery_url")
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,11 @@ def _google() -> GoogleConfig:
     )
 
 
-def _configured_oidc(name: str, entry: dict) -> OIDCConfig:
-    setting = f"SOCIAL_OIDC_PROVIDERS[{name!r}]"
+def _configured_oidc(name: str, entry: Any) -> OIDCConfig:
+    # Named after the variable an operator sets: settings.SOCIAL_OIDC_PROVIDERS is its parsed value.
+    setting = f"SOCIAL_OIDC_PROVIDERS_JSON[{name!r}]"
+    if not isinstance(entry, dict):
+        raise ImproperlyConfigured(f"{setting} must be a JSON object of {sorted(_OIDC_FIELDS)}.")
     if not _PROVIDER_NAME.match(name) or name in _BUILT_IN:
         raise ImproperlyConfigured(f"{setting}: the name must be a lower-case slug other than {', '.join(_BUILT_IN)}.")
     unknown = set(entry) - _OIDC_FIELDS
@@ -185,12 +190,15 @@ def _configured_oidc(name: str, entry: dict) -> OIDCConfig:
         raise ImproperlyConfigured(f"{setting}: unknown fields {sorted(unknown)}; allowed: {sorted(_OIDC_FIELDS)}.")
     if not entry.get("discovery_url"):
         raise ImproperlyConfigured(f"{setting}: `discovery_url` is required.")
+    text_fields = {key: entry[key] for key in _OIDC_TEXT_FIELDS if key in entry}
+    if not all(isinstance(value, str) for value in text_fields.values()):
+        raise ImproperlyConfigured(f"{setting}: {sorted(text_fields)} must be strings.")
     return OIDCConfig(
         name=name,
         display_name=entry.get("display_name") or name,
         client_id=entry.get("client_id", ""),
         client_secret=entry.get("client_secret", ""),
-        scopes=tuple(entry.get("scopes") or ("openid", "email", "profile")),
+        scopes=_string_list(f"{setting}['scopes']", entry.get("scopes", [])) or ("openid", "email", "profile"),
         discovery_url=_endpoint(f"{setting}['discovery_url']", entry["discovery_url"]),
         client_ids=_string_list(f"{setting}['client_ids']", entry.get("client_ids", [])),
         trust_email=entry.get("trust_email", False) is True,
@@ -264,6 +272,8 @@ def _missing(config: ProviderConfig) -> tuple[str, ...]:
 
 def _candidates() -> list[ProviderConfig]:
     candidates: list[ProviderConfig] = [_kakao(), _naver(), _google(), _apple()]
+    if not isinstance(settings.SOCIAL_OIDC_PROVIDERS, dict):
+        raise ImproperlyConfigured('SOCIAL_OIDC_PROVIDERS_JSON must be a JSON object: {"<name>": {...}, ...}.')
     candidates += [_configured_oidc(name, entry) for name, entry in settings.SOCIAL_OIDC_PROVIDERS.items()]
     return [config for config in candidates if config.client_id]
 

@@ -90,8 +90,19 @@ def token_settings() -> TokenSettings:
         key_set_max_age=timedelta(seconds=settings.JWT_KEY_SET_MAX_AGE),
         session_denylist=settings.JWT_SESSION_DENYLIST,
         denylist_mirror=settings.JWT_DENYLIST_MIRROR,
-        extra_claims=import_string(settings.JWT_EXTRA_CLAIMS) if settings.JWT_EXTRA_CLAIMS else None,
+        extra_claims=_extra_claims_hook(),
         refresh_transport=RefreshTransport(settings.JWT_REFRESH_TRANSPORT),
         refresh_reuse_interval=timedelta(seconds=settings.JWT_REFRESH_REUSE_INTERVAL),
         cookie_origins=frozenset(settings.CORS_ALLOWED_ORIGINS),
     )
+
+
+def _extra_claims_hook() -> Callable[["User"], dict[str, Any]] | None:
+    if not settings.JWT_EXTRA_CLAIMS:
+        return None
+    try:
+        return import_string(settings.JWT_EXTRA_CLAIMS)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"JWT_EXTRA_CLAIMS={settings.JWT_EXTRA_CLAIMS!r} cannot be imported: {exc}"
+        ) from None
