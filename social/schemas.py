@@ -1,7 +1,7 @@
 from typing import Literal, Self
 
 from ninja import Schema
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from core.schemas import UserOut
 from tokens.schemas import TokenPairOut
@@ -35,6 +35,26 @@ class CallbackIn(Schema):
 
 class TokenIn(Schema):
     """A token a native SDK obtained: an id_token (with the request's nonce, if any) or an access token."""
+
+    # one_token's rule in the OpenAPI document too, so that clients (and schemathesis) see it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["id_token"],
+                    "properties": {"id_token": {"type": "string"}, "access_token": {"type": "null"}},
+                },
+                {
+                    "required": ["access_token"],
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "id_token": {"type": "null"},
+                        "nonce": {"type": "null"},
+                    },
+                },
+            ]
+        }
+    )
 
     id_token: str | None = Field(default=None, min_length=1, max_length=8192)
     nonce: str | None = Field(
