@@ -3,6 +3,8 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
+from core.schemas import OptionalFieldsIn
+
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
 _PASSWORD = Field(min_length=1, max_length=1024)
 _EMAIL = Field(min_length=3, max_length=254, examples=["ada@example.com"])
@@ -59,7 +61,7 @@ class IdentitiesOut(Schema):
     identities: list[IdentityOut]
 
 
-class AccountDeleteIn(Schema):
+class AccountDeleteIn(OptionalFieldsIn):
     password: str | None = Field(None, max_length=1024, description="Needed unless the sign-in was recent.")
 
 

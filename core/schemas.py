@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from ninja import Schema
+from pydantic import BaseModel
 
 
 class ProblemOut(Schema):
@@ -13,6 +14,13 @@ class ProblemOut(Schema):
     status: int
     detail: str
     code: str
+
+
+# The base of a request body whose every field is optional. A plain pydantic model, not a Ninja
+# Schema: a Schema reads attributes off any JSON value, so a list or a number would pass as an
+# empty body instead of a 422.
+class OptionalFieldsIn(BaseModel):
+    pass
 
 
 def problem_responses(*statuses: int) -> dict[int, type[ProblemOut]]:

@@ -3,7 +3,9 @@ from typing import Any
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from core.schemas import OptionalFieldsIn
 
 
 class TokenPairOut(Schema):
@@ -14,9 +16,7 @@ class TokenPairOut(Schema):
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
 
 
-# A plain pydantic model, not a Ninja Schema: every field is optional, and a Schema reads
-# attributes off any JSON value, so a list or a number would pass as an empty body.
-class RefreshIn(BaseModel):
+class RefreshIn(OptionalFieldsIn):
     refresh: str | None = Field(
         None, min_length=1, description="Required with JWT_REFRESH_TRANSPORT=body; else the cookie may carry it."
     )
