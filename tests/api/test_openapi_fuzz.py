@@ -7,6 +7,7 @@ the same examples every time; raise FUZZ_MAX_EXAMPLES for a deeper local search.
 """
 
 import os
+import uuid
 
 import pytest
 import schemathesis
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks
 
 from config.api import api
+from core.models import User
 from tests.conftest import bearer
 from tokens.services import session_start
 
@@ -66,6 +68,8 @@ def test_anonymous_requests_get_declared_answers(case, configured):
 
 @schema.parametrize()
 @fuzz_settings
-def test_signed_in_requests_get_declared_answers(case, configured, user):
+def test_signed_in_requests_get_declared_answers(case, configured):
+    # A user of its own per example: an example may delete its account (DELETE /users/me).
+    user = User.objects.create_user(email=f"{uuid.uuid4().hex}@example.com", display_name="Fuzz")
     access = session_start(user=user, user_agent="schemathesis", ip="127.0.0.1").access
     case.call_and_validate(base_url="https://localhost", headers=bearer(access), excluded_checks=EXCLUDED_CHECKS)
