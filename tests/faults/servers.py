@@ -339,6 +339,7 @@ class Gunicorn:
             **{name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "PYTEST"))},
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DJANGO_DEBUG": "0",
+            "DJANGO_SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback, as behind a TLS proxy
             "DJANGO_SECRET_KEY": "a-secret-key-for-the-fault-tests-" * 2,
             "GUNICORN_WORKERS": str(workers),
             "GUNICORN_THREADS": str(threads),
