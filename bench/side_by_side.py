@@ -241,6 +241,8 @@ def main() -> int:
         **{name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "JWT_", "API_"))},
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_DEBUG": "0",
+        # The bench talks plain HTTP to gunicorn, as a TLS-terminating proxy would.
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "ERROR",
     }
     common.pop("REDIS_URL", None)
