@@ -482,14 +482,20 @@ class Provider(ABC):
 KAKAO_NOT_LINKED = -101
 
 
-class KakaoProvider(Provider):
-    config_class = KakaoConfig
-    config: KakaoConfig
+class OAuth2Provider(Provider):
+    """A plain OAuth 2.0 provider: a fixed authorization endpoint in its settings, no nonce."""
+
+    config: KakaoConfig | NaverConfig
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
         return self._authorization_url(
             self.config.authorize_url, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
         )
+
+
+class KakaoProvider(OAuth2Provider):
+    config_class = KakaoConfig
+    config: KakaoConfig
 
     def exchange(self, *, code: str, code_verifier: str, redirect_uri: str, state: str) -> dict[str, Any]:
         # Kakao takes the secret in the form, and none at all unless "Client Secret" is enabled.
@@ -729,16 +735,11 @@ class GoogleProvider(OpenIDConnectProvider):
     map_claims = staticmethod(google_identity)
 
 
-class NaverProvider(Provider):
+class NaverProvider(OAuth2Provider):
     """Naver's OAuth 2.0: the state goes to the token endpoint too; the profile comes in an envelope."""
 
     config_class = NaverConfig
     config: NaverConfig
-
-    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, nonce: str | None) -> str:
-        return self._authorization_url(
-            self.config.authorize_url, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
-        )
 
     def exchange(self, *, code: str, code_verifier: str, redirect_uri: str, state: str) -> dict[str, Any]:
         return self._fetch_token(
