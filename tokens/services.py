@@ -143,8 +143,12 @@ def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToke
     successor was rotated in turn come along.
     """
     jti, session_id, user_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid"), _claims_user_id(claims)
-    token = RefreshToken.objects.select_related("session__user", "replaced_by__replaced_by").filter(jti=jti).first()
-    if token is None or token.session_id != session_id or token.session.user_id != user_id:
+    try:
+        # get(), not first(): the primary key needs no ORDER BY, which costs more to compile than the rest.
+        token = RefreshToken.objects.select_related("session__user", "replaced_by__replaced_by").get(jti=jti)
+    except RefreshToken.DoesNotExist:
+        raise TokenInvalid("The refresh token is unknown.") from None
+    if token.session_id != session_id or token.session.user_id != user_id:
         raise TokenInvalid("The refresh token is unknown.")
     session = token.session
     if session.ended_at is not None or not session.user.is_active:
