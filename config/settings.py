@@ -112,6 +112,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
         "options": f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT', 5000)}",
     }
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Parameters sent apart from the SQL (not quoted into it in Python), and a statement
+        # run a fifth time on a connection is prepared: PostgreSQL then skips planning it. A
+        # refresh's one read joins five tables, and planning it cost more than running it
+        # (docs/benchmarks.md). Django leaves both off for connection poolers that cannot
+        # carry prepared statements (PgBouncer in transaction mode before 1.21): turn it off there.
+        DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Threaded workers write concurrently. A transaction that reads before it writes (a
     # social account's upsert) would fail at once with "database is locked" when another
