@@ -51,11 +51,13 @@ MIDDLEWARE = [
     "core.middleware.ApiProblemMiddleware",
     "core.outages.OutageMiddleware",
     "tokens.middleware.RefusedRefreshCookieMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, request.user and messages are for the admin and the dev provider's login:
+    # the Site* subclasses skip /api/ and /.well-known/ (core.middleware.SiteOnlyMixin).
+    "core.middleware.SiteSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.SiteAuthenticationMiddleware",
+    "core.middleware.SiteMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
