@@ -53,10 +53,13 @@ format: install-dev
 
 # This project's hot paths (bench/run.py), then side by side with its peers on SQLite and on
 # PostgreSQL + Redis (bench/side_by_side.py, docs/benchmarks.md). BENCH_ARGS=--quick: one short round.
+# Each part prints its table even when an earlier one missed a target; the exit status says whether all met theirs.
 bench: install-dev
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
-	$(BIN)/python bench/side_by_side.py --database sqlite $(BENCH_ARGS)
-	$(BIN)/python bench/side_by_side.py --database postgres $(BENCH_ARGS)
+	status=0; \
+	$(BIN)/python bench/run.py $(BENCH_ARGS) || status=1; \
+	$(BIN)/python bench/side_by_side.py --database sqlite $(BENCH_ARGS) || status=1; \
+	$(BIN)/python bench/side_by_side.py --database postgres $(BENCH_ARGS) || status=1; \
+	exit $$status
 
 # Mixed traffic against gunicorn, then the data checks (docs/load.md); LOAD_ARGS passes
 # e.g. --database-url postgresql://... --redis-url redis://... --concurrency 16 --duration 30.

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
-TARGETS = {"whoami/live": (0.9, 0.8)}  # (denylist off, denylist on with Redis)
+TARGETS = {"whoami/live": (0.9, 0.95)}  # (denylist off, denylist on with Redis: each worker's mirror answers)
 # The project's first verification of an access token may cost this much a bare jwt.decode.
 VERIFY_COST_TARGET = 1.2
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
@@ -55,7 +55,7 @@ def ensure_postgres_database(url: str) -> None:
 
 
 class Server:
-    """gunicorn with 2 sync workers, started with `env` and stopped on exit."""
+    """gunicorn with 2 workers (gunicorn.conf.py: gthread, 8 threads), started with `env` and stopped on exit."""
 
     def __init__(self, env: dict[str, str]):
         self.port = free_port()
@@ -72,6 +72,7 @@ class Server:
             ],
             cwd=ROOT,
             env=env,
+            stdout=subprocess.DEVNULL,  # the auth event log: a line per refresh would bury the table
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -332,7 +333,7 @@ def main() -> int:
             off["ratio"] >= target_off,
         ),
         (
-            "whoami / live, denylist on (Redis)",
+            "whoami / live, denylist on (Redis mirror)",
             f"{on['whoami_rps']} / {on['live_rps']} req/s",
             f"{on['ratio']:.2f}",
             f">= {target_on}",

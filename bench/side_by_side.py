@@ -14,13 +14,15 @@ in alternating rounds so that the machine's drift hits every side alike:
 
 `--database sqlite` gives each project its own SQLite file; `--database postgres` its own database
 next to DATABASE_URL's, and this project Redis (REDIS_URL). `--quick` is one short round, for CI.
-Prints a table and writes bench/results/side_by_side-<database>.json. Ratios measured in one run are
-the result, not absolute numbers.
+Prints the machine, the table and issue 16's targets, and writes
+bench/results/side_by_side-<database>.json. Ratios measured in one run are the result, not absolute
+numbers. Exits 1 when a target is missed (never with --quick, whose numbers mean nothing).
 """
 
 import argparse
 import json
 import os
+import platform
 import secrets
 import statistics
 import subprocess
@@ -213,6 +215,63 @@ def propagation(ours: Project, second: Project, *, trials: int) -> list[float]:
     return times
 
 
+# Issue 16's targets: protected GET / bare, refresh / django-ninja-jwt, queries per refresh, p99 (ms).
+TARGET_GET_TO_BARE = 0.90
+TARGET_REFRESH_TO_NINJA_JWT = 2.0
+TARGET_MAX_QUERIES_PER_REFRESH = 4
+TARGET_PROPAGATION_P99_MS = 100.0
+
+
+def machine(database: str, base_url: str) -> dict:
+    """What the numbers came from: CPU, memory, versions, and the load average (others' work skews them)."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "")
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    described = {
+        "cpu": f"{os.cpu_count()} x {model}",
+        "memory_gib": round(memory_kib / 2**20, 1),
+        "python": platform.python_version(),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
+    }
+    if database == "postgres":
+        import psycopg
+        import redis
+
+        with psycopg.connect(base_url, connect_timeout=3) as conn:
+            described["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
+        described["redis"] = redis.Redis.from_url(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)).info("server")[
+            "redis_version"
+        ]
+    return described
+
+
+def targets(results: dict) -> list[tuple[str, str, bool]]:
+    """(what, measured against target, met) for each of issue 16's targets this run measured."""
+    ours = "this project"
+    get_ratio = results["protected_get"][ours]["ratio_to_bare"]
+    refresh_ratio = results["refreshes_per_second"][ours] / results["refreshes_per_second"]["django-ninja-jwt"]
+    queries, winners = results["queries_per_refresh"][ours], results["race_winners"][ours]
+    rows = [
+        ("whoami / bare endpoint", f"{get_ratio:.2f} (>= {TARGET_GET_TO_BARE})", get_ratio >= TARGET_GET_TO_BARE),
+        (
+            "refreshes/s / django-ninja-jwt",
+            f"{refresh_ratio:.2f} (>= {TARGET_REFRESH_TO_NINJA_JWT})",
+            refresh_ratio >= TARGET_REFRESH_TO_NINJA_JWT,
+        ),
+        (
+            "queries per refresh",
+            f"{queries} (<= {TARGET_MAX_QUERIES_PER_REFRESH})",
+            queries <= TARGET_MAX_QUERIES_PER_REFRESH,
+        ),
+        ("race winners", f"{min(winners)}-{max(winners)} (== 1)", set(winners) == {1}),
+    ]
+    if "propagation_ms" in results:
+        p99 = results["propagation_ms"]["p99"]
+        met = p99 <= TARGET_PROPAGATION_P99_MS
+        rows.append(("revocation propagation p99", f"{p99} ms (<= {TARGET_PROPAGATION_P99_MS:g})", met))
+    return rows
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -277,6 +336,7 @@ def main() -> int:
             )
 
     results: dict = {"database": args.database, "rounds": args.rounds, "seconds_per_round": args.seconds}
+    results["machine"] = machine(args.database, base_url)
     started: list[Project] = []
     try:
         for side in sides.values():
@@ -341,7 +401,13 @@ def main() -> int:
         for side in started:
             side.stop()
 
+    results["machine"]["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
+    described = results["machine"]
     print(f"\nside by side on {args.database}, {args.rounds} alternating rounds of {args.seconds} s")
+    print(
+        "machine: " + ", ".join(f"{name} {value}" for name, value in described.items() if not name.startswith("load"))
+    )
+    print(f"load average before / after: {described['load_average']} / {described['load_average_after']}")
     print(f"{'':22} {'GET req/s':>10} {'/ bare':>7} {'q/refresh':>10} {'refresh/s':>10} {'race winners':>14}")
     for label in sides:
         get = results["protected_get"][label]
@@ -356,10 +422,14 @@ def main() -> int:
         print(
             f"revocation propagation, 2 processes: p50 {prop['p50']} ms, p99 {prop['p99']} ms ({prop['trials']} trials)"
         )
+    results["targets"] = {name: {"measured": measured, "met": met} for name, measured, met in targets(results)}
+    print("\ntargets (issue 16)")
+    for name, target in results["targets"].items():
+        print(f"  {name:32} {target['measured']:24} {'yes' if target['met'] else 'NO'}")
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / f"side_by_side-{args.database}.json").write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return 0 if args.quick or all(target["met"] for target in results["targets"].values()) else 1
 
 
 if __name__ == "__main__":
