@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.events import AuthEvent, emit
 from core.models import User
-from tokens import backend, denylist
+from tokens import backend, denylist, selectors
 from tokens.backend import TokenType
 from tokens.conf import token_settings
 from tokens.errors import NotAuthenticated, SessionNotFound, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
@@ -140,15 +140,11 @@ def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToke
     """The refresh token that verified claims name, with the checks every use of one shares.
 
     One query: the session, its user, the token's successor (is_used) and whether that
-    successor was rotated in turn come along.
+    successor was rotated in turn come along (tokens.selectors.refresh_token_get).
     """
     jti, session_id, user_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid"), _claims_user_id(claims)
-    try:
-        # get(), not first(): the primary key needs no ORDER BY, which costs more to compile than the rest.
-        token = RefreshToken.objects.select_related("session__user", "replaced_by__replaced_by").get(jti=jti)
-    except RefreshToken.DoesNotExist:
-        raise TokenInvalid("The refresh token is unknown.") from None
-    if token.session_id != session_id or token.session.user_id != user_id:
+    token = selectors.refresh_token_get(jti=jti)
+    if token is None or token.session_id != session_id or token.session.user_id != user_id:
         raise TokenInvalid("The refresh token is unknown.")
     session = token.session
     if session.ended_at is not None or not session.user.is_active:
