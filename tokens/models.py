@@ -80,7 +80,8 @@ class RefreshToken(models.Model):
 
     @property
     def is_used(self) -> bool:
-        """Rotated already (blacklisted). No query when loaded with select_related("replaced_by")."""
+        """Rotated already (blacklisted). No query when loaded with select_related("replaced_by") or by
+        tokens.selectors.refresh_token_get."""
         return hasattr(self, "replaced_by")
 
 
