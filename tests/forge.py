@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
 
@@ -80,3 +81,15 @@ def reshaped(token: str, *, header: dict[str, Any] | None = None, key: str | Non
     signing_input = f"{_b64_json({**header_of(token), **(header or {})})}.{_b64_json({**claims_of(token), **claims})}"
     secret = (key or settings.JWT_SIGNING_KEY).encode()
     return f"{signing_input}.{_b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def pem_pair(private: Any) -> tuple[str, str]:
+    """An asymmetric private key as the environment takes it: (private PEM in PKCS #8, public PEM)."""
+    return (
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+    )

@@ -15,7 +15,6 @@ from io import StringIO
 import jwt
 import pytest
 import time_machine
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.core.management import call_command
@@ -24,7 +23,7 @@ from django.utils import timezone
 from joserfc.jwk import import_key
 
 from tests.conftest import bearer
-from tests.forge import claims_of, header_of, hmac_signed, unsigned
+from tests.forge import claims_of, header_of, hmac_signed, pem_pair, unsigned
 from tokens import keys
 from tokens.models import SigningKey, SigningKeyState
 from tokens.services import session_start
@@ -347,19 +346,8 @@ def test_an_es256_signature_in_der_form_is_refused(client, user, database_keys):
 # --- the environment's keys: unchanged, and a deployment that only verifies ----------------
 
 
-def _pem(private) -> tuple[str, str]:
-    return (
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode(),
-    )
-
-
 def test_a_deployment_with_only_the_public_key_verifies_and_refuses_to_sign(client, user, settings):
-    private_pem, public_pem = _pem(ed25519.Ed25519PrivateKey.generate())
+    private_pem, public_pem = pem_pair(ed25519.Ed25519PrivateKey.generate())
     settings.JWT_ALGORITHM = "EdDSA"
     settings.JWT_SIGNING_KEY = private_pem
     pair = session_start(user=user)

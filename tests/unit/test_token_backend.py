@@ -4,11 +4,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
-from tests.forge import claims_of, header_of, hmac_signed, resign, tamper_signature, unsigned
+from tests.forge import claims_of, header_of, hmac_signed, pem_pair, resign, tamper_signature, unsigned
 from tokens import backend
 from tokens.backend import TokenType
 from tokens.errors import TokenExpired, TokenInvalid
@@ -107,9 +106,8 @@ def test_garbage_is_malformed():
 def test_asymmetric_keys_sign_with_the_private_half_and_verify_with_the_public(settings, db):
     private = ec.generate_private_key(ec.SECP256R1())
     settings.JWT_ALGORITHM = "ES256"
-    settings.JWT_SIGNING_KEY = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    private_pem, public_pem = pem_pair(private)
+    settings.JWT_SIGNING_KEY = private_pem
     token = backend.encode(
         {
             "iss": settings.JWT_ISSUER,
@@ -124,10 +122,7 @@ def test_asymmetric_keys_sign_with_the_private_half_and_verify_with_the_public(s
     assert header_of(token)["alg"] == "ES256"
     assert backend.decode(token, token_type=TokenType.ACCESS)["sub"] == "1"
     # An HS256 token made with the public key as the secret (key confusion) is refused.
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    confused = hmac_signed(token, public_pem)
+    confused = hmac_signed(token, public_pem.encode())
     with pytest.raises(TokenInvalid):
         backend.decode(confused, token_type=TokenType.ACCESS)
 

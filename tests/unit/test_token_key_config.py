@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.checks import run_checks
 from django.core.management import call_command
+
+from tests.forge import pem_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "a-production-secret-key-for-this-test-only-0123456789"
@@ -98,15 +99,7 @@ def test_make_run_signs_with_the_secret_key_only_with_debug_on(settings, db):
 
 
 def _pems():
-    private = ec.generate_private_key(ec.SECP256R1())
-    return (
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode(),
-    )
+    return pem_pair(ec.generate_private_key(ec.SECP256R1()))
 
 
 def test_a_public_key_as_the_signing_key_is_a_check_error(settings):
