@@ -192,16 +192,14 @@ def race_winners(port: int, refresh: str, *, threads: int) -> int:
     return statuses.count(200)
 
 
-def issue_pair(env: dict[str, str]) -> dict:
-    out = subprocess.run(
-        [PYTHON, "manage.py", "issue_tokens", "--email", "bench@example.com", "--create"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+def json_from(env: dict[str, str], *args: str) -> dict:
+    """What a Python script of the project (run in ROOT with `env`) prints as JSON."""
+    out = subprocess.run([PYTHON, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def issue_pair(env: dict[str, str]) -> dict:
+    return json_from(env, "manage.py", "issue_tokens", "--email", "bench@example.com", "--create")
 
 
 def signing_key(algorithm: str) -> str:
@@ -222,15 +220,7 @@ def signing_key(algorithm: str) -> str:
 
 
 def verify_cost(env: dict[str, str], *, rounds: int, calls: int) -> dict:
-    out = subprocess.run(
-        [PYTHON, "bench/verify_cost.py", str(rounds), str(calls)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out)
+    return json_from(env, "bench/verify_cost.py", str(rounds), str(calls))
 
 
 def main() -> int:
