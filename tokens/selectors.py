@@ -82,12 +82,11 @@ class _Columns:
         self.model = model
         self.fields = model._meta.concrete_fields
         self.attnames = [field.attname for field in self.fields]
-        columns = [field.get_col(alias) for field in self.fields]
+        self.columns = [field.get_col(alias) for field in self.fields]
         # What the SQL compiler applies to a selected column: SQLite's text datetimes and UUIDs, its 0/1 booleans.
         self.converters: list[list[Callable[..., Any]]] = [
-            [*db.ops.get_db_converters(column), *column.get_db_converters(db)] for column in columns
+            [*db.ops.get_db_converters(column), *column.get_db_converters(db)] for column in self.columns
         ]
-        self.columns = columns
         self.sql = ", ".join(_column_sql(db, alias, field) for field in self.fields)
 
     def instance(self, values: Sequence[Any], db: BaseDatabaseWrapper) -> Any:  # the model's instance or None
