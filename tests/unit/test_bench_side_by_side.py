@@ -26,5 +26,6 @@ def test_the_side_by_side_bench_runs_in_its_short_mode_and_writes_its_table():
     results = json.loads((ROOT / "bench" / "results" / "side_by_side-sqlite.json").read_text())
     assert set(results["protected_get"]) == SIDES
     assert set(results["refreshes_per_second"]) == SIDES - {"bare django-ninja"}
+    assert set(results["refresh_ratio"]) == {"to_ninja_jwt", "to_ninja_jwt_rounds"}
     assert results["race_winners"]["this project"] == [1]
     assert "this project" in result.stdout
