@@ -23,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,8 @@ class Server:
 
     def __init__(self, env: dict[str, str]):
         self.port = free_port()
+        # gunicorn's own messages and the auth event log (a line per refresh) would bury the table.
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(
             [
                 str(Path(PYTHON).parent / "gunicorn"),
@@ -72,7 +75,8 @@ class Server:
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,  # the auth event log: a line per refresh would bury the table
+            stdout=self.log,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -81,12 +85,15 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.2)
+        self.log.seek(0)
+        output = self.log.read()[-3000:]
         self.stop()
-        raise RuntimeError("gunicorn did not become healthy in 20 s")
+        raise RuntimeError(f"gunicorn did not become healthy in 20 s:\n{output}")
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+        self.log.close()
 
     def __enter__(self):
         return self

@@ -79,8 +79,8 @@ class Project:
             [str(gunicorn), self.app, *flags, "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
             cwd=self.cwd,
             env=self.env,
-            # Ours logs an auth event per refresh: keep the servers' output out of the table.
-            stdout=subprocess.DEVNULL,
+            # Out of the table: gunicorn's messages and ours' auth event log (a line per refresh).
+            stdout=self.log,
             stderr=self.log,
         )
         deadline = time.monotonic() + 60
