@@ -50,7 +50,10 @@ def token_verify(request, body: VerifyIn):
 @auth_router.get("/whoami", auth=jwt_auth, response={200: WhoAmIOut, **problem_responses(401, 429)})
 def whoami(request):
     """The identity in the access token, verified with zero database queries."""
-    return request.auth
+    principal = request.auth
+    # A schema instance, which Ninja serialises as it is: a Principal would go through Ninja's
+    # attribute getter and a second validation, 20 µs of a 200 µs request (docs/benchmarks.md).
+    return WhoAmIOut(user_id=principal.user_id, session_id=principal.session_id, expires_at=principal.expires_at)
 
 
 @auth_router.post(
