@@ -47,7 +47,7 @@ MIDDLEWARE = [
     # Static files with DEBUG off too (the sign-in page, /api/docs): see STATIC_URL below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the problem renderer, so that a separate frontend can read error bodies too.
-    "corsheaders.middleware.CorsMiddleware",
+    "core.middleware.CorsMiddleware",
     "core.middleware.ApiProblemMiddleware",
     "core.outages.OutageMiddleware",
     "tokens.middleware.RefusedRefreshCookieMiddleware",

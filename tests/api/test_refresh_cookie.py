@@ -277,6 +277,24 @@ def test_problem_responses_carry_cors_headers_for_a_listed_origin(django_client,
     assert response["Access-Control-Allow-Origin"] == FRONTEND
 
 
+@pytest.mark.parametrize("origin", [None, FRONTEND, "https://evil.example"])
+def test_every_api_response_varies_on_origin_whether_or_not_the_request_has_one(django_client, cookie_mode, origin):
+    # core.middleware.CorsMiddleware answers a request without Origin itself: a cache must
+    # still keep that response apart from one given to a listed origin.
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    response = django_client.get("/api/health/live", **headers)
+
+    assert "origin" in response["Vary"].lower()
+    assert response.get("Access-Control-Allow-Origin") == (FRONTEND if origin == FRONTEND else None)
+
+
+def test_paths_outside_the_api_get_no_cors_headers(django_client, cookie_mode):
+    response = django_client.get("/", HTTP_ORIGIN=FRONTEND)
+
+    assert "Access-Control-Allow-Origin" not in response
+    assert "origin" not in response.get("Vary", "").lower()
+
+
 # --- system checks -----------------------------------------------------------------------------
 
 
