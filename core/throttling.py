@@ -14,7 +14,6 @@ aligned to the clock (so the wait until the next one needs no state either).
 """
 
 import hashlib
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -24,11 +23,10 @@ from django.http import HttpRequest
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
 from redis.exceptions import RedisError
 
+from core import outages
 from core.clients import client_ip
 from core.conf import core_settings
 from core.events import AuthEvent, emit
-
-logger = logging.getLogger(__name__)
 
 # Who a request counts as within a scope; None: this limit does not apply to it.
 Identify = Callable[[HttpRequest], str | None]
@@ -86,8 +84,9 @@ class Throttle(SimpleRateThrottle):
             count = window.hit()
         except RedisError as exc:
             # A limit is a protection, not a gate: with Redis down, the requests that can
-            # still be served are (fail open), and each says why it was not counted.
-            logger.warning("Throttle %r not counted, the cache is unavailable: %s", self.scope, exc.__class__.__name__)
+            # still be served are (fail open). Logged as any cache outage is, once per window
+            # and process: a line per request would flood the log for as long as it lasts.
+            outages.outage_log.report("cache", exc, f"throttle {self.scope!r}, not counted")
             return True
         if count == num_requests + 1:  # the first refusal of the window: one event, not a flood
             emit(AuthEvent.THROTTLED, outcome="refused", scope=self.scope)

@@ -41,6 +41,21 @@ def test_refresh_works_with_the_cache_down_because_its_throttle_fails_open(clien
     assert response.json()["refresh"] != pair.refresh
 
 
+def test_a_throttle_failing_open_is_logged_once_per_window_not_per_request(
+    client, pair, caplog, monkeypatch, cache_down
+):
+    monkeypatch.setattr(outages, "outage_log", outages.OutageLog(outages.LOG_WINDOW_SECONDS))
+    refresh = pair.refresh
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            response = client.post("/auth/token/refresh", json={"refresh": refresh})
+            assert response.status_code == 200
+            refresh = response.json()["refresh"]
+    reports = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.name for record in reports] == ["core.outages"]
+    assert "throttle 'tokens', not counted" in reports[0].getMessage()
+
+
 def test_authorize_answers_503_when_the_pending_login_cannot_be_stored(client, social, db, cache_down):
     response = client.post("/auth/social/kakao/authorize", json={"redirect_uri": social.SOCIAL_REDIRECT_URIS[0]})
     assert_unavailable(response, "cache")
