@@ -79,9 +79,10 @@ class CorsMiddleware(corsheaders.middleware.CorsMiddleware):
     """
 
     def add_response_headers(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if "HTTP_ORIGIN" in request.META or not self.is_enabled(request):
+        if "HTTP_ORIGIN" in request.META:
             return super().add_response_headers(request, response)
-        patch_vary_headers(response, ("origin",))
+        if self.is_enabled(request):
+            patch_vary_headers(response, ("origin",))
         return response
 
 
