@@ -120,7 +120,7 @@ def _refresh_token_insert_sql(db: BaseDatabaseWrapper) -> str:
 
 def _refresh_token_create(*, session: Session, now: datetime, rotated_from: RefreshToken | None = None) -> RefreshToken:
     """A new refresh token row, saved as RefreshToken.objects.create saves one (minus the signals,
-    which nothing listens to for this model: tests/unit/test_refresh_token_insert.py)."""
+    which nothing listens to for this model: tests/unit/test_refresh_token_sql.py)."""
     # Never past the session's absolute end, however often it refreshes.
     expires_at = min(now + token_settings().refresh_ttl, session.expires_at)
     token = RefreshToken(

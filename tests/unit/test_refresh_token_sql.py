@@ -1,13 +1,18 @@
-"""tokens.selectors.refresh_token_get: the refresh path's one read, hand-written SQL, loads what the ORM would.
+"""The refresh path's hand-written SQL reads and writes what the ORM would.
 
-Compared field by field with RefreshToken.objects.select_related(...) on the same rows, on
-whichever database the run uses (CI: SQLite, then PostgreSQL), in every state a chain can be in.
+tokens.selectors.refresh_token_get, its one read: compared field by field with
+RefreshToken.objects.select_related(...) on the same rows, in every state a chain can be in.
+tokens.services._refresh_token_create, its INSERT: the row read back by the ORM is the
+instance it returned. On whichever database the run uses (CI: SQLite, then PostgreSQL).
 """
 
 import uuid
 
 import pytest
+from django.db import IntegrityError
+from django.db.models.signals import post_save, pre_save
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from tests.forge import claims_of
 from tokens import services
@@ -73,3 +78,36 @@ def test_an_ended_session_and_a_disabled_user_read_as_they_are(pair, user):
 def test_an_unknown_jti_is_none(pair, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert refresh_token_get(jti=uuid.uuid4()) is None
+
+
+# --- the INSERT ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["first of a session", "successor"])
+def test_the_inserted_row_reads_back_as_the_instance_it_returns(user, rotated, django_assert_num_queries):
+    services.session_start(user=user)
+    session = RefreshToken.objects.get().session
+    predecessor = RefreshToken.objects.get() if rotated else None
+
+    with django_assert_num_queries(1):
+        token = services._refresh_token_create(session=session, now=timezone.now(), rotated_from=predecessor)
+
+    stored = RefreshToken.objects.get(jti=token.jti)
+    assert_same(token, stored)
+    assert token._state.adding is False
+    assert token._state.db == "default"
+    assert stored.rotated_from_id == (predecessor.jti if rotated else None)
+
+
+def test_a_second_successor_of_one_token_is_refused_by_the_database(user):
+    services.session_start(user=user)
+    token = RefreshToken.objects.get()
+    services._refresh_token_create(session=token.session, now=timezone.now(), rotated_from=token)
+
+    with pytest.raises(IntegrityError):
+        services._refresh_token_create(session=token.session, now=timezone.now(), rotated_from=token)
+
+
+def test_no_receiver_listens_to_refresh_token_saves_which_the_insert_does_not_send():
+    assert not pre_save.has_listeners(RefreshToken)
+    assert not post_save.has_listeners(RefreshToken)
