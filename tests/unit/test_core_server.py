@@ -1,12 +1,18 @@
-"""The production server, gunicorn with gunicorn.conf.py: system check errors stop it from starting."""
+"""The production server, gunicorn with gunicorn.conf.py: system check errors stop it from starting, and
+the body-read timeout is set only on requests that have a body."""
 
 import os
+import runpy
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
+from gunicorn.config import Config
+from gunicorn.http import RequestParser
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -55,3 +61,34 @@ def test_gunicorn_starts_and_serves_with_a_real_secret_key():
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+def pre_request_on(raw: bytes) -> socket.socket:
+    """The server's end of a connection after gunicorn.conf.py's pre_request hook saw `raw`'s request."""
+    hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    server_end, client_end = socket.socketpair()
+    with client_end:
+        client_end.sendall(raw)
+        request = next(RequestParser(Config(), server_end, ("127.0.0.1", 50000)))
+    hooks["pre_request"](None, request)
+    return server_end
+
+
+def test_a_request_with_a_body_reads_it_under_the_body_timeout():
+    raw = b"POST /api/auth/token/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
+    with pre_request_on(raw) as sock:
+        assert sock.gettimeout() == 10.0  # GUNICORN_BODY_READ_TIMEOUT's default
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /api/auth/whoami HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /api/auth/logout HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    ],
+    ids=["no body", "empty body"],
+)
+def test_a_request_without_a_body_keeps_its_socket_blocking(raw):
+    # Nothing is left to read; a timeout would cost a poll() per read and write (gunicorn.conf.py).
+    with pre_request_on(raw) as sock:
+        assert sock.gettimeout() is None
