@@ -7,6 +7,7 @@ from accounts.api import users_router
 from core import outages, problems
 from core.api import router as health_router
 from core.openapi import ProblemNinjaAPI
+from core.renderers import JSONRenderer
 from social.api import router as social_router
 from tokens.api import auth_router, well_known_router
 from tokens.auth import session_throttle
@@ -24,6 +25,7 @@ api = ProblemNinjaAPI(
     urls_namespace="api",
     # Endpoints without throttles of their own: authenticated requests are limited per session.
     throttle=session_throttle,
+    renderer=JSONRenderer(),
 )
 problems.install(api)
 outages.install(api)
@@ -36,7 +38,12 @@ api.add_router("/users", users_router)
 
 # /.well-known/ (RFC 8615): what other services read to verify this API's tokens.
 well_known = NinjaAPI(
-    title="Auth backend discovery", version="1.0.0", urls_namespace="well-known", docs_url=None, openapi_url=None
+    title="Auth backend discovery",
+    version="1.0.0",
+    urls_namespace="well-known",
+    docs_url=None,
+    openapi_url=None,
+    renderer=JSONRenderer(),
 )
 problems.install(well_known)
 well_known.add_router("", well_known_router)
