@@ -28,6 +28,8 @@ import gc
 import os
 import sys
 
+from gunicorn.http.body import LengthReader
+
 # One process per core runs Python in parallel; threads give each process concurrency for
 # waits, and their number has nothing to do with cores.
 workers = int(os.environ.get("GUNICORN_WORKERS") or os.cpu_count() or 1)
@@ -80,16 +82,10 @@ def pre_request(worker, req):
     # Only for a request that declares a body: one without (a GET) has nothing left to read,
     # and a socket with a timeout makes Python poll() before each of its reads and writes,
     # releasing the GIL each time: 4 % of whoami's throughput (docs/benchmarks.md).
-    if not _declares_body(req):
+    # gunicorn has already chosen the body's reader from the headers: a length of 0 when none.
+    reader = req.body.reader
+    if isinstance(reader, LengthReader) and reader.length == 0:
         return
     sock = getattr(req.unreader, "sock", None)
     if sock is not None:
         sock.settimeout(BODY_READ_TIMEOUT)
-
-
-def _declares_body(req):
-    # gunicorn's header names are upper case.
-    return any(
-        name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() != "0")
-        for name, value in req.headers
-    )
