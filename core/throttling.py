@@ -75,8 +75,11 @@ class Throttle(SimpleRateThrottle):
         return num_requests, duration
 
     def allow_request(self, request: HttpRequest) -> bool:
-        rate, ident = self._rate(), self.identify(request)
-        if rate is None or ident is None:
+        rate = self._rate()
+        if rate is None:  # off: who the client is does not matter
+            return True
+        ident = self.identify(request)
+        if ident is None:
             return True
         num_requests, duration = rate
         window = _Window(scope=self.scope, ident=ident, duration=duration, now=time.time())

@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from config.api import api
-from core.throttling import sign_in_throttles, token_throttle
+from core.throttling import Throttle, sign_in_throttles, token_throttle
 from tests import social_mocks as mocks
 from tests.api.test_token_api import assert_problem
 from tests.conftest import bearer
@@ -138,6 +138,14 @@ def test_every_authenticated_endpoint_has_a_session_limit():
 def test_an_empty_rate_turns_the_limit_off(client, pair, settings):
     settings.API_THROTTLE_RATES = {"sign_in": "", "tokens": "", "session": ""}
     assert all(client.post("/auth/token/verify", json={"token": pair.access}).status_code == 200 for _ in range(150))
+
+
+def test_a_limit_that_is_off_does_not_identify_the_client(rf, settings):
+    settings.API_THROTTLE_RATES = {"session": ""}
+    identified = []
+    throttle = Throttle("session", lambda request: identified.append(request) or "someone")
+    assert throttle.allow_request(rf.get("/api/auth/whoami"))
+    assert identified == []
 
 
 def test_default_limits_leave_room_for_normal_use(client, pair):
