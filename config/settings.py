@@ -149,7 +149,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "core.cache.LocMemCache"}}
 
 AUTH_USER_MODEL = "core.User"
 # New passwords are hashed with the first (Argon2id, argon2-cffi); the others only verify

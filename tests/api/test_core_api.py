@@ -100,8 +100,9 @@ def test_real_secret_key_passes_and_debug_allows_the_default(settings):
 
 
 def test_deploy_check_warns_about_a_per_process_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert "core.W001" in check_ids(include_deployment_checks=True)
+    for local_memory in ("core.cache.LocMemCache", "django.core.cache.backends.locmem.LocMemCache"):
+        settings.CACHES = {"default": {"BACKEND": local_memory}}
+        assert "core.W001" in check_ids(include_deployment_checks=True)
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     (warning,) = [m for m in run_checks(include_deployment_checks=True) if m.id == "core.W001"]
     assert "DummyCache" in warning.msg

@@ -7,6 +7,7 @@ expiry set by Redis itself (denylist entries), and another worker's view of the 
 
 import os
 import uuid
+import warnings
 from datetime import timedelta
 
 import pytest
@@ -42,6 +43,14 @@ def test_redis_cache_reuses_one_client_and_still_works(redis_cache):
     assert redis_cache.get("answer") == {"value": 42}
     assert redis_cache.delete("answer") is True
     assert redis_cache.get("answer") is None
+
+
+def test_redis_cache_takes_any_key_without_the_memcached_check(redis_cache):
+    key = "a key " + "x" * 250  # Django's backend warns about it on every operation
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        redis_cache.set(key, 1, timeout=5)
+        assert redis_cache.get(key) == 1
 
 
 def test_only_the_first_delete_of_a_key_reports_removing_it(redis_cache):
