@@ -149,7 +149,9 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "core.cache.LocMemCache"}}
+    # Django's 300 entries fill up with one throttle counter per client and window; this
+    # backend empties itself when full of live entries (core.cache.LocMemCache).
+    CACHES = {"default": {"BACKEND": "core.cache.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10_000}}}
 
 AUTH_USER_MODEL = "core.User"
 # New passwords are hashed with the first (Argon2id, argon2-cffi); the others only verify

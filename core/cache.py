@@ -18,6 +18,7 @@ Python on every operation: 3.6 µs of the 9.4 µs the local-memory denylist chec
 else. Django's cache docs describe this: subclass a backend and override `validate_key`.
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -65,4 +66,28 @@ class RedisCache(AnyKeyMixin, DjangoRedisCache):
 
 
 class LocMemCache(AnyKeyMixin, DjangoLocMemCache):
-    """The embedded default (one process's memory): Django's, without the memcached key check."""
+    """The embedded default (one process's memory), which drops only what it can afford to.
+
+    Django's, full (MAX_ENTRIES), drops the least recently used third of its entries, live
+    or expired. That opens a hole in the session denylist: an ended session nobody has
+    presented lately loses its entry, while the denylist's marker, read on every check,
+    stays, so the session's access tokens work again. Full, this drops the expired entries,
+    and if it is still full, everything: without the marker, the next check rebuilds the
+    denylist from the database (tokens.denylist); pending sign-ins start over and throttle
+    windows restart.
+    """
+
+    # Django's own members that this builds on; django-stubs leaves private names out.
+    _cache: dict[str, Any]
+    _expire_info: dict[str, float | None]
+    _max_entries: int
+    _delete: Callable[[str], bool]
+
+    def _cull(self) -> None:  # called with the lock held, before a write to a full cache
+        now = time.time()
+        expired = [key for key, expires_at in self._expire_info.items() if expires_at is not None and expires_at <= now]
+        for key in expired:
+            self._delete(key)
+        if len(self._cache) >= self._max_entries:
+            self._cache.clear()
+            self._expire_info.clear()

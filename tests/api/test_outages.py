@@ -4,8 +4,11 @@ The database side, and pauses and restarts of real servers, are in tests/faults.
 """
 
 import logging
+import uuid
 
+import time_machine
 from django.core.cache import cache
+from django.utils import timezone
 
 from core import outages
 from social.services import social_login_begin
@@ -87,6 +90,27 @@ def test_a_flushed_cache_is_rebuilt_from_the_database_so_logged_out_tokens_stay_
         assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
     with django_assert_num_queries(0):
         assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+
+
+def test_a_full_local_memory_cache_never_forgets_an_ended_session(client, pair, settings):
+    settings.CACHES = {"default": {"BACKEND": "core.cache.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10}}}
+    denylist.denylist_mark_complete()
+    assert client.post("/auth/logout", headers=bearer(pair.access)).status_code == 204
+    for index in range(30):  # other users' requests: throttle counters, pending sign-ins, bearer checks
+        cache.set(f"other-{index}", index, timeout=60)
+        assert denylist.is_session_denied(uuid.uuid4()) is False
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+
+
+def test_a_full_local_memory_cache_drops_expired_entries_before_live_ones(settings):
+    settings.CACHES = {"default": {"BACKEND": "core.cache.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10}}}
+    cache.clear()
+    cache.set("live", 1, timeout=60)
+    with time_machine.travel(timezone.now()) as clock:
+        cache.set_many({f"short-{index}": index for index in range(9)}, timeout=1)
+        clock.shift(2)
+        cache.set("new", 1, timeout=60)  # full: the nine expired entries go, nothing else
+    assert cache.get_many(["live", "new"]) == {"live": 1, "new": 1}
 
 
 def test_the_rebuild_leaves_live_sessions_alone(client, pair, user):
