@@ -113,6 +113,17 @@ def test_a_full_local_memory_cache_drops_expired_entries_before_live_ones(settin
     assert cache.get_many(["live", "new"]) == {"live": 1, "new": 1}
 
 
+def test_a_local_memory_cache_full_of_live_entries_starts_over(settings):
+    settings.CACHES = {"default": {"BACKEND": "core.cache.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10}}}
+    cache.clear()
+    with time_machine.travel(timezone.now()) as clock:
+        cache.set_many({f"short-{index}": index for index in range(2)}, timeout=1)
+        cache.set_many({f"live-{index}": index for index in range(8)}, timeout=60)
+        clock.shift(2)
+        cache.set("new", 1, timeout=60)  # dropping the two expired entries frees less than a third
+    assert cache.get_many([*(f"live-{index}" for index in range(8)), "new"]) == {"new": 1}
+
+
 def test_the_rebuild_leaves_live_sessions_alone(client, pair, user):
     other = client.post("/auth/token/refresh", json={"refresh": pair.refresh}).json()
     cache.clear()
