@@ -18,7 +18,6 @@ Python on every operation: 3.6 µs of the 9.4 µs the local-memory denylist chec
 else. Django's cache docs describe this: subclass a backend and override `validate_key`.
 """
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -82,11 +81,10 @@ class LocMemCache(AnyKeyMixin, DjangoLocMemCache):
     _expire_info: dict[str, float | None]
     _max_entries: int
     _delete: Callable[[str], bool]
+    _has_expired: Callable[[str], bool]
 
     def _cull(self) -> None:  # called with the lock held, before a write to a full cache
-        now = time.time()
-        expired = [key for key, expires_at in self._expire_info.items() if expires_at is not None and expires_at <= now]
-        for key in expired:
+        for key in [key for key in self._cache if self._has_expired(key)]:
             self._delete(key)
         # A third free afterwards, as Django's cull leaves: the scan above then runs at most
         # once per third of MAX_ENTRIES writes, not on every write to a cache kept nearly full.
