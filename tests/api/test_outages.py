@@ -6,6 +6,7 @@ The database side, and pauses and restarts of real servers, are in tests/faults.
 import logging
 import uuid
 
+import pytest
 import time_machine
 from django.core.cache import cache
 from django.utils import timezone
@@ -92,8 +93,14 @@ def test_a_flushed_cache_is_rebuilt_from_the_database_so_logged_out_tokens_stay_
         assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
 
 
-def test_a_full_local_memory_cache_never_forgets_an_ended_session(client, pair, settings):
+@pytest.fixture
+def small_local_memory_cache(settings):
+    """The embedded backend (core.cache.LocMemCache), empty and full at 10 entries."""
     settings.CACHES = {"default": {"BACKEND": "core.cache.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10}}}
+    cache.clear()
+
+
+def test_a_full_local_memory_cache_never_forgets_an_ended_session(client, pair, small_local_memory_cache):
     denylist.denylist_mark_complete()
     assert client.post("/auth/logout", headers=bearer(pair.access)).status_code == 204
     for index in range(30):  # other users' requests: throttle counters, pending sign-ins, bearer checks
@@ -102,9 +109,7 @@ def test_a_full_local_memory_cache_never_forgets_an_ended_session(client, pair, 
     assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
 
 
-def test_a_full_local_memory_cache_drops_expired_entries_before_live_ones(settings):
-    settings.CACHES = {"default": {"BACKEND": "core.cache.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10}}}
-    cache.clear()
+def test_a_full_local_memory_cache_drops_expired_entries_before_live_ones(small_local_memory_cache):
     cache.set("live", 1, timeout=60)
     with time_machine.travel(timezone.now()) as clock:
         cache.set_many({f"short-{index}": index for index in range(9)}, timeout=1)
@@ -113,9 +118,7 @@ def test_a_full_local_memory_cache_drops_expired_entries_before_live_ones(settin
     assert cache.get_many(["live", "new"]) == {"live": 1, "new": 1}
 
 
-def test_a_local_memory_cache_full_of_live_entries_starts_over(settings):
-    settings.CACHES = {"default": {"BACKEND": "core.cache.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10}}}
-    cache.clear()
+def test_a_local_memory_cache_full_of_live_entries_starts_over(small_local_memory_cache):
     with time_machine.travel(timezone.now()) as clock:
         cache.set_many({f"short-{index}": index for index in range(2)}, timeout=1)
         cache.set_many({f"live-{index}": index for index in range(8)}, timeout=60)

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from core.cache import RedisCache
+from tests.unit.test_core_cache_keys import MEMCACHED_WOULD_REFUSE
 from tokens import denylist
 from tokens.conf import token_settings
 
@@ -46,11 +47,10 @@ def test_redis_cache_reuses_one_client_and_still_works(redis_cache):
 
 
 def test_redis_cache_takes_any_key_without_the_memcached_check(redis_cache):
-    key = "a key " + "x" * 250  # Django's backend warns about it on every operation
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        redis_cache.set(key, 1, timeout=5)
-        assert redis_cache.get(key) == 1
+        redis_cache.set(MEMCACHED_WOULD_REFUSE, 1, timeout=5)
+        assert redis_cache.get(MEMCACHED_WOULD_REFUSE) == 1
 
 
 def test_only_the_first_delete_of_a_key_reports_removing_it(redis_cache):
