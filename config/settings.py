@@ -106,6 +106,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that costs no round trip while the server has
+    # said nothing (core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
     # Bounds on every request's database time, so that a database that is down or hung
     # answers 503 (core.outages) instead of holding a worker thread: libpq's connect_timeout
     # (seconds, covering the whole handshake) and the server's statement_timeout (ms).

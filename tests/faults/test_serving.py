@@ -9,6 +9,8 @@ import json
 import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import psycopg
+
 from tests.faults.conftest import REDIRECT_URI
 from tests.faults.servers import Gunicorn, SlowProvider, wait_until
 
@@ -132,6 +134,26 @@ def test_with_postgres_down_database_requests_are_503_and_recover_without_a_rest
     own_postgres.start()
     assert server.request("GET", "/api/health/ready")[0] == 200
     assert server.request("POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})[0] == 200
+
+
+def test_a_connection_postgres_dropped_while_idle_is_replaced_before_the_next_request_uses_it(
+    start_server, stack, token_pairs
+):
+    own_postgres, _ = stack
+    # One thread, so one kept connection: the one the next request finds.
+    server = start_server(threads=1)
+    status, pair = server.request("POST", "/api/auth/token/refresh", body={"refresh": next(token_pairs)["refresh"]})
+    assert status == 200, pair
+    with psycopg.connect(own_postgres.url, autocommit=True) as admin:
+        # What a restart, pg_terminate_backend or idle_session_timeout does to a kept connection.
+        dropped = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchall()
+    assert (True,) in dropped
+    # The health check (core/postgresql/base.py) sees the drop: a new connection, not a 503.
+    status, body = server.request("POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})
+    assert status == 200, body
 
 
 # --- Redis --------------------------------------------------------------------------------
