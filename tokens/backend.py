@@ -9,7 +9,6 @@ would let a token name its own key, are refused outright, never followed.
 
 import base64
 import binascii
-import functools
 import json
 import time
 from enum import StrEnum
@@ -17,7 +16,6 @@ from typing import Any
 
 import jwt
 
-from core.conf import forget_when_settings_change
 from tokens import keys
 from tokens.conf import token_settings
 from tokens.errors import SigningKeyMissing, TokenExpired, TokenInvalid
@@ -38,8 +36,6 @@ REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 _TIME_CLAIMS = ("exp", "iat", "nbf")
 # The last second a datetime can hold (9999-12-31T23:59:59Z): a later `exp` cannot be a real one.
 _LATEST_NUMERIC_DATE = 253_402_300_799
-# How many verified access tokens each process remembers (see decode_access).
-VERIFIED_ACCESS_TOKENS_CACHED = 4096
 
 
 # Headers by which a token would choose its own verification key (RFC 7515 §4.1.2-6).
@@ -142,28 +138,18 @@ def _check_time_claims(claims: dict[str, Any]) -> None:
             raise TokenInvalid(f"The token's `{name}` claim is not a NumericDate.")
 
 
-@forget_when_settings_change
-@functools.lru_cache(maxsize=VERIFIED_ACCESS_TOKENS_CACHED)
-def _verified_access_claims(token: str) -> tuple[str, dict[str, Any]]:
+def verify_access(token: str) -> tuple[str, dict[str, Any]]:
+    """(kid, claims) of a valid access token; the request path remembers them (tokens.services)."""
     return _verify(token, token_type=TokenType.ACCESS)
 
 
-def decode_access(token: str) -> dict[str, Any]:
-    """`decode` for access tokens on the request path, remembering the ones it has verified.
-
-    A client sends the same access token with every request until it expires, so each
-    process verifies a token once and afterwards only rechecks its expiry. Only valid
-    tokens are remembered (lru_cache keeps no exceptions), the cache is bounded and is
-    dropped when settings change. Its key is looked up again each time (in memory), so a
-    key removed from the set stops its tokens at once. Revocation is not cached: the
-    denylist is read on every request.
-    """
-    kid, claims = _verified_access_claims(token)
+def check_access_current(*, kid: str, exp: int) -> None:
+    """What a remembered access token is checked for again on each use: its key is still in the set
+    (a key removed from it stops its tokens at once), and it has not expired since it was verified."""
     if keys.verifying_key(kid) is None:
         raise TokenInvalid("The token's key (`kid`) is not one of this API's keys.")
-    if claims["exp"] + token_settings().leeway.total_seconds() <= time.time():
+    if exp + token_settings().leeway.total_seconds() <= time.time():
         raise TokenExpired()
-    return dict(claims)
 
 
 def peek_token_type(token: str) -> TokenType | None:

@@ -10,8 +10,10 @@ import contextlib
 import functools
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
@@ -19,6 +21,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.conf import forget_when_settings_change
 from core.events import AuthEvent, emit
 from core.models import User
 from tokens import backend, denylist, selectors
@@ -48,12 +51,16 @@ class TokenPair:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who sent a request, from the verified access token alone (no database)."""
+    """Who sent a request, from the verified access token alone (no database).
+
+    One instance serves every request with the same token (see _access_principal), so its
+    claims are read-only.
+    """
 
     user_id: int
     session_id: uuid.UUID
     expires_at: datetime
-    claims: dict[str, Any]
+    claims: Mapping[str, Any]
 
 
 def _timestamp(moment: datetime) -> int:
@@ -244,6 +251,31 @@ def _reuse_is_forgiven(*, successor: RefreshToken, interval: timedelta, now: dat
     return bool(interval) and not successor.is_used and now - successor.issued_at <= interval
 
 
+# How many verified access tokens each process remembers (see _access_principal).
+VERIFIED_ACCESS_TOKENS_CACHED = 4096
+
+
+@forget_when_settings_change
+@functools.lru_cache(maxsize=VERIFIED_ACCESS_TOKENS_CACHED)
+def _access_principal(token: str) -> tuple[str, Principal]:
+    """(kid, principal) of an access token whose signature and claims verified, remembered.
+
+    A client sends the same access token with every request until it expires, so each
+    process verifies a token and reads its claims once; afterwards each use only rechecks
+    its key and expiry (backend.check_access_current) and the denylist. Only valid tokens
+    are remembered (lru_cache keeps no exceptions), the cache is bounded and is dropped when
+    settings change. Revocation is not cached: the denylist is asked on every request.
+    """
+    kid, claims = backend.verify_access(token)
+    principal = Principal(
+        user_id=_claims_user_id(claims),
+        session_id=_claims_uuid(claims, "sid"),
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        claims=MappingProxyType(claims),
+    )
+    return kid, principal
+
+
 def access_token_authenticate(*, token: str, check_denylist: bool = True) -> Principal:
     """The principal of a valid access token: no database, at most one cache read.
 
@@ -251,17 +283,11 @@ def access_token_authenticate(*, token: str, check_denylist: bool = True) -> Pri
     """
     if not token:
         raise NotAuthenticated("The Authorization header has no token.")
-    claims = backend.decode_access(token)
-    session_id = _claims_uuid(claims, "sid")
-    user_id = _claims_user_id(claims)
-    if check_denylist and token_settings().session_denylist and denylist.is_session_denied(session_id):
+    kid, principal = _access_principal(token)
+    backend.check_access_current(kid=kid, exp=principal.claims["exp"])
+    if check_denylist and token_settings().session_denylist and denylist.is_session_denied(principal.session_id):
         raise TokenRevoked()
-    return Principal(
-        user_id=user_id,
-        session_id=session_id,
-        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
-        claims=claims,
-    )
+    return principal
 
 
 def token_verify(*, token: str) -> dict[str, Any]:
@@ -275,7 +301,7 @@ def token_verify(*, token: str) -> dict[str, Any]:
         if _refresh_token_load(claims, now=timezone.now()).is_used:
             raise TokenReused("This refresh token was already used.")
         return claims
-    return access_token_authenticate(token=token).claims
+    return dict(access_token_authenticate(token=token).claims)
 
 
 def _sessions_end(sessions: QuerySet[Session], *, reason: SessionEndReason) -> int:

@@ -10,7 +10,7 @@ import time_machine
 from tests.api.test_token_api import assert_invalid_token
 from tests.conftest import bearer
 from tests.forge import claims_of, resign
-from tokens import backend
+from tokens import services
 from tokens.conf import token_settings
 from tokens.models import Session
 
@@ -22,14 +22,14 @@ def _last_accepted_moment(token: str) -> datetime:
 
 def test_a_remembered_access_token_is_refused_once_it_expires(client, pair):
     assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
-    hits = backend._verified_access_claims.cache_info().hits
+    hits = services._access_principal.cache_info().hits
 
     with time_machine.travel(_last_accepted_moment(pair.access) + timedelta(seconds=1), tick=False):
         response = client.get("/auth/whoami", headers=bearer(pair.access))
 
     assert_invalid_token(response, "token_expired")
     # Answered from the process's memory of the verified token, not by verifying it again.
-    assert backend._verified_access_claims.cache_info().hits == hits + 1
+    assert services._access_principal.cache_info().hits == hits + 1
 
 
 def test_a_remembered_access_token_still_works_within_the_leeway(client, pair):
