@@ -132,6 +132,15 @@ def test_access_token_authenticate_builds_a_principal_without_the_database(pair,
     assert int(principal.expires_at.timestamp()) == claims_of(pair.access)["exp"]
 
 
+def test_a_token_seen_again_gets_the_principal_built_the_first_time_whose_claims_nobody_can_change(pair):
+    first = services.access_token_authenticate(token=pair.access)
+    assert services.access_token_authenticate(token=pair.access) is first
+    with pytest.raises(TypeError):
+        first.claims["sub"] = "2"  # type: ignore[index]
+    # What leaves the process is a copy.
+    assert services.token_verify(token=pair.access) == dict(first.claims)
+
+
 def test_empty_token_is_not_authenticated():
     with pytest.raises(NotAuthenticated):
         services.access_token_authenticate(token="")
