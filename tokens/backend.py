@@ -76,6 +76,10 @@ def _verifying_key(token: str) -> keys.Key:
     kid = header.get("kid")
     if not isinstance(kid, str):
         raise TokenInvalid("The token has no `kid`.")
+    return _key_of_set(kid)
+
+
+def _key_of_set(kid: str) -> keys.Key:
     key = keys.verifying_key(kid)
     if key is None:
         raise TokenInvalid("The token's key (`kid`) is not one of this API's keys.")
@@ -84,11 +88,11 @@ def _verifying_key(token: str) -> keys.Key:
 
 def decode(token: str, *, token_type: TokenType) -> dict[str, Any]:
     """Verified claims of a token of `token_type`, or TokenExpired / TokenInvalid."""
-    return _verify(token, token_type=token_type)[1]
+    return verify(token, token_type=token_type)[1]
 
 
-def _verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
-    """(kid, claims) of a valid token of `token_type`."""
+def verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
+    """(kid, claims) of a valid token of `token_type`: `decode` with the key that verified it."""
     conf = token_settings()
     key = _verifying_key(token)
     try:
@@ -138,16 +142,10 @@ def _check_time_claims(claims: dict[str, Any]) -> None:
             raise TokenInvalid(f"The token's `{name}` claim is not a NumericDate.")
 
 
-def verify_access(token: str) -> tuple[str, dict[str, Any]]:
-    """(kid, claims) of a valid access token; the request path remembers them (tokens.services)."""
-    return _verify(token, token_type=TokenType.ACCESS)
-
-
 def check_access_current(*, kid: str, exp: int) -> None:
     """What a remembered access token is checked for again on each use: its key is still in the set
     (a key removed from it stops its tokens at once), and it has not expired since it was verified."""
-    if keys.verifying_key(kid) is None:
-        raise TokenInvalid("The token's key (`kid`) is not one of this API's keys.")
+    _key_of_set(kid)
     if exp + token_settings().leeway.total_seconds() <= time.time():
         raise TokenExpired()
 

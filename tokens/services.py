@@ -266,7 +266,7 @@ def _access_principal(token: str) -> tuple[str, Principal]:
     are remembered (lru_cache keeps no exceptions), the cache is bounded and is dropped when
     settings change. Revocation is not cached: the denylist is asked on every request.
     """
-    kid, claims = backend.verify_access(token)
+    kid, claims = backend.verify(token, token_type=TokenType.ACCESS)
     principal = Principal(
         user_id=_claims_user_id(claims),
         session_id=_claims_uuid(claims, "sid"),

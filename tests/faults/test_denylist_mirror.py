@@ -230,6 +230,6 @@ def test_mirror_entries_expire_with_the_access_token_lifetime(pair, mirror, sett
 
 
 def session_of(pair) -> uuid.UUID:
-    from tokens.backend import verify_access
+    from tokens.backend import TokenType, decode
 
-    return uuid.UUID(verify_access(pair.access)[1]["sid"])
+    return uuid.UUID(decode(pair.access, token_type=TokenType.ACCESS)["sid"])
