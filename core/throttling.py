@@ -18,12 +18,12 @@ import math
 import time
 from collections.abc import Callable
 
-from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
 from redis.exceptions import RedisError
 
 from core import outages
+from core.cache import default_cache
 from core.clients import client_ip
 from core.conf import core_settings
 from core.events import AuthEvent, emit
@@ -44,6 +44,7 @@ class _Window:
 
     def hit(self) -> int:
         """Counts this request and returns the count so far, itself included."""
+        cache = default_cache()
         try:
             return cache.incr(self.key)
         except ValueError:  # the window's first request (or its key was evicted)

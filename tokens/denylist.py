@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from datetime import timedelta
 from uuid import UUID
 
-from django.core.cache import cache
 from django.utils import timezone
 
+from core.cache import default_cache
 from core.outages import CACHE_ERRORS
 from tokens import mirror
 from tokens.conf import token_settings
@@ -64,7 +64,7 @@ def deny_sessions(session_ids: Iterable[UUID]) -> None:
         return
     lifetime = _lifetime().total_seconds()
     try:
-        cache.set_many(keys, timeout=int(lifetime))
+        default_cache().set_many(keys, timeout=int(lifetime))
         mirror.publish_denied(mirror.expiries(session_ids, expires_at=time.time() + lifetime))
     except CACHE_ERRORS:
         _ProcessState.write_failed = True
@@ -89,7 +89,7 @@ def denylist_rebuild() -> set[str]:
         by_timeout.setdefault(remaining, {})[_key(session_id)] = 1
         expiries[str(session_id)] = (ended_at + lifetime).timestamp()
     for timeout, keys in by_timeout.items():
-        cache.set_many(keys, timeout=timeout)
+        default_cache().set_many(keys, timeout=timeout)
     mirror.publish_denied(expiries)
     denylist_mark_complete()
     mirror.publish_resync()
@@ -98,7 +98,7 @@ def denylist_rebuild() -> set[str]:
 
 def denylist_mark_complete() -> None:
     """Records that the cache holds every entry the database implies (after a rebuild; in tests, an empty one)."""
-    cache.set(REBUILT_MARKER, 1, timeout=None)
+    default_cache().set(REBUILT_MARKER, 1, timeout=None)
     _ProcessState.write_failed = False
 
 
@@ -113,7 +113,7 @@ def is_session_denied(session_id: UUID | str) -> bool:
         if denied is not None:
             return denied
     key = _key(session_id)
-    found = cache.get_many([key, REBUILT_MARKER])
+    found = default_cache().get_many([key, REBUILT_MARKER])
     if REBUILT_MARKER not in found or _ProcessState.write_failed:
         return str(session_id) in denylist_rebuild()
     return key in found

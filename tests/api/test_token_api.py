@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from core.cache import default_cache
 from core.models import User
 from tests.conftest import bearer
 from tests.forge import claims_of, resign, tamper_signature, unsigned
@@ -247,8 +248,7 @@ def test_deleting_a_session_with_a_malformed_id_is_422(client, pair):
 
 def count_cache_reads(monkeypatch) -> list[object]:
     """Records each read call to the cache (one round trip each), with the key or keys it asked for."""
-    from django.core.cache import cache
-
+    cache = default_cache()
     reads: list[object] = []
     inside = threading.local()  # the local-memory cache's get_many calls its own get: count the outer call
     for method in ("get", "get_many"):
