@@ -30,9 +30,11 @@ api = ProblemNinjaAPI(
 problems.install(api)
 outages.install(api)
 
+# The token endpoints first: Django tries URL patterns in order, and refresh, whoami and logout
+# are what clients call most (each pattern before the match costs every request; docs/benchmarks.md).
+api.add_router("/auth", auth_router)
 api.add_router("/health", health_router)
 api.add_router("/auth/social", social_router)
-api.add_router("/auth", auth_router)
 api.add_router("/auth", accounts_auth_router)
 api.add_router("/users", users_router)
 
