@@ -12,8 +12,6 @@ import contextvars
 import json
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -44,14 +42,23 @@ _request_context: contextvars.ContextVar[RequestContext | None] = contextvars.Co
 )
 
 
-@contextmanager
-def request_context(*, request_id: str, client_ip: str) -> Iterator[None]:
-    """Events emitted inside carry this request's id and client IP."""
-    token = _request_context.set(RequestContext(request_id=request_id, client_ip=client_ip))
-    try:
-        yield
-    finally:
-        _request_context.reset(token)
+class request_context:  # lowercase, like contextlib.suppress: used as `with request_context(...)`
+    """Events emitted inside carry this request's id and client IP.
+
+    A class rather than @contextmanager: every request enters it, and the generator machinery
+    costs 3.1 µs against 1.3 (docs/benchmarks.md).
+    """
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, *, request_id: str, client_ip: str) -> None:
+        self._context = RequestContext(request_id=request_id, client_ip=client_ip)
+
+    def __enter__(self) -> None:
+        self._token = _request_context.set(self._context)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _request_context.reset(self._token)
 
 
 def emit(
