@@ -19,8 +19,8 @@ else. Django's cache docs describe this: subclass a backend and override `valida
 
 One backend object per process for what every request does (`default_cache()`: the session
 denylist, the throttles). Django's `cache` proxy finds its backend through asgiref's Local on
-every call, one object per thread and context for backends that are not thread-safe: 3-6 µs
-a call, twice what the local-memory read behind it costs (docs/benchmarks.md). Both backends
+every call, one object per thread and context for backends that are not thread-safe, and that
+lookup costs more than the local-memory read behind it (docs/benchmarks.md). Both backends
 here are thread-safe: the local-memory one locks, and redis-py's clients and pools are built
 to be shared between threads.
 """

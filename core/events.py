@@ -46,7 +46,7 @@ class request_context:  # lowercase, like contextlib.suppress: used as `with req
     """Events emitted inside carry this request's id and client IP.
 
     A class rather than @contextmanager: every request enters it, and the generator machinery
-    costs 3.1 µs against 1.3 (docs/benchmarks.md).
+    costs twice as much (docs/benchmarks.md).
     """
 
     __slots__ = ("_context", "_token")
