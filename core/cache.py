@@ -25,7 +25,6 @@ here are thread-safe: the local-memory one locks, and redis-py's clients and poo
 to be shared between threads.
 """
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +35,7 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from redis import ConnectionPool, Redis
 
-from core.conf import forget_when_settings_change
+from core.conf import settings_accessor
 
 # INCRBY only if the key exists (Django's incr raises ValueError otherwise), in one command.
 _INCREMENT_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
@@ -105,8 +104,7 @@ class LocMemCache(AnyKeyMixin, DjangoLocMemCache):
             self._expire_info.clear()
 
 
-@forget_when_settings_change
-@functools.cache
+@settings_accessor
 def default_cache() -> BaseCache:
     """The backend CACHES["default"] configures, shared by the process's threads (see the module docstring)."""
     return caches.create_connection("default")

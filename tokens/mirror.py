@@ -43,7 +43,7 @@ from typing import Any
 from django.core.cache import caches
 from django.db import connection
 
-from core.cache import RedisCache
+from core.cache import RedisCache, default_cache
 from core.conf import forget_when_settings_change
 from tokens.conf import token_settings
 
@@ -189,7 +189,7 @@ class DenylistMirror:
 
 def publish_denied(session_expiries: dict[str, float]) -> None:
     """Adds ended sessions to the snapshot and tells every mirror; no-op without Redis."""
-    backend = caches["default"]
+    backend = default_cache()
     if not isinstance(backend, RedisCache) or not session_expiries:
         return
     index = _redis_key(backend, INDEX)
@@ -207,7 +207,7 @@ def publish_denied(session_expiries: dict[str, float]) -> None:
 
 def publish_resync() -> None:
     """Tells every mirror to reload the snapshot (after a rebuild from the database)."""
-    backend = caches["default"]
+    backend = default_cache()
     if isinstance(backend, RedisCache):
         backend._cache.get_client(write=True).publish(_redis_key(backend, CHANNEL), json.dumps({"resync": True}))
 
@@ -233,7 +233,7 @@ def denylist_mirror() -> DenylistMirror | None:
     conf = token_settings()
     if not (conf.session_denylist and conf.denylist_mirror):
         return None
-    backend = caches["default"]
+    backend = default_cache()
     if not isinstance(backend, RedisCache):
         return None
     where = (tuple(backend._servers), backend.key_prefix, backend.version)  # type: ignore[attr-defined]
