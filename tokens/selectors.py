@@ -1,17 +1,11 @@
 """Read-only queries of the tokens app."""
 
-import functools
-from collections.abc import Callable, Sequence
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
 from django.urls import reverse
 
-from core.models import User
-from tokens import keys
+from tokens import fastsql, keys
 from tokens.conf import token_settings
 from tokens.models import RefreshToken, Session
 
@@ -32,7 +26,7 @@ def session_list(*, user_id: int, current_session_id: UUID) -> list[dict]:
     ]
 
 
-def session_started_at(*, session_id: UUID):
+def session_started_at(*, session_id: UUID) -> datetime | None:
     """When the session's sign-in happened (refreshes do not move it); None for an unknown session."""
     return Session.objects.filter(id=session_id).values_list("created_at", flat=True).first()
 
@@ -67,104 +61,10 @@ def authorization_server_metadata() -> dict:
     }
 
 
-# --- the refresh path's one read ---------------------------------------------------------------
-
-
-def _column_sql(db: BaseDatabaseWrapper, alias: str, field: Any) -> str:
-    assert field.concrete, field  # a column of the table, not a reverse relation
-    return f"{alias}.{db.ops.quote_name(field.column)}"
-
-
-class _Columns:
-    """One model's columns in a row: selected under a table alias, converted and loaded as Django would."""
-
-    def __init__(self, model: type[Model], alias: str, db: BaseDatabaseWrapper) -> None:
-        self.model = model
-        self.fields = model._meta.concrete_fields
-        self.attnames = [field.attname for field in self.fields]
-        self.columns = [field.get_col(alias) for field in self.fields]
-        # What the SQL compiler applies to a selected column: SQLite's text datetimes and UUIDs, its 0/1 booleans.
-        self.converters: list[list[Callable[..., Any]]] = [
-            [*db.ops.get_db_converters(column), *column.get_db_converters(db)] for column in self.columns
-        ]
-        self.sql = ", ".join(_column_sql(db, alias, field) for field in self.fields)
-
-    def instance(self, values: Sequence[Any], db: BaseDatabaseWrapper) -> Any:  # the model's instance or None
-        """The model instance, or None for the NULLs of an outer join that matched nothing."""
-        if values[0] is None:
-            return None
-        converted = []
-        for value, column, converters in zip(values, self.columns, self.converters, strict=True):
-            for converter in converters:
-                value = converter(value, column, db)
-            converted.append(value)
-        return self.model.from_db(db.alias, self.attnames, converted)
-
-
-# Keyed by the connection: each thread has its own, whose converters and quoting these are.
-@functools.lru_cache(maxsize=64)
-def _refresh_token_read(db: BaseDatabaseWrapper) -> tuple[str, list[_Columns]]:
-    """The SQL of RefreshToken.objects.select_related("session__user", "replaced_by__replaced_by"), built once.
-
-    The ORM compiled that five-table join again on every refresh: a third of a refresh's CPU,
-    the most of any one step (docs/benchmarks.md). The columns come from the models, so a
-    field added to one is read here too.
-    """
-    parts = [
-        _Columns(RefreshToken, "t", db),
-        _Columns(Session, "s", db),
-        _Columns(User, "u", db),
-        _Columns(RefreshToken, "r", db),  # the successor (rotated_from = t)
-        _Columns(RefreshToken, "r2", db),  # the successor's successor
-    ]
-
-    def column(alias: str, model: type[Model], name: str) -> str:
-        return _column_sql(db, alias, model._meta.get_field(name))
-
-    token, session, user = (db.ops.quote_name(model._meta.db_table) for model in (RefreshToken, Session, User))
-    token_jti, successor_jti = column("t", RefreshToken, "jti"), column("r", RefreshToken, "jti")
-    joins = [
-        f"INNER JOIN {session} s ON {column('s', Session, 'id')} = {column('t', RefreshToken, 'session')}",
-        f"INNER JOIN {user} u ON {column('u', User, 'id')} = {column('s', Session, 'user')}",
-        f"LEFT OUTER JOIN {token} r ON {column('r', RefreshToken, 'rotated_from')} = {token_jti}",
-        f"LEFT OUTER JOIN {token} r2 ON {column('r2', RefreshToken, 'rotated_from')} = {successor_jti}",
-    ]
-    selected = ", ".join(part.sql for part in parts)
-    # Names from the models' metadata, quoted; the one value is a parameter.
-    sql = f"SELECT {selected} FROM {token} t {' '.join(joins)} WHERE {token_jti} = %s"  # noqa: S608
-    return sql, parts
-
-
 def refresh_token_get(*, jti: UUID) -> RefreshToken | None:
     """The refresh token with its session, the session's user, its successor and that one's: one query.
 
-    Related objects are cached on the instances as select_related would cache them, so
-    `token.session.user`, `token.is_used`, `token.replaced_by` and `token.replaced_by.is_used`
-    make no further query.
+    `token.session.user`, `token.is_used`, `token.replaced_by` and `token.replaced_by.is_used` make no
+    further query. The refresh path's hand-built SQL (tokens.fastsql, beside its ORM form).
     """
-    db = connections[DEFAULT_DB_ALIAS]
-    sql, parts = _refresh_token_read(db)
-    with db.cursor() as cursor:
-        cursor.execute(sql, [RefreshToken._meta.pk.get_db_prep_value(jti, db)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    loaded, start = [], 0
-    for part in parts:
-        loaded.append(part.instance(row[start : start + len(part.fields)], db))
-        start += len(part.fields)
-    token, session, user, successor, successors_successor = loaded
-    session.user = user
-    token.session = session
-    _cache_successor(token, successor)
-    if successor is not None:
-        _cache_successor(successor, successors_successor)
-    return token
-
-
-def _cache_successor(token: RefreshToken, successor: RefreshToken | None) -> None:
-    if successor is None:
-        # What select_related records for a reverse one-to-one that matched nothing: is_used is False, no query.
-        RefreshToken.replaced_by.related.set_cached_value(token, None)
-    else:
-        token.replaced_by = successor
+    return fastsql.refresh_token_get(jti=jti)

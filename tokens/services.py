@@ -16,15 +16,14 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.conf import forget_when_settings_change
 from core.events import AuthEvent, emit
 from core.models import User
-from tokens import backend, denylist, selectors
+from tokens import backend, denylist, fastsql, selectors
 from tokens.backend import TokenType
 from tokens.conf import token_settings
 from tokens.errors import NotAuthenticated, SessionNotFound, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
@@ -107,37 +106,14 @@ def _token_pair_issue(*, user: User, session: Session, refresh_token: RefreshTok
     )
 
 
-# Keyed by the connection, as the read's SQL is (tokens.selectors): each thread has its own.
-@functools.lru_cache(maxsize=64)
-def _refresh_token_insert_sql(db: BaseDatabaseWrapper) -> str:
-    """The INSERT that RefreshToken.objects.create runs, built once from the model's columns.
-
-    The ORM compiled it again on every rotation: about 0.1 ms of a refresh's CPU on
-    PostgreSQL, the largest step left after the read (docs/benchmarks.md).
-    """
-    quote = db.ops.quote_name
-    columns = []
-    for field in RefreshToken._meta.concrete_fields:
-        assert field.column is not None  # every concrete field has one
-        columns.append(quote(field.column))
-    placeholders = ", ".join(["%s"] * len(columns))
-    # Names from the model's metadata, quoted; the values are parameters.
-    return f"INSERT INTO {quote(RefreshToken._meta.db_table)} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-
-
 def _refresh_token_create(*, session: Session, now: datetime, rotated_from: RefreshToken | None = None) -> RefreshToken:
-    """A new refresh token row, saved as RefreshToken.objects.create saves one (minus the signals,
-    which nothing listens to for this model: tests/unit/test_refresh_token_sql.py)."""
+    """A new refresh token row, saved through the refresh path's hand-built INSERT (tokens.fastsql)."""
     # Never past the session's absolute end, however often it refreshes.
     expires_at = min(now + token_settings().refresh_ttl, session.expires_at)
     token = RefreshToken(
         jti=uuid.uuid4(), session=session, issued_at=now, expires_at=expires_at, rotated_from=rotated_from
     )
-    db = connections[DEFAULT_DB_ALIAS]
-    values = [field.get_db_prep_save(field.pre_save(token, True), db) for field in RefreshToken._meta.concrete_fields]
-    with db.cursor() as cursor:
-        cursor.execute(_refresh_token_insert_sql(db), values)
-    token._state.adding, token._state.db = False, db.alias
+    fastsql.refresh_token_insert(token)
     return token
 
 

@@ -1,9 +1,9 @@
-"""The refresh path's hand-written SQL reads and writes what the ORM would.
+"""The refresh path's hand-built SQL (tokens.fastsql) reads and writes what its ORM form does.
 
-tokens.selectors.refresh_token_get, its one read: compared field by field with
-RefreshToken.objects.select_related(...) on the same rows, in every state a chain can be in.
-tokens.services._refresh_token_create, its INSERT: the row read back by the ORM is the
-instance it returned. On whichever database the run uses (CI: SQLite, then PostgreSQL).
+The read: compared field by field with fastsql.refresh_token_get_orm on the same rows, in every state a
+chain can be in. The INSERT: the row it writes is the row fastsql.refresh_token_insert_orm writes for the
+same instance, and reads back as the instance it returned. On whichever database the run uses (CI:
+SQLite, then PostgreSQL).
 """
 
 import uuid
@@ -15,15 +15,11 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from tests.forge import claims_of
-from tokens import services
+from tokens import fastsql, services
 from tokens.models import RefreshToken
 from tokens.selectors import refresh_token_get
 
 pytestmark = pytest.mark.django_db
-
-
-def orm_read(jti):
-    return RefreshToken.objects.select_related("session__user", "replaced_by__replaced_by").get(jti=jti)
 
 
 def fields(instance):
@@ -49,7 +45,12 @@ def test_loads_the_token_its_session_user_successor_and_successors_successor_as_
     for _ in range(rotations):
         chain.append(services.token_pair_refresh(refresh=chain[-1]).refresh)
     jti = jti_of(chain[0])
-    expected = orm_read(jti)
+    with django_assert_num_queries(1):
+        expected = fastsql.refresh_token_get_orm(jti=jti)
+        # The reference caches the same related objects: reading them makes no query either.
+        assert expected.session.user.pk
+        if expected.is_used:
+            assert expected.replaced_by.is_used is (rotations >= 2)
 
     with django_assert_num_queries(1):
         token = refresh_token_get(jti=jti)
@@ -72,12 +73,14 @@ def test_an_ended_session_and_a_disabled_user_read_as_they_are(pair, user):
 
     assert token.session.ended_at is not None
     assert token.session.user.is_active is False
-    assert model_to_dict(token.session.user) == model_to_dict(orm_read(token.jti).session.user)
+    assert model_to_dict(token.session.user) == model_to_dict(fastsql.refresh_token_get_orm(jti=token.jti).session.user)
 
 
 def test_an_unknown_jti_is_none(pair, django_assert_num_queries):
+    jti = uuid.uuid4()
     with django_assert_num_queries(1):
-        assert refresh_token_get(jti=uuid.uuid4()) is None
+        assert refresh_token_get(jti=jti) is None
+    assert fastsql.refresh_token_get_orm(jti=jti) is None
 
 
 # --- the INSERT ----------------------------------------------------------------------------------
@@ -97,6 +100,30 @@ def test_the_inserted_row_reads_back_as_the_instance_it_returns(user, rotated, d
     assert token._state.adding is False
     assert token._state.db == "default"
     assert stored.rotated_from_id == (predecessor.jti if rotated else None)
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["first of a session", "successor"])
+def test_the_insert_writes_the_row_the_orms_insert_writes(user, rotated):
+    services.session_start(user=user)
+    first = RefreshToken.objects.get()
+    jti, now = uuid.uuid4(), timezone.now()
+    rows = []
+    for insert in (fastsql.refresh_token_insert, fastsql.refresh_token_insert_orm):
+        token = RefreshToken(
+            jti=jti,
+            session=first.session,
+            issued_at=now,
+            expires_at=first.expires_at,
+            rotated_from=first if rotated else None,
+        )
+        insert(token)
+        assert (token._state.adding, token._state.db) == (False, "default")
+        rows.append(RefreshToken.objects.filter(jti=jti).values().get())
+        RefreshToken.objects.filter(jti=jti).delete()
+
+    fast, orm = rows
+    assert fast == orm
+    assert fast["rotated_from_id"] == (first.jti if rotated else None)
 
 
 def test_a_second_successor_of_one_token_is_refused_by_the_database(user):
