@@ -3,8 +3,8 @@ the request path pays for them.
 
 Redis, one client per connection pool. Django's RedisCacheClient builds a new `redis.Redis`
 for every operation. The pool behind it is shared anyway, and building the client costs more
-than the round trip to Redis (measured: about 90 µs against 70 µs), which the session
-denylist pays on every authenticated request. `redis.Redis` is thread-safe, so one per pool
+than the round trip to Redis (docs/benchmarks.md), which the session denylist pays on every
+authenticated request. `redis.Redis` is thread-safe, so one per pool
 is enough.
 
 Redis, `incr` in one round trip instead of Django's two (EXISTS, then INCRBY), and atomic:
@@ -13,7 +13,7 @@ with no expiry. The throttles (core.throttling) count every request with it.
 
 Both, without the memcached key check. Django's only warns about keys memcached would refuse
 (over 250 characters, spaces, control characters), walking every character of every key in
-Python on every operation: 3.6 µs of the 9.4 µs the local-memory denylist check costs
+Python on every operation: more than a third of the local-memory denylist check
 (docs/benchmarks.md). Redis and local memory take any key, and this project runs on nothing
 else. Django's cache docs describe this: subclass a backend and override `validate_key`.
 

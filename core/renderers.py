@@ -13,7 +13,7 @@ class JSONRenderer(NinjaJSONRenderer):
 
     Ninja hands the renderer a response schema's `model_dump()`: UUIDs and datetimes are still
     Python objects, and `json.dumps` sends each through NinjaJSONEncoder.default, a Python call
-    per value. Measured in-process: 12 µs of a 160 µs whoami (docs/benchmarks.md). pydantic-core
+    per value, a measurable share of a whoami (docs/benchmarks.md). pydantic-core
     writes them natively, as the schemas declare them (a UUID's string, an RFC 3339 datetime
     with `Z` for UTC); anything it does not know still goes to Ninja's encoder. The output is
     compact UTF-8 JSON. Problem bodies (core.problems) are Django's JsonResponse, off this path.
