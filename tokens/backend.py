@@ -91,20 +91,25 @@ def decode(token: str, *, token_type: TokenType) -> dict[str, Any]:
     return verify(token, token_type=token_type)[1]
 
 
+def pyjwt_decode_options(key: keys.Key) -> dict[str, Any]:
+    """What PyJWT's decode is given besides the token and the key: the key's pinned algorithm, the
+    issuer, audience and leeway of the settings, the required claims. `make bench` verifies with
+    PyJWT alone on the same terms (tools/bench/verify_cost.py)."""
+    conf = token_settings()
+    return {
+        "algorithms": [key.algorithm],
+        "audience": conf.audience,
+        "issuer": conf.issuer,
+        "leeway": conf.leeway,
+        "options": {"require": list(REQUIRED_CLAIMS)},
+    }
+
+
 def verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
     """(kid, claims) of a valid token of `token_type`: `decode` with the key that verified it."""
-    conf = token_settings()
     key = _verifying_key(token)
     try:
-        decoded = jwt.decode_complete(
-            token,
-            key.verifying,
-            algorithms=[key.algorithm],
-            audience=conf.audience,
-            issuer=conf.issuer,
-            leeway=conf.leeway,
-            options={"require": list(REQUIRED_CLAIMS)},
-        )
+        decoded = jwt.decode_complete(token, key.verifying, **pyjwt_decode_options(key))
     except jwt.ExpiredSignatureError:
         raise TokenExpired() from None
     except jwt.ImmatureSignatureError:

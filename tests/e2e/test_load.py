@@ -29,7 +29,7 @@ def load_arguments() -> list[str]:
 def test_a_short_load_run_has_no_errors_and_leaves_data_that_adds_up(tmp_path):
     results_file = tmp_path / "load.json"
     run = subprocess.run(
-        [sys.executable, "bench/load.py", "--short", "--json", str(results_file), *load_arguments()],
+        [sys.executable, "tools/bench/load.py", "--short", "--json", str(results_file), *load_arguments()],
         cwd=ROOT,
         capture_output=True,
         text=True,

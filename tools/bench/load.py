@@ -45,7 +45,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from run import ensure_postgres_database
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # What a user does next while signed in; sign-in happens whenever it is signed out.
 WEIGHTS = {"whoami": 70, "refresh": 22, "logout": 5, "reuse": 3}

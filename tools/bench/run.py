@@ -5,12 +5,12 @@
 - refreshes per second, sequentially along one session's chain;
 - winners when 8 threads present the same refresh token at once, over 20 trials;
 - per signing algorithm (HS256, RS256, ES256, EdDSA): the CPU cost of verifying one access token
-  through the project's code next to a bare `jwt.decode` with the same key (bench/verify_cost.py,
+  through the project's code next to a bare `jwt.decode` with the same key (tools/bench/verify_cost.py,
   in process), and whoami against liveness on a server signing with that algorithm.
 
 The server is gunicorn with 2 workers on PostgreSQL (DATABASE_URL, default the local
 `bench` database, created if missing) and Redis (REDIS_URL, default database 1). Prints a
-table and writes bench/results/latest.json. Ratios, not absolute numbers, are the result:
+table and writes tools/bench/results/latest.json. Ratios, not absolute numbers, are the result:
 both sides of each ratio run on the same machine in the same minute.
 """
 
@@ -29,7 +29,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parents[1]
+# What each run writes (git ignores it).
+RESULTS = BENCH / "results"
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
@@ -227,7 +230,7 @@ def signing_key(algorithm: str) -> str:
 
 
 def verify_cost(env: dict[str, str], *, rounds: int, calls: int) -> dict:
-    return json_from(env, "bench/verify_cost.py", str(rounds), str(calls))
+    return json_from(env, str(BENCH / "verify_cost.py"), str(rounds), str(calls))
 
 
 def main() -> int:
@@ -238,9 +241,7 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=20, help="race trials")
     parser.add_argument("--race-threads", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="one short round of everything (CI)")
-    parser.add_argument(
-        "--database", help="ignored here: bench/side_by_side.py's (make bench passes BENCH_ARGS to both)"
-    )
+    parser.add_argument("--database", help="ignored here: side_by_side.py's (make bench passes BENCH_ARGS to both)")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.trials = 1, 0.3, 2
@@ -392,10 +393,9 @@ def main() -> int:
         print(f"{name:42} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")
     results["targets_met"] = all(row[-1] for row in rows)
 
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten: {out_dir / 'latest.json'}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten: {RESULTS / 'latest.json'}")
     return 0 if results["targets_met"] else 1
 
 

@@ -1,11 +1,12 @@
 """The in-process cost of verifying one access token: the project's own code next to a bare `jwt.decode`.
 
-Run by bench/run.py once per algorithm, with that algorithm's key in the environment
+Run by run.py (beside this file) once per algorithm, with that algorithm's key in the environment
 (JWT_ALGORITHM, JWT_SIGNING_KEY). Both sides verify the same token with the same key object
 in alternating rounds; the project's side is `tokens.backend.decode`, the first verification
 of a token (what a worker does before its claims cache knows it): header and `kid`, the key
 from the in-memory set, PyJWT's decode with the key's pinned algorithm, then `typ` and
-`token_type`. Times are this process's CPU time per call. Prints one JSON object.
+`token_type`. The bare side gives PyJWT the project's own terms (`tokens.backend.pyjwt_decode_options`).
+Times are this process's CPU time per call. Prints one JSON object.
 """
 
 import json
@@ -16,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django
@@ -26,7 +27,7 @@ django.setup()
 import jwt  # noqa: E402
 
 from tokens import backend, keys  # noqa: E402
-from tokens.backend import REQUIRED_CLAIMS, TokenType  # noqa: E402
+from tokens.backend import TokenType  # noqa: E402
 from tokens.conf import token_settings  # noqa: E402
 
 
@@ -53,15 +54,7 @@ def main() -> None:
         backend.decode(token, token_type=TokenType.ACCESS)
 
     def bare() -> None:
-        jwt.decode(
-            token,
-            key.verifying,
-            algorithms=[key.algorithm],
-            audience=conf.audience,
-            issuer=conf.issuer,
-            leeway=conf.leeway,
-            options={"require": list(REQUIRED_CLAIMS)},
-        )
+        jwt.decode(token, key.verifying, **backend.pyjwt_decode_options(key))
 
     project(), bare()  # warm-up: imports, the key set's first read
     project_us, bare_us = [], []
