@@ -31,10 +31,17 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Every tier, in parallel on every core (pytest-xdist; worksteal: an idle worker takes tests from a busy
+# one, and tests/conftest.py orders them for it), then the wall time and the load average it ran under.
+# PYTEST_WORKERS=0: all in this one process (pdb, -x in order).
+PYTEST_WORKERS ?= auto
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@started=$$(date +%s); status=0; \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS) || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - started )) s wall time, load average $$(cut -d ' ' -f 1-3 /proc/loadavg)"; \
+	exit $$status
 
-# The suite under coverage.py, then the branches no test takes ([tool.coverage] in pyproject.toml).
+# The suite under coverage.py in one process, then the branches no test takes ([tool.coverage] in pyproject.toml).
 coverage: install-dev
 	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report
@@ -51,20 +58,21 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# This project's hot paths (bench/run.py), then side by side with its peers on SQLite and on
-# PostgreSQL + Redis (bench/side_by_side.py, docs/benchmarks.md). BENCH_ARGS=--quick: one short round.
+# This project's hot paths (tools/bench/run.py), then side by side with its peers on SQLite and on
+# PostgreSQL + Redis (tools/bench/side_by_side.py, docs/benchmarks.md). BENCH_ARGS=--quick: one short round.
+# Only this target builds the peers' virtualenv (.venv-peers).
 # Each part prints its table even when an earlier one missed a target; the exit status says whether all met theirs.
 bench: install-dev
 	status=0; \
-	$(BIN)/python bench/run.py $(BENCH_ARGS) || status=1; \
-	$(BIN)/python bench/side_by_side.py --database sqlite $(BENCH_ARGS) || status=1; \
-	$(BIN)/python bench/side_by_side.py --database postgres $(BENCH_ARGS) || status=1; \
+	$(BIN)/python tools/bench/run.py $(BENCH_ARGS) || status=1; \
+	$(BIN)/python tools/bench/side_by_side.py --database sqlite $(BENCH_ARGS) || status=1; \
+	$(BIN)/python tools/bench/side_by_side.py --database postgres $(BENCH_ARGS) || status=1; \
 	exit $$status
 
 # Mixed traffic against gunicorn, then the data checks (docs/load.md); LOAD_ARGS passes
 # e.g. --database-url postgresql://... --redis-url redis://... --concurrency 16 --duration 30.
 load: install-dev
-	$(BIN)/python bench/load.py $(LOAD_ARGS)
+	$(BIN)/python tools/bench/load.py $(LOAD_ARGS)
 
 # Refreshes the README's screenshots from the browser tests.
 screenshots: install-dev

@@ -1,6 +1,10 @@
+import os
 import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client, override_settings
 from ninja.testing import TestClient
@@ -11,6 +15,63 @@ from core.models import User
 from tokens import denylist
 from tokens.keys import key_set_forget
 from tokens.services import session_start
+
+# The tiers that start processes of their own, by folder (other such tests are marked `slow` where they
+# are): `-m "not slow"` is the quick loop while working; `make test` runs every tier.
+_TIER_MARKERS = {"e2e": ("e2e", "slow"), "faults": ("faults", "slow")}
+# The fixture of the servers that the fault tests share for a whole session (tests/faults/conftest.py:
+# their own PostgreSQL, Redis and gunicorn), which each pytest-xdist worker that needs them starts.
+SHARED_STACK_FIXTURE = "stack_env"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.relative_to(config.rootpath / "tests").parts[0]
+        for marker in _TIER_MARKERS.get(tier, ()):
+            item.add_marker(marker)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # `make test` runs `--dist worksteal`: each worker starts with a contiguous share of this order
+        # and an idle one takes tests from the end of another's. So the tests on the shared servers
+        # come first, together, and usually all run in the first worker, which alone starts them; then
+        # the other slow ones, so that no long test is left for last while a worker idles. Every
+        # worker sorts the same way, as pytest-xdist requires.
+        items.sort(
+            key=lambda item: (
+                SHARED_STACK_FIXTURE not in getattr(item, "fixturenames", ()),
+                item.get_closest_marker("slow") is None,
+            )
+        )
+
+
+def _worker_redis_url() -> str | None:
+    """Under pytest-xdist, REDIS_URL with a Redis database of this worker's own (gw0: REDIS_URL's, gw1: the next).
+
+    Every test empties the cache (FLUSHDB) before and after it, which must not empty what a test of
+    another worker is in the middle of. Redis has 16 databases unless configured otherwise.
+    """
+    url, worker = os.environ.get("REDIS_URL"), os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return None
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    return parts._replace(path=f"/{database}").geturl()
+
+
+# Before any test module reads it (tests/unit/test_core_cache.py, tests/e2e/test_load.py); the
+# settings, read before this file, follow in _worker_cache below.
+if (_WORKER_REDIS_URL := _worker_redis_url()) is not None:
+    os.environ["REDIS_URL"] = _WORKER_REDIS_URL
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _worker_cache() -> Iterator[None]:
+    """The cache on this worker's own Redis database (_worker_redis_url)."""
+    if _WORKER_REDIS_URL is None:
+        yield
+        return
+    default = {**django_settings.CACHES["default"], "LOCATION": _WORKER_REDIS_URL}
+    with override_settings(CACHES={**django_settings.CACHES, "default": default}, REDIS_URL=_WORKER_REDIS_URL):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -64,18 +64,21 @@ def https_settings(**env: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in printed.stdout.splitlines())
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_check_deploy_passes_with_the_production_defaults():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_check_deploy_fails_when_production_turns_https_off():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV, DJANGO_SECURE_SSL_REDIRECT="0")
     assert result.returncode != 0
     assert "security.W008" in result.stdout + result.stderr
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_https_is_on_with_debug_off_and_off_for_make_run():
     production = https_settings(**PRODUCTION_ENV)
     assert production == {
@@ -91,6 +94,7 @@ def test_https_is_on_with_debug_off_and_off_for_make_run():
     assert set(development.values()) == {"False", "0", "None"}
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_each_https_setting_comes_from_the_environment():
     changed = https_settings(
         **PRODUCTION_ENV,

@@ -36,6 +36,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_gunicorn_refuses_to_start_on_the_default_secret_key():
     server = gunicorn(free_port())
     _, stderr = server.communicate(timeout=60)
@@ -44,6 +45,7 @@ def test_gunicorn_refuses_to_start_on_the_default_secret_key():
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY is missing or the development default" in stderr
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_gunicorn_starts_and_serves_with_a_real_secret_key():
     port = free_port()
     server = gunicorn(port, DJANGO_SECRET_KEY="a-real-secret-for-this-test-" * 3)

@@ -55,6 +55,7 @@ def test_the_default_token_and_social_settings_pass_the_checks():
     assert errors_of("tokens.E001") + errors_of("social.E001") == []
 
 
+@pytest.mark.slow  # starts a process of its own
 @pytest.mark.parametrize(
     ("variable", "value", "named"),
     [

@@ -36,10 +36,12 @@ def refused(result: subprocess.CompletedProcess, message: str) -> None:
     assert message in result.stderr
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_production_settings_refuse_a_missing_secret_key():
     refused(load_settings(DJANGO_DEBUG="0"), "DJANGO_SECRET_KEY is missing or the development default")
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_production_settings_refuse_the_development_secret_key():
     from config.settings import INSECURE_DEFAULT_SECRET_KEY
 
@@ -47,6 +49,7 @@ def test_production_settings_refuse_the_development_secret_key():
     refused(result, "DJANGO_SECRET_KEY is missing or the development default")
 
 
+@pytest.mark.slow  # starts a process of its own
 @pytest.mark.parametrize(("algorithm", "length"), [("HS256", 31), ("HS384", 47), ("HS512", 63)])
 def test_production_settings_refuse_an_hmac_key_shorter_than_its_hash(algorithm, length):
     result = load_settings(
@@ -55,11 +58,13 @@ def test_production_settings_refuse_an_hmac_key_shorter_than_its_hash(algorithm,
     refused(result, f"JWT_SIGNING_KEY is shorter than {length + 1} bytes")
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_production_settings_refuse_the_secret_key_as_the_jwt_key():
     result = load_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=STRONG_SECRET, JWT_SIGNING_KEY=STRONG_SECRET)
     refused(result, "JWT_SIGNING_KEY must not be DJANGO_SECRET_KEY")
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_production_settings_load_with_strong_keys():
     result = load_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=STRONG_SECRET, JWT_SIGNING_KEY="j" * 32)
     assert result.returncode == 0, result.stderr
@@ -67,6 +72,7 @@ def test_production_settings_load_with_strong_keys():
     assert load_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=STRONG_SECRET).returncode == 0
 
 
+@pytest.mark.slow  # starts a process of its own
 def test_development_settings_load_with_nothing_set():
     result = load_settings(DJANGO_DEBUG="1")
     assert result.returncode == 0, result.stderr
