@@ -3,7 +3,9 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from social.conf import OIDCConfig, is_allowed_endpoint, social_settings
+from social.conf import social_settings
+from social.providers.base import is_allowed_endpoint
+from social.providers.openid_connect.settings import ConfiguredOIDCSettings
 
 pytestmark = pytest.mark.usefixtures("social")
 
@@ -36,7 +38,7 @@ def test_providers_are_kakao_google_then_configured_ones_in_order(settings):
 
     assert list(social_settings().providers) == ["kakao", "google", "zeta", "dev"]
     dev = social_settings().providers["dev"]
-    assert dev == OIDCConfig(
+    assert dev == ConfiguredOIDCSettings(
         name="dev",
         display_name="dev",
         client_id="d",

@@ -14,7 +14,8 @@ from core.models import User
 from social import services
 from social.errors import StateInvalid
 from social.models import SocialAccount
-from social.providers import Identity
+from social.providers.base import Identity
+from social.services import accounts as account_upsert
 from tests import social_mocks as mocks
 
 pytestmark = pytest.mark.usefixtures("social")
@@ -206,14 +207,14 @@ class TestUpsert:
     def test_a_first_login_losing_the_race_retries_as_an_update(self, monkeypatch):
         """Simulates the race on one connection: the lookup misses a row another login just made."""
         winner, _ = upsert(identity())
-        find = services._social_account_find
+        find = account_upsert._social_account_find
         calls = []
 
         def miss_once(**kwargs):
             calls.append(kwargs)
             return None if len(calls) == 1 else find(**kwargs)
 
-        monkeypatch.setattr(services, "_social_account_find", miss_once)
+        monkeypatch.setattr(account_upsert, "_social_account_find", miss_once)
 
         account, created = upsert(identity())
 
@@ -234,7 +235,7 @@ def test_concurrent_first_logins_of_one_identity_make_one_account(monkeypatch, e
     threads = 2
     barrier = threading.Barrier(threads, timeout=10)
     waited = threading.local()
-    find = services._social_account_find
+    find = account_upsert._social_account_find
 
     def find_then_meet(**kwargs):
         found = find(**kwargs)
@@ -243,7 +244,7 @@ def test_concurrent_first_logins_of_one_identity_make_one_account(monkeypatch, e
             barrier.wait()
         return found
 
-    monkeypatch.setattr(services, "_social_account_find", find_then_meet)
+    monkeypatch.setattr(account_upsert, "_social_account_find", find_then_meet)
 
     def login(_):
         try:
