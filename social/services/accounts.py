@@ -55,10 +55,13 @@ def _social_account_upsert(
     *, provider: str, identity: Identity, link_user_id: int | None
 ) -> tuple[SocialAccount, bool]:
     now = timezone.now()
-    # Only a provider trusted for email (Identity.email_trusted) may give the user an address,
-    # and only in canonical form (core.emails): one that has none (a non-ASCII local part) is
-    # neither linked by nor stored on the user; the account row keeps what the provider said.
-    verified_email = canonical_email_or_none(identity.email) if identity.email_trusted else None
+    # The address the provider vouches for (Identity.email_links), in canonical form (core.emails),
+    # is the only one that may become the user's, verified, or find a user to link to: one the
+    # provider verified once but is not authoritative for (Google, neither Gmail nor Workspace)
+    # may belong to someone else by now, and would deny the real owner their own sign-up. Any
+    # other stays on the identity's row, with whether a trusted provider verified it.
+    trusted_email = canonical_email_or_none(identity.email) if identity.email_trusted else None
+    verified_email = trusted_email if identity.email_links else None
     account = _social_account_find(provider=provider, subject=identity.subject)
     created = False
     if link_user_id is not None and account is not None and account.user_id != link_user_id:
@@ -67,13 +70,13 @@ def _social_account_upsert(
         user: User | None = (
             _user_to_link_to(link_user_id)
             if link_user_id is not None
-            else _user_to_link(verified_email if identity.email_links else None)
+            else _user_to_link(verified_email)
         )
         if user is None:
             user, created = _user_create(identity=identity, verified_email=verified_email), True
         account = SocialAccount(user=user, provider=provider, subject=identity.subject, first_login_at=now)
     account.email = identity.email or ""
-    account.email_verified = verified_email is not None
+    account.email_verified = trusted_email is not None
     account.profile = identity.profile
     account.last_login_at = now
     account.save()

@@ -211,7 +211,7 @@ def social_login_with_token(
 def _social_login_finish(
     *, provider: str, identity: Identity, user_agent: str, ip: str | None, link_user_id: int | None = None
 ) -> SocialLogin:
-    if social_settings().require_email and not identity.email_trusted:
+    if social_settings().require_email and not identity.email_links:
         raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
     account, created = social_account_upsert(provider=provider, identity=identity, link_user_id=link_user_id)
     if not account.user.is_active:

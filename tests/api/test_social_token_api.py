@@ -40,12 +40,12 @@ def sign_in(client, provider: str, **body):
 def test_google_id_token_of_the_ios_app_signs_in_like_a_callback(client, rsps):
     mocks.GOOGLE.mock_metadata(rsps)
 
-    response = sign_in(client, "google", id_token=google_id_token(), nonce=RAW_NONCE)
+    response = sign_in(client, "google", id_token=google_id_token(email="ada@gmail.com"), nonce=RAW_NONCE)
 
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["created"] is True
-    assert body["user"]["email"] == "ada@gmail.example"
+    assert body["user"]["email"] == "ada@gmail.com"
     assert client.get("/users/me", headers=bearer(body["access"])).status_code == 200
     assert SocialAccount.objects.get(provider="google").subject == "110169484474386276334"
 

@@ -160,13 +160,15 @@ class TestUpsert:
         assert account.user != user
         assert account.user.email is None
 
-    def test_non_authoritative_email_does_not_link_but_may_be_the_new_users(self, user):
-        """Google's non-Gmail address without `hd`: verified once, not proof of today's owner."""
+    def test_non_authoritative_email_neither_links_nor_becomes_the_users(self, user):
+        """Google's non-Gmail address without `hd`: verified once, not proof of today's owner (issue 25)."""
         linked, created = upsert(identity(email="ada@example.com", authoritative=False))
         assert (created, linked.user != user) == (True, True)
 
         fresh, _ = upsert(identity("sub-2", email="new@example.com", authoritative=False))
-        assert fresh.user.email == "new@example.com"
+        assert (fresh.user.email, fresh.user.email_verified) == (None, False)
+        # It stays on the identity, as the trusted provider said it.
+        assert (fresh.email, fresh.email_verified) == ("new@example.com", True)
 
     def test_identity_without_email_creates_a_user_without_one(self):
         account, created = upsert(identity("1234567890", email=None, email_verified=False), provider="kakao")
