@@ -309,7 +309,7 @@ SOCIAL_GOOGLE_SCOPES = env_list("SOCIAL_GOOGLE_SCOPES", ["openid", "email", "pro
 # The Android and iOS apps' client IDs, accepted as an id_token's audience at /token.
 SOCIAL_GOOGLE_CLIENT_IDS = env_list("SOCIAL_GOOGLE_CLIENT_IDS", [])
 # On: /token refuses a Google id_token sent without the nonce given to the SDK (docs/mobile.md).
-SOCIAL_GOOGLE_REQUIRE_NONCE = env_bool("SOCIAL_GOOGLE_REQUIRE_NONCE", False)
+SOCIAL_GOOGLE_REQUIRE_NONCE = env_bool("SOCIAL_GOOGLE_REQUIRE_NONCE", True)
 # Naver (redirect flow only: no Naver API binds an access token to an app, docs/mobile.md).
 SOCIAL_NAVER_CLIENT_ID = env_str("SOCIAL_NAVER_CLIENT_ID")
 SOCIAL_NAVER_CLIENT_SECRET = env_str("SOCIAL_NAVER_CLIENT_SECRET")
@@ -333,7 +333,7 @@ SOCIAL_APPLE_DISCOVERY_URL = env_str(
 )
 SOCIAL_APPLE_SCOPES = env_list("SOCIAL_APPLE_SCOPES", ["name", "email"])
 # On: /token refuses an Apple id_token sent without the nonce given to the SDK (docs/mobile.md).
-SOCIAL_APPLE_REQUIRE_NONCE = env_bool("SOCIAL_APPLE_REQUIRE_NONCE", False)
+SOCIAL_APPLE_REQUIRE_NONCE = env_bool("SOCIAL_APPLE_REQUIRE_NONCE", True)
 # More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
 # {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes",
 # "client_ids", "trust_email", "require_nonce"}} (docs/providers.md).

@@ -214,8 +214,10 @@ def test_apple_native_first_authorization_name_is_kept(client, rsps):
     mocks.APPLE.mock_metadata(rsps)
 
     def sign_in(jti: str, **body):
-        claims = mocks.APPLE.claims(nonce=None, aud=mocks.APPLE_BUNDLE_ID, jti=jti)
-        return client.post("/auth/social/apple/token", json={"id_token": mocks.APPLE.id_token(claims), **body})
+        # The app gives Apple's SDK the SHA-256 hex of its nonce, and sends the raw one.
+        claims = mocks.APPLE.claims(nonce=hashlib.sha256(jti.encode()).hexdigest(), aud=mocks.APPLE_BUNDLE_ID, jti=jti)
+        token = mocks.APPLE.id_token(claims)
+        return client.post("/auth/social/apple/token", json={"id_token": token, "nonce": jti, **body})
 
     first = sign_in("first", display_name="Ada Lovelace")
     later = sign_in("later", display_name="Someone Else")
