@@ -121,7 +121,7 @@ def is_allowed_endpoint(url: str) -> bool:
 def _endpoint(url: str) -> str:
     if not is_allowed_endpoint(url):
         raise PydanticCustomError(
-            "endpoint", "{url!r} must be an https:// URL (http:// only on loopback hosts)", {"url": url}
+            "endpoint", "{url} must be an https:// URL (http:// only on loopback hosts)", {"url": repr(url)}
         )
     return url
 
@@ -174,11 +174,13 @@ class ProviderSettings(BaseModel):
             return cls.model_validate(values)
         except SettingsInvalid as exc:
             error = exc.errors()[0]
-            path = "".join(f"[{part!r}]" for part in error["loc"])
-            if not where:
-                head, *rest = error["loc"]
-                path = str(head) + "".join(f"[{part!r}]" for part in rest)
-            raise ImproperlyConfigured(f"{where}{path}: {error['msg']}.") from None
+            # Named after the setting (the field's alias) or `where`, then the path inside it; a rule on
+            # the whole model (Apple's key file) has no path, and its message names its setting.
+            path = list(error["loc"])
+            if not where and path:
+                where = str(path.pop(0))
+            where += "".join(f"[{part!r}]" for part in path)
+            raise ImproperlyConfigured(f"{where}: {error['msg']}." if where else f"{error['msg']}.") from None
 
     def setting_name(self, field: str) -> str:
         """What an operator sets to give `field` a value."""
