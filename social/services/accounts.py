@@ -68,9 +68,7 @@ def _social_account_upsert(
         raise IdentityInUse("Sign in with it and unlink it there first.")
     if account is None:
         user: User | None = (
-            _user_to_link_to(link_user_id)
-            if link_user_id is not None
-            else _user_to_link(verified_email)
+            _user_to_link_to(link_user_id) if link_user_id is not None else _user_to_link(verified_email)
         )
         if user is None:
             user, created = _user_create(identity=identity, verified_email=verified_email), True

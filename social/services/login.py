@@ -1,9 +1,9 @@
-"""What the social app does: begin a login, complete it, upsert the account behind it.
+"""A sign-in through a provider: begin it, forward a code the provider posted, complete it.
 
 A login is begun by /authorize, which keeps `{provider, redirect_uri, code_verifier, nonce,
 binding_hash, expires_at}` in the cache under a fresh state; /callback consumes that state exactly once,
 checks that it comes from the browser that began the login, exchanges the code on the
-backend, and upserts the user from what the provider itself returned.
+backend, and upserts the user from what the provider itself returned (social.services.accounts).
 """
 
 import functools
