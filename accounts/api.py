@@ -1,16 +1,14 @@
 """HTTP glue for accounts: each endpoint parses, calls one service, returns a schema."""
 
 from django.http import HttpResponse
-from ninja import Form, Router, Status
+from ninja import Router, Status
 
 from accounts import selectors, services
-from accounts.auth import kakao_admin_key
 from accounts.schemas import (
     AcceptedOut,
     AccountDeleteIn,
     EmailIn,
     IdentitiesOut,
-    KakaoUnlinkIn,
     LinkIn,
     PasswordChangeIn,
     PasswordSignInIn,
@@ -129,12 +127,3 @@ def account_delete(request, body: AccountDeleteIn | None = None):
         user_id=request.auth.user_id, session_id=request.auth.session_id, password=body.password if body else None
     )
     return Status(204, None)
-
-
-@auth_router.post(
-    "/kakao/unlink", auth=kakao_admin_key, response={200: AcceptedOut, **problem_responses(400, 401, 422)}
-)
-def kakao_unlink(request, body: Form[KakaoUnlinkIn]):
-    """Kakao's unlink callback (register this URL at Kakao Developers, method POST): removes that identity."""
-    services.kakao_unlink_received(app_id=body.app_id, kakao_user_id=body.user_id)
-    return {"detail": "Unlinked."}

@@ -63,11 +63,3 @@ class IdentitiesOut(Schema):
 
 class AccountDeleteIn(OptionalFieldsIn):
     password: str | None = Field(None, max_length=1024, description="Needed unless the sign-in was recent.")
-
-
-class KakaoUnlinkIn(Schema):
-    """What Kakao's unlink callback posts (form-encoded)."""
-
-    app_id: str = Field(max_length=64)
-    user_id: str = Field(max_length=64)
-    referrer_type: str = Field("", max_length=64, examples=["UNLINK_FROM_APPS", "ACCOUNT_DELETE"])

@@ -226,17 +226,3 @@ def account_delete(*, user_id: int, session_id: uuid.UUID, password: str | None)
     _reauthenticate(user, session_id=session_id, password=password)
     social_services.social_accounts_revoke(user_id=user.pk)
     user.delete()
-
-
-def kakao_unlink_received(*, app_id: str, kakao_user_id: str) -> None:
-    """Kakao's unlink callback: the person unlinked the app at Kakao, so that identity goes.
-
-    When it was the user's only way in, their sessions end too: nothing could sign them in
-    again, and what they hold should not outlive the link they cut.
-    """
-    user_id = social_services.social_account_unlinked_at_kakao(app_id=app_id, subject=kakao_user_id)
-    if user_id is None:
-        return
-    user = User.objects.filter(pk=user_id).first()
-    if user is not None and not social_account_list(user_id=user_id) and not password_is_a_way_in(user):
-        session_end_all(user_id=user_id, reason=SessionEndReason.SIGN_IN_METHOD_REMOVED)

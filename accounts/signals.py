@@ -9,8 +9,11 @@ them to the denylist, so that access tokens stop working too, not only refresh t
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
+from accounts.selectors import password_is_a_way_in
 from core.models import User
 from core.signals import users_disabled
+from social.selectors import social_account_list
+from social.signals import identity_unlinked_by_provider
 from tokens.models import SessionEndReason
 from tokens.services import session_end_all
 
@@ -31,3 +34,14 @@ def sign_out_disabled_users(sender, user_ids: list[int], **kwargs) -> None:
 def sign_out_deleted_user(sender, instance, **kwargs) -> None:
     # Before the cascade deletes the sessions: their ids go to the denylist first.
     session_end_all(user_id=instance.pk, reason=SessionEndReason.USER_DISABLED)
+
+
+@receiver(identity_unlinked_by_provider, dispatch_uid="accounts.signals.sign_out_unlinked_user")
+def sign_out_unlinked_user(sender, user_id: int, **kwargs) -> None:
+    """The person unlinked the app at the provider: when that was their only way in, their sessions end too.
+
+    Nothing could sign them in again, and what they hold should not outlive the link they cut.
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None and not social_account_list(user_id=user_id) and not password_is_a_way_in(user):
+        session_end_all(user_id=user_id, reason=SessionEndReason.SIGN_IN_METHOD_REMOVED)

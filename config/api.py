@@ -9,6 +9,7 @@ from core.api import router as health_router
 from core.openapi import ProblemNinjaAPI
 from core.renderers import JSONRenderer
 from social.api import router as social_router
+from social.api import webhooks_router as social_webhooks_router
 from tokens.api import auth_router, well_known_router
 from tokens.auth import session_throttle
 
@@ -36,6 +37,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/health", health_router)
 api.add_router("/auth/social", social_router)
 api.add_router("/auth", accounts_auth_router)
+api.add_router("/auth", social_webhooks_router)
 api.add_router("/users", users_router)
 
 # /.well-known/ (RFC 8615): what other services read to verify this API's tokens.

@@ -293,6 +293,8 @@ SOCIAL_KAKAO_CLIENT_IDS = env_list("SOCIAL_KAKAO_CLIENT_IDS", [])
 SOCIAL_KAKAO_DISCOVERY_URL = env_str(
     "SOCIAL_KAKAO_DISCOVERY_URL", "https://kauth.kakao.com/.well-known/openid-configuration"
 )
+# On: /token refuses a Kakao id_token sent without the nonce given to the SDK (docs/mobile.md).
+SOCIAL_KAKAO_REQUIRE_NONCE = env_bool("SOCIAL_KAKAO_REQUIRE_NONCE", False)
 # The app's Admin key (Kakao Developers > App > Platform keys): unlinks a deleted account at
 # Kakao, and authenticates Kakao's unlink callback (docs/accounts.md). Empty: neither.
 SOCIAL_KAKAO_ADMIN_KEY = env_str("SOCIAL_KAKAO_ADMIN_KEY")
@@ -306,6 +308,8 @@ SOCIAL_GOOGLE_DISCOVERY_URL = env_str(
 SOCIAL_GOOGLE_SCOPES = env_list("SOCIAL_GOOGLE_SCOPES", ["openid", "email", "profile"])
 # The Android and iOS apps' client IDs, accepted as an id_token's audience at /token.
 SOCIAL_GOOGLE_CLIENT_IDS = env_list("SOCIAL_GOOGLE_CLIENT_IDS", [])
+# On: /token refuses a Google id_token sent without the nonce given to the SDK (docs/mobile.md).
+SOCIAL_GOOGLE_REQUIRE_NONCE = env_bool("SOCIAL_GOOGLE_REQUIRE_NONCE", True)
 # Naver (redirect flow only: no Naver API binds an access token to an app, docs/mobile.md).
 SOCIAL_NAVER_CLIENT_ID = env_str("SOCIAL_NAVER_CLIENT_ID")
 SOCIAL_NAVER_CLIENT_SECRET = env_str("SOCIAL_NAVER_CLIENT_SECRET")
@@ -328,9 +332,11 @@ SOCIAL_APPLE_DISCOVERY_URL = env_str(
     "SOCIAL_APPLE_DISCOVERY_URL", "https://appleid.apple.com/.well-known/openid-configuration"
 )
 SOCIAL_APPLE_SCOPES = env_list("SOCIAL_APPLE_SCOPES", ["name", "email"])
+# On: /token refuses an Apple id_token sent without the nonce given to the SDK (docs/mobile.md).
+SOCIAL_APPLE_REQUIRE_NONCE = env_bool("SOCIAL_APPLE_REQUIRE_NONCE", True)
 # More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
 # {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes",
-# "client_ids", "trust_email"}} (docs/providers.md).
+# "client_ids", "trust_email", "require_nonce"}} (docs/providers.md).
 SOCIAL_OIDC_PROVIDERS: dict[str, dict] = env_json("SOCIAL_OIDC_PROVIDERS_JSON", {})
 
 # --- dev identity provider: read through devidp.conf.dev_idp_settings() -----------------

@@ -11,6 +11,7 @@ from core.schemas import problem_responses
 from core.throttling import sign_in_throttles
 from social import selectors, services
 from social.conf import social_settings
+from social.providers.registry import PROVIDERS
 from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, FormPostIn, ProviderOut, SocialLoginOut, TokenIn
 from tokens import transport
 from tokens.auth import jwt_auth, session_throttle
@@ -21,6 +22,12 @@ BINDING_COOKIE = "social_binding"
 BINDING_COOKIE_SAMESITE: SameSite = "Lax"
 
 router = Router(tags=["social"])
+
+# What the providers themselves call (Kakao's unlink callback): config/api.py mounts it under /api/auth/.
+webhooks_router = Router()
+for _provider in PROVIDERS:
+    if _provider.webhooks is not None:
+        webhooks_router.add_router("", _provider.webhooks)
 
 
 def _anonymous(request) -> bool:

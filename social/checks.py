@@ -1,14 +1,16 @@
 """Start-up checks of the social app's settings."""
 
-from django.core.checks import Error, Tags, Warning, register
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from social.conf import APPLE, incomplete_providers, social_settings
-from social.providers import apple_signing_key
+from social.conf import incomplete_providers, social_settings
+from social.providers.registry import provider_class
 
 
 @register(Tags.security)
-def social_settings_build(app_configs, **kwargs):
+def social_settings_build(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Builds the settings as the first sign-in would, so that a broken one stops the start, not that sign-in."""
     try:
         social_settings()
@@ -18,7 +20,7 @@ def social_settings_build(app_configs, **kwargs):
 
 
 @register(Tags.compatibility)
-def providers_complete(app_configs, **kwargs):
+def providers_complete(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """A provider with a client id but a missing setting is not offered; say which setting."""
     try:
         incomplete = incomplete_providers()
@@ -35,23 +37,10 @@ def providers_complete(app_configs, **kwargs):
 
 
 @register(Tags.security)
-def apple_key_usable(app_configs, **kwargs):
-    """Apple's client secret is signed with the .p8 key at each renewal: a bad key fails every login."""
+def providers_usable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Each offered provider's own checks (Provider.check): Apple's key, for one."""
     try:
-        apple = social_settings().providers.get(APPLE)
+        configs = social_settings().providers.values()
     except ImproperlyConfigured:
         return []  # social.E001 reports it
-    private_key = getattr(apple, "private_key", "")
-    if not private_key:
-        return []
-    try:
-        apple_signing_key(private_key)
-    except ValueError as exc:
-        return [
-            Error(
-                f"SOCIAL_APPLE_PRIVATE_KEY(_FILE) is unusable: {exc}.",
-                hint="Use the .p8 file Apple gave for the key SOCIAL_APPLE_KEY_ID names.",
-                id="social.E002",
-            )
-        ]
-    return []
+    return [message for config in configs for message in provider_class(config).check(config)]

@@ -104,3 +104,11 @@ class LoginConflict(Problem):
 class KakaoAppMismatch(Problem):
     code = "kakao_app_mismatch"
     title = "Kakao's callback names another app"
+
+
+class NonceRequired(Problem):
+    """/token got an id_token without a nonce from a provider whose SDKs take one (its REQUIRE_NONCE setting)."""
+
+    code = "nonce_required"
+    title = "This provider's id_tokens are accepted with the nonce of their request only"
+    event = AuthEvent.SIGN_IN

@@ -17,24 +17,20 @@ It is per process, so a server's bound is that times the number of workers.
 
 import contextlib
 import contextvars
-import functools
 import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from social.conf import social_settings
 from social.errors import ProviderBusy
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Deadline:
@@ -180,15 +176,3 @@ class Bulkhead:
 
 
 callback_bulkhead = Bulkhead()
-
-
-def bounded_by_provider_limits(function: F) -> F:
-    """Runs `function` in a bulkhead slot and within one provider deadline (SOCIAL_CALLBACK_*)."""
-
-    @functools.wraps(function)
-    def bounded(*args: Any, **kwargs: Any) -> Any:
-        conf = social_settings()
-        with callback_bulkhead.slot(conf.callback_concurrency), provider_deadline(conf.callback_deadline):
-            return function(*args, **kwargs)
-
-    return bounded  # type: ignore[return-value]

@@ -3,15 +3,27 @@
 from typing import Any
 
 from social.conf import social_settings
+from social.errors import ProviderUnknown
 from social.models import SocialAccount
+from social.providers.base import Provider
+from social.providers.registry import provider_class
 
 
 def provider_list() -> list[dict[str, Any]]:
-    """The configured providers (those with a client id): Kakao, Google, then the configured ones."""
+    """The configured providers (those with a client id), in the registry's order."""
     return [
         {"name": config.name, "display_name": config.display_name, "native": list(config.native)}
         for config in social_settings().providers.values()
     ]
+
+
+def provider_get(name: str) -> Provider:
+    """The configured provider of this name; ProviderUnknown if there is none."""
+    conf = social_settings()
+    config = conf.providers.get(name)
+    if config is None:
+        raise ProviderUnknown(f"No provider named {name!r} is configured.")
+    return provider_class(config)(config, timeout=conf.http_timeout)
 
 
 def social_account_list(*, user_id: int) -> list[SocialAccount]:

@@ -200,31 +200,8 @@ def social(settings):
     settings.SOCIAL_PENDING_LOGIN_TTL = 600
     settings.SOCIAL_LINK_BY_VERIFIED_EMAIL = True
     settings.SOCIAL_REQUIRE_EMAIL = False
-    settings.SOCIAL_KAKAO_CLIENT_ID = mocks.KAKAO_CLIENT_ID
-    settings.SOCIAL_KAKAO_CLIENT_SECRET = mocks.KAKAO_CLIENT_SECRET
-    settings.SOCIAL_KAKAO_AUTHORIZE_URL = mocks.KAKAO_AUTHORIZE_URL
-    settings.SOCIAL_KAKAO_TOKEN_URL = mocks.KAKAO_TOKEN_URL
-    settings.SOCIAL_KAKAO_USERINFO_URL = mocks.KAKAO_USERINFO_URL
-    settings.SOCIAL_KAKAO_SCOPES = ["profile_nickname", "profile_image", "account_email"]
-    settings.SOCIAL_KAKAO_APP_ID = mocks.KAKAO_APP_ID
-    settings.SOCIAL_KAKAO_TOKEN_INFO_URL = mocks.KAKAO_TOKEN_INFO_URL
-    settings.SOCIAL_KAKAO_CLIENT_IDS = [mocks.KAKAO_NATIVE_APP_KEY]
-    settings.SOCIAL_KAKAO_DISCOVERY_URL = mocks.KAKAO_DISCOVERY_URL
-    settings.SOCIAL_GOOGLE_CLIENT_ID = mocks.GOOGLE_CLIENT_ID
-    settings.SOCIAL_GOOGLE_CLIENT_SECRET = mocks.GOOGLE_CLIENT_SECRET
-    settings.SOCIAL_GOOGLE_DISCOVERY_URL = mocks.GOOGLE_DISCOVERY_URL
-    settings.SOCIAL_GOOGLE_SCOPES = ["openid", "email", "profile"]
-    settings.SOCIAL_GOOGLE_CLIENT_IDS = [mocks.GOOGLE_IOS_CLIENT_ID, mocks.GOOGLE_ANDROID_CLIENT_ID]
-    settings.SOCIAL_OIDC_PROVIDERS = {
-        "acme": {
-            "display_name": "Acme ID",
-            "client_id": mocks.ACME_CLIENT_ID,
-            "client_secret": mocks.ACME_CLIENT_SECRET,
-            "discovery_url": mocks.ACME_DISCOVERY_URL,
-            "scopes": ["openid", "email"],
-            "client_ids": [mocks.ACME_NATIVE_CLIENT_ID],
-        }
-    }
+    for name, value in {**mocks.KAKAO_SETTINGS, **mocks.GOOGLE_SETTINGS, **mocks.ACME_CONTRACT.settings}.items():
+        setattr(settings, name, value)
     return settings
 
 

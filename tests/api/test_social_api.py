@@ -13,6 +13,7 @@ from django.utils import timezone
 from core.models import User
 from social.models import SocialAccount
 from tests import social_mocks as mocks
+from tests.api.test_accounts_api import register
 from tests.conftest import bearer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("social")]
@@ -222,17 +223,32 @@ def test_a_disabled_user_cannot_sign_in(client, rsps):
 
 
 def test_google_login_verifies_the_id_token_and_creates_the_user(client, rsps):
-    response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google")
+    response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", email="ada@gmail.com")
 
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["created"] is True
-    assert body["user"]["email"] == "ada@gmail.example"
+    assert body["user"]["email"] == "ada@gmail.com"
     assert body["user"]["display_name"] == "Ada Lovelace"
-    assert client.get("/users/me", headers=bearer(body["access"])).json()["email"] == "ada@gmail.example"
+    assert client.get("/users/me", headers=bearer(body["access"])).json()["email"] == "ada@gmail.com"
     account = SocialAccount.objects.get(provider="google")
     assert account.subject == "110169484474386276334"
     assert account.profile["email_verified"] is True
+
+
+def test_a_non_authoritative_google_address_stays_on_the_identity_and_its_owner_can_still_sign_up(client, rsps):
+    """Issue 25: Google verified a non-Gmail address once, without `hd`; today it may be someone else's."""
+    response = mocks.login_oidc(client, rsps, mocks.GOOGLE, "google", email="ada@acme.example")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["user"]["email"] is None
+    account = SocialAccount.objects.get(provider="google")
+    assert (account.email, account.user.email, account.user.email_verified) == ("ada@acme.example", None, False)
+    # The address is free: its real owner's sign-up makes their own account, not a note about this one.
+    assert register(client, "ada@acme.example").status_code == 202
+    owner = User.objects.get(email="ada@acme.example")
+    assert owner.pk != account.user_id
+    assert owner.email_verified is False
 
 
 def test_google_token_request_sends_code_redirect_verifier_and_credentials(client, rsps):

@@ -13,39 +13,26 @@ import pytest
 import time_machine
 from django.core.checks import run_checks
 from joserfc import jwt
-from joserfc.jwk import ECKey
 
 from core.models import User
-from social import providers
 from social.conf import social_settings
+from social.providers.apple import client_secret
+from social.providers.apple.mapping import apple_identity, apple_user_name
 from tests import social_mocks as mocks
 from tests.api.test_social_api import assert_problem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("social")]
 
-APPLE_KEY = ECKey.generate_key("P-256", parameters={"kid": mocks.APPLE_KEY_ID})
+APPLE_KEY = mocks.APPLE_KEY
 
 
 @pytest.fixture(autouse=True)
 def apple_and_naver(settings):
-    settings.SOCIAL_APPLE_CLIENT_ID = mocks.APPLE_SERVICES_ID
-    settings.SOCIAL_APPLE_CLIENT_IDS = [mocks.APPLE_BUNDLE_ID]
-    settings.SOCIAL_APPLE_TEAM_ID = mocks.APPLE_TEAM_ID
-    settings.SOCIAL_APPLE_KEY_ID = mocks.APPLE_KEY_ID
-    settings.SOCIAL_APPLE_PRIVATE_KEY = APPLE_KEY.as_pem(private=True).decode()
-    settings.SOCIAL_APPLE_PRIVATE_KEY_FILE = ""
-    settings.SOCIAL_APPLE_FORM_POST_URI = mocks.APPLE_FORM_POST_URI
-    settings.SOCIAL_APPLE_DISCOVERY_URL = mocks.APPLE_DISCOVERY_URL
-    settings.SOCIAL_APPLE_SCOPES = ["name", "email"]
-    settings.SOCIAL_NAVER_CLIENT_ID = mocks.NAVER_CLIENT_ID
-    settings.SOCIAL_NAVER_CLIENT_SECRET = mocks.NAVER_CLIENT_SECRET
-    settings.SOCIAL_NAVER_AUTHORIZE_URL = mocks.NAVER_AUTHORIZE_URL
-    settings.SOCIAL_NAVER_TOKEN_URL = mocks.NAVER_TOKEN_URL
-    settings.SOCIAL_NAVER_USERINFO_URL = mocks.NAVER_USERINFO_URL
-    settings.SOCIAL_NAVER_TRUST_EMAIL = False
-    providers._apple_secrets.clear()
+    for name, value in {**mocks.APPLE_SETTINGS, **mocks.NAVER_SETTINGS}.items():
+        setattr(settings, name, value)
+    client_secret._apple_secrets.clear()
     yield
-    providers._apple_secrets.clear()
+    client_secret._apple_secrets.clear()
 
 
 def test_providers_list_naver_and_apple_with_what_they_take_natively(client):
@@ -134,18 +121,18 @@ def test_apple_client_secret_is_an_es256_jwt_from_team_key_and_services_id(clien
         mocks.APPLE_SERVICES_ID,
         "https://appleid.apple.com",
     )
-    assert claims["exp"] - claims["iat"] == providers.APPLE_CLIENT_SECRET_TTL
+    assert claims["exp"] - claims["iat"] == client_secret.APPLE_CLIENT_SECRET_TTL
 
 
 def secret_of(config) -> dict:
-    return jwt.decode(providers.apple_client_secret(config), APPLE_KEY, algorithms=["ES256"]).claims
+    return jwt.decode(client_secret.apple_client_secret(config), APPLE_KEY, algorithms=["ES256"]).claims
 
 
 def test_apple_client_secret_is_reused_then_signed_again_before_it_expires():
     config = social_settings().providers["apple"]
     with time_machine.travel("2026-03-01 12:00:00", tick=False) as clock:
         first = secret_of(config)
-        clock.shift(providers.APPLE_CLIENT_SECRET_TTL - providers.APPLE_CLIENT_SECRET_RENEW_BEFORE - 1)
+        clock.shift(client_secret.APPLE_CLIENT_SECRET_TTL - client_secret.APPLE_CLIENT_SECRET_RENEW_BEFORE - 1)
         assert secret_of(config) == first
 
         clock.shift(2)
@@ -227,8 +214,10 @@ def test_apple_native_first_authorization_name_is_kept(client, rsps):
     mocks.APPLE.mock_metadata(rsps)
 
     def sign_in(jti: str, **body):
-        claims = mocks.APPLE.claims(nonce=None, aud=mocks.APPLE_BUNDLE_ID, jti=jti)
-        return client.post("/auth/social/apple/token", json={"id_token": mocks.APPLE.id_token(claims), **body})
+        # The app gives Apple's SDK the SHA-256 hex of its nonce, and sends the raw one.
+        claims = mocks.APPLE.claims(nonce=hashlib.sha256(jti.encode()).hexdigest(), aud=mocks.APPLE_BUNDLE_ID, jti=jti)
+        token = mocks.APPLE.id_token(claims)
+        return client.post("/auth/social/apple/token", json={"id_token": token, "nonce": jti, **body})
 
     first = sign_in("first", display_name="Ada Lovelace")
     later = sign_in("later", display_name="Someone Else")
@@ -252,7 +241,7 @@ def test_apple_email_verification_reads_strings_and_relays(email, email_verified
         nonce="n", email=email, email_verified=email_verified, is_private_email=is_private_email
     )
 
-    assert providers.apple_identity(claims).email_verified is verified
+    assert apple_identity(claims).email_verified is verified
 
 
 @pytest.mark.parametrize(
@@ -266,7 +255,7 @@ def test_apple_email_verification_reads_strings_and_relays(email, email_verified
     ids=["full", "not-json", "wrong-shape", "absent"],
 )
 def test_apple_user_name_reads_only_a_well_formed_name(user, name):
-    assert providers.apple_user_name(user) == name
+    assert apple_user_name(user) == name
 
 
 # --- Naver ------------------------------------------------------------------------------------------

@@ -40,12 +40,12 @@ def sign_in(client, provider: str, **body):
 def test_google_id_token_of_the_ios_app_signs_in_like_a_callback(client, rsps):
     mocks.GOOGLE.mock_metadata(rsps)
 
-    response = sign_in(client, "google", id_token=google_id_token(), nonce=RAW_NONCE)
+    response = sign_in(client, "google", id_token=google_id_token(email="ada@gmail.com"), nonce=RAW_NONCE)
 
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["created"] is True
-    assert body["user"]["email"] == "ada@gmail.example"
+    assert body["user"]["email"] == "ada@gmail.com"
     assert client.get("/users/me", headers=bearer(body["access"])).status_code == 200
     assert SocialAccount.objects.get(provider="google").subject == "110169484474386276334"
 
@@ -147,7 +147,9 @@ def test_nonce_may_be_the_sha256_hex_of_the_raw_one_as_apple_sends_it(client, rs
     ],
     ids=["mismatched", "hash-of-another", "token-without-nonce", "request-without-nonce"],
 )
-def test_nonce_missing_or_mismatched_is_refused(client, rsps, token_nonce, request_nonce):
+def test_nonce_missing_or_mismatched_is_refused(client, rsps, settings, token_nonce, request_nonce):
+    """The claim rule itself: with Google's nonce requirement on, a request without one stops earlier (below)."""
+    settings.SOCIAL_GOOGLE_REQUIRE_NONCE = False
     mocks.GOOGLE.mock_metadata(rsps)
     body = {"id_token": google_id_token(nonce=token_nonce)}
     if request_nonce:
@@ -156,10 +158,51 @@ def test_nonce_missing_or_mismatched_is_refused(client, rsps, token_nonce, reque
     assert_problem(sign_in(client, "google", **body), 400, "id_token_invalid")
 
 
-def test_id_token_without_nonce_is_accepted_when_the_request_has_none(client, rsps):
+def test_id_token_without_nonce_is_accepted_when_the_request_has_none(client, rsps, settings):
+    settings.SOCIAL_GOOGLE_REQUIRE_NONCE = False
     mocks.GOOGLE.mock_metadata(rsps)
 
     assert sign_in(client, "google", id_token=google_id_token(nonce=None)).status_code == 200
+
+
+@pytest.mark.parametrize("token_nonce", [None, RAW_NONCE], ids=["token-without-nonce", "token-with-nonce"])
+@pytest.mark.parametrize("provider", ["google", "apple"])
+def test_google_and_apple_refuse_an_id_token_sent_without_its_nonce(client, rsps, settings, provider, token_nonce):
+    """Issue 25: their SDKs all take a nonce, so one without is refused by default (SOCIAL_*_REQUIRE_NONCE)."""
+    for name, value in mocks.APPLE_SETTINGS.items():
+        setattr(settings, name, value)
+    idp, audience = (
+        (mocks.GOOGLE, mocks.GOOGLE_IOS_CLIENT_ID) if provider == "google" else (mocks.APPLE, mocks.APPLE_BUNDLE_ID)
+    )
+    idp.mock_metadata(rsps)
+    claims = idp.claims(nonce=token_nonce, aud=audience, azp=audience)
+    token = idp.id_token({key: value for key, value in claims.items() if value is not None})
+
+    assert_problem(sign_in(client, provider, id_token=token), 400, "nonce_required")
+    assert not User.objects.exists()
+    # Refused before it was spent: the same token with its nonce still signs in.
+    if token_nonce:
+        assert sign_in(client, provider, id_token=token, nonce=token_nonce).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("provider", "require"),
+    [("kakao", "SOCIAL_KAKAO_REQUIRE_NONCE"), ("acme", "require_nonce")],
+)
+def test_the_nonce_requirement_is_each_providers_own_setting(client, rsps, settings, provider, require):
+    """Off by default for Kakao and configured providers: a token without one is accepted, until it is on."""
+    idp = mocks.KAKAO_OIDC if provider == "kakao" else mocks.ACME
+    audience = mocks.KAKAO_NATIVE_APP_KEY if provider == "kakao" else mocks.ACME_NATIVE_CLIENT_ID
+    idp.mock_metadata(rsps)
+    claims = {key: value for key, value in idp.claims(nonce=None, aud=audience).items() if key not in ("nonce", "azp")}
+
+    assert sign_in(client, provider, id_token=idp.id_token({**claims, "jti": "first"})).status_code == 200
+
+    if provider == "kakao":
+        settings.SOCIAL_KAKAO_REQUIRE_NONCE = True
+    else:
+        settings.SOCIAL_OIDC_PROVIDERS = {"acme": {**mocks.ACME_ENTRY, "require_nonce": True}}
+    assert_problem(sign_in(client, provider, id_token=idp.id_token({**claims, "jti": "second"})), 400, "nonce_required")
 
 
 @pytest.mark.parametrize("jti", ["f0e1d2c3b4a5", None], ids=["by-jti", "by-token-hash"])

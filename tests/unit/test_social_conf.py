@@ -3,7 +3,9 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from social.conf import OIDCConfig, is_allowed_endpoint, social_settings
+from social.conf import social_settings
+from social.providers.base import is_allowed_endpoint
+from social.providers.openid_connect.settings import ConfiguredOIDCSettings
 
 pytestmark = pytest.mark.usefixtures("social")
 
@@ -36,7 +38,7 @@ def test_providers_are_kakao_google_then_configured_ones_in_order(settings):
 
     assert list(social_settings().providers) == ["kakao", "google", "zeta", "dev"]
     dev = social_settings().providers["dev"]
-    assert dev == OIDCConfig(
+    assert dev == ConfiguredOIDCSettings(
         name="dev",
         display_name="dev",
         client_id="d",
@@ -76,3 +78,43 @@ def test_misconfiguration_is_refused_with_the_setting_named(settings, setting, v
 
     with pytest.raises(ImproperlyConfigured, match="SOCIAL_"):
         social_settings()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"SOCIAL_KAKAO_TOKEN_URL": "http://kauth.kakao.com/oauth/token"},
+            "SOCIAL_KAKAO_TOKEN_URL: 'http://kauth.kakao.com/oauth/token' must be an https:// URL",
+        ),
+        (
+            {
+                "SOCIAL_APPLE_CLIENT_ID": "a",
+                "SOCIAL_APPLE_PRIVATE_KEY": "",
+                "SOCIAL_APPLE_PRIVATE_KEY_FILE": "/nowhere.p8",
+            },
+            "SOCIAL_APPLE_PRIVATE_KEY_FILE cannot be read (No such file or directory).",
+        ),
+        (
+            {"SOCIAL_OIDC_PROVIDERS": {"x": {"discovery_url": "https://id.example/x", "scopes": ["openid", ""]}}},
+            "SOCIAL_OIDC_PROVIDERS_JSON['x']['scopes'][1]: String should have at least 1 character.",
+        ),
+        (
+            {"SOCIAL_OIDC_PROVIDERS": {"x": {"discovery_url": "https://id.example/x", "trust_email": "yes"}}},
+            "SOCIAL_OIDC_PROVIDERS_JSON['x']['trust_email']: Input should be a valid boolean.",
+        ),
+        (
+            {"SOCIAL_OIDC_PROVIDERS": {"x": {"discovery_url": "https://id.example/x", "client_secret": 918273645}}},
+            "SOCIAL_OIDC_PROVIDERS_JSON['x']['client_secret']: Input should be a valid string.",
+        ),
+    ],
+)
+def test_the_declared_settings_name_the_setting_and_the_field_at_fault(settings, overrides, message):
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        social_settings()
+
+    assert str(refused.value).startswith(message)
+    assert "918273645" not in str(refused.value)  # a secret's value is never in the message

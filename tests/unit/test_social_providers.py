@@ -11,18 +11,13 @@ from django.core.cache import cache
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from social import providers
 from social.errors import IdTokenInvalid, ProviderUnavailable, ProviderUnknown
-from social.providers import (
-    METADATA_RETRY_AFTER,
-    Identity,
-    KakaoProvider,
-    OpenIDConnectProvider,
-    id_token_claims_check,
-    kakao_identity,
-    oidc_identity,
-    provider_get,
-)
+from social.providers.base import Identity
+from social.providers.google.mapping import google_identity as google_mapping
+from social.providers.kakao.mapping import kakao_identity
+from social.providers.kakao.provider import KakaoProvider
+from social.providers.oidc import METADATA_RETRY_AFTER, OpenIDConnectProvider, id_token_claims_check, oidc_identity
+from social.selectors import provider_get
 from tests import social_mocks as mocks
 
 pytestmark = pytest.mark.usefixtures("social")
@@ -424,7 +419,7 @@ def test_kakao_user_is_asked_for_https_image_urls(rsps):
 
 def test_google_email_is_authoritative_only_for_gmail_or_workspace():
     def authoritative(**changes) -> bool:
-        return providers.google_identity({**mocks.GOOGLE.claims(nonce=NONCE), **changes}).email_authoritative
+        return google_mapping({**mocks.GOOGLE.claims(nonce=NONCE), **changes}).email_authoritative
 
     assert authoritative(email="ada@gmail.com")
     assert authoritative(email="ada@example.com", hd="example.com")

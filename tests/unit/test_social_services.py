@@ -14,7 +14,8 @@ from core.models import User
 from social import services
 from social.errors import StateInvalid
 from social.models import SocialAccount
-from social.providers import Identity
+from social.providers.base import Identity
+from social.services import accounts as account_upsert
 from tests import social_mocks as mocks
 
 pytestmark = pytest.mark.usefixtures("social")
@@ -159,13 +160,15 @@ class TestUpsert:
         assert account.user != user
         assert account.user.email is None
 
-    def test_non_authoritative_email_does_not_link_but_may_be_the_new_users(self, user):
-        """Google's non-Gmail address without `hd`: verified once, not proof of today's owner."""
+    def test_non_authoritative_email_neither_links_nor_becomes_the_users(self, user):
+        """Google's non-Gmail address without `hd`: verified once, not proof of today's owner (issue 25)."""
         linked, created = upsert(identity(email="ada@example.com", authoritative=False))
         assert (created, linked.user != user) == (True, True)
 
         fresh, _ = upsert(identity("sub-2", email="new@example.com", authoritative=False))
-        assert fresh.user.email == "new@example.com"
+        assert (fresh.user.email, fresh.user.email_verified) == (None, False)
+        # It stays on the identity, as the trusted provider said it.
+        assert (fresh.email, fresh.email_verified) == ("new@example.com", True)
 
     def test_identity_without_email_creates_a_user_without_one(self):
         account, created = upsert(identity("1234567890", email=None, email_verified=False), provider="kakao")
@@ -206,14 +209,14 @@ class TestUpsert:
     def test_a_first_login_losing_the_race_retries_as_an_update(self, monkeypatch):
         """Simulates the race on one connection: the lookup misses a row another login just made."""
         winner, _ = upsert(identity())
-        find = services._social_account_find
+        find = account_upsert._social_account_find
         calls = []
 
         def miss_once(**kwargs):
             calls.append(kwargs)
             return None if len(calls) == 1 else find(**kwargs)
 
-        monkeypatch.setattr(services, "_social_account_find", miss_once)
+        monkeypatch.setattr(account_upsert, "_social_account_find", miss_once)
 
         account, created = upsert(identity())
 
@@ -234,7 +237,7 @@ def test_concurrent_first_logins_of_one_identity_make_one_account(monkeypatch, e
     threads = 2
     barrier = threading.Barrier(threads, timeout=10)
     waited = threading.local()
-    find = services._social_account_find
+    find = account_upsert._social_account_find
 
     def find_then_meet(**kwargs):
         found = find(**kwargs)
@@ -243,7 +246,7 @@ def test_concurrent_first_logins_of_one_identity_make_one_account(monkeypatch, e
             barrier.wait()
         return found
 
-    monkeypatch.setattr(services, "_social_account_find", find_then_meet)
+    monkeypatch.setattr(account_upsert, "_social_account_find", find_then_meet)
 
     def login(_):
         try:

@@ -1,0 +1,1 @@
+"""Sign in with Apple: settings, protocol, mapping, the signed client secret, and its test fixtures."""

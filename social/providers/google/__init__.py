@@ -1,0 +1,1 @@
+"""Sign in with Google: settings, protocol, mapping, and its test fixtures."""

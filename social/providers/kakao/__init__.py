@@ -1,0 +1,1 @@
+"""Kakao Login: settings, protocol, mapping, the unlink webhook, and its test fixtures."""

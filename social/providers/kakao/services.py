@@ -1,0 +1,31 @@
+"""What Kakao's unlink callback does: the person unlinked the app at Kakao, so that identity goes."""
+
+import hmac
+
+from social.errors import KakaoAppMismatch
+from social.models import SocialAccount
+from social.providers.kakao.settings import kakao_settings
+from social.signals import identity_unlinked_by_provider
+
+
+def kakao_admin_key_valid(*, authorization: str) -> bool:
+    """Whether a request carries `Authorization: KakaoAK <SOCIAL_KAKAO_ADMIN_KEY>`, as Kakao's callbacks do."""
+    kakao = kakao_settings()
+    if not kakao.client_id or not kakao.admin_key:
+        return False
+    return hmac.compare_digest(authorization.encode(), f"KakaoAK {kakao.admin_key}".encode())
+
+
+def kakao_unlink_received(*, app_id: str, kakao_user_id: str) -> None:
+    """Removes the Kakao identity a user unlinked at Kakao, then tells its user's app (accounts.signals).
+
+    Kakao's unlink callback names the app: one for another app (SOCIAL_KAKAO_APP_ID) is refused.
+    """
+    kakao = kakao_settings()
+    if kakao.app_id and app_id != kakao.app_id:
+        raise KakaoAppMismatch(f"The callback is for Kakao app {app_id!r}, not this one.")
+    account = SocialAccount.objects.filter(provider=kakao.name, subject=kakao_user_id).first()
+    if account is None:
+        return
+    account.delete()
+    identity_unlinked_by_provider.send(sender=SocialAccount, user_id=account.user_id)

@@ -1,0 +1,1 @@
+"""Naver Login: settings, protocol, mapping, and its test fixtures."""

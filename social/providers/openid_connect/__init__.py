@@ -1,0 +1,1 @@
+"""The OpenID Connect providers configured by SOCIAL_OIDC_PROVIDERS_JSON, and their test fixtures."""
