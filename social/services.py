@@ -23,6 +23,7 @@ from core.emails import canonical_email_or_none
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
+from core.transactions import retry_on_conflict
 from social.conf import KAKAO, KakaoConfig, social_settings
 from social.errors import (
     EmailRequired,
@@ -217,6 +218,7 @@ def _social_login_finish(
     return SocialLogin(tokens=tokens, user=account.user, created=created)
 
 
+@retry_on_conflict
 def social_account_upsert(
     *, provider: str, identity: Identity, link_user_id: int | None = None
 ) -> tuple[SocialAccount, bool]:

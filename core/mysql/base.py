@@ -19,8 +19,8 @@ the codes it reclassifies as IntegrityError.
 from typing import Any
 
 from django.db import DataError
-from django.utils.asyncio import async_unsafe
 from django.db.backends.mysql import base
+from django.utils.asyncio import async_unsafe
 
 # Error codes of the MySQL family that are about the data or the schema, not the server's health.
 CODES_FOR_DATAERROR = frozenset(
