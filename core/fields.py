@@ -12,6 +12,7 @@ and stores its lower-case hex, so two spellings of one never reach the database.
 """
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -54,7 +55,7 @@ class PartialIndex(models.Index):
         super().__init__(**kwargs)
         self.where = where
 
-    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, Sequence[Any], dict[str, Any]]:
         path, args, kwargs = super().deconstruct()
         return path, args, {**kwargs, "where": self.where}
 

@@ -18,6 +18,7 @@ the codes it reclassifies as IntegrityError.
 
 from typing import Any
 
+import MySQLdb
 from django.db import DataError
 from django.db.backends.mysql import base
 from django.utils.asyncio import async_unsafe
@@ -42,7 +43,7 @@ class CursorWrapper(base.CursorWrapper):
     def execute(self, query: str, args: Any = None) -> Any:
         try:
             return super().execute(query, args)
-        except base.Database.OperationalError as exc:
+        except MySQLdb.OperationalError as exc:
             if exc.args and exc.args[0] in CODES_FOR_DATAERROR:
                 raise DataError(*exc.args) from exc
             raise
@@ -50,7 +51,7 @@ class CursorWrapper(base.CursorWrapper):
     def executemany(self, query: str, args: Any) -> Any:
         try:
             return super().executemany(query, args)
-        except base.Database.OperationalError as exc:
+        except MySQLdb.OperationalError as exc:
             if exc.args and exc.args[0] in CODES_FOR_DATAERROR:
                 raise DataError(*exc.args) from exc
             raise

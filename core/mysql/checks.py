@@ -34,7 +34,9 @@ def mysql_charset_check(app_configs: Any, databases: Iterable[str] | None = None
 def _charset_errors(connection: BaseDatabaseWrapper) -> list[CheckMessage]:
     name = connection.settings_dict["NAME"]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()")
+        cursor.execute(
+            "SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()"
+        )
         (database_charset,) = cursor.fetchone()
         cursor.execute(
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
