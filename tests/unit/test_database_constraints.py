@@ -197,9 +197,39 @@ def test_errors_other_than_conflicts_are_not_retried():
 
 
 def test_an_operational_error_without_a_conflict_code_is_not_a_conflict():
-    lost = OperationalError("server has gone away")
-    lost.__cause__ = type("DriverError", (Exception,), {})(2006, "MySQL server has gone away")
-    deadlock = OperationalError("deadlock")
-    deadlock.__cause__ = type("DriverError", (Exception,), {})(1213, "Deadlock found")
+    assert (is_transaction_conflict(conflict(2006)), is_transaction_conflict(conflict(1213))) == (False, True)
 
-    assert (is_transaction_conflict(lost), is_transaction_conflict(deadlock)) == (False, True)
+
+def conflict(code: int) -> OperationalError:
+    """Django's error as its wrapper raises it, from a driver error with a MySQL error code."""
+    error = OperationalError(code, "Deadlock found when trying to get lock; try restarting transaction")
+    error.__cause__ = type("DriverError", (Exception,), {})(code, "Deadlock found")
+    return error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_conflict_in_a_row_propagates_for_the_503():
+    attempts = []
+
+    @retry_on_conflict
+    def always_deadlocks() -> None:
+        attempts.append(None)
+        raise conflict(1213)
+
+    with pytest.raises(OperationalError):
+        always_deadlocks()
+    assert len(attempts) == 2
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_a_conflict_is_left_to_whoever_opened_it():
+    attempts = []
+
+    @retry_on_conflict
+    def deadlocks() -> None:
+        attempts.append(None)
+        raise conflict(1205)
+
+    with pytest.raises(OperationalError), transaction.atomic():
+        deadlocks()
+    assert len(attempts) == 1
