@@ -39,21 +39,24 @@ CODES_FOR_DATAERROR = frozenset(
 )
 
 
+def _raise_if_data_error(exc: MySQLdb.OperationalError) -> None:
+    if exc.args and exc.args[0] in CODES_FOR_DATAERROR:
+        raise DataError(*exc.args) from exc
+
+
 class CursorWrapper(base.CursorWrapper):
     def execute(self, query: str, args: Any = None) -> Any:
         try:
             return super().execute(query, args)
         except MySQLdb.OperationalError as exc:
-            if exc.args and exc.args[0] in CODES_FOR_DATAERROR:
-                raise DataError(*exc.args) from exc
+            _raise_if_data_error(exc)
             raise
 
     def executemany(self, query: str, args: Any) -> Any:
         try:
             return super().executemany(query, args)
         except MySQLdb.OperationalError as exc:
-            if exc.args and exc.args[0] in CODES_FOR_DATAERROR:
-                raise DataError(*exc.args) from exc
+            _raise_if_data_error(exc)
             raise
 
 
