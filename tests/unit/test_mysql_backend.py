@@ -43,14 +43,15 @@ def database_errors() -> list[checks.CheckMessage]:
 
 
 def test_each_connection_is_strict_read_committed_utf8mb4_with_a_statement_limit():
-    (row,) = run("SELECT @@sql_mode, @@character_set_connection, @@tx_isolation")
-    sql_mode, charset, isolation = row
+    # MariaDB before 11.1 and MySQL name the isolation and the statement limit differently.
+    if connection.mysql_is_mariadb:
+        (row,) = run("SELECT @@sql_mode, @@character_set_connection, @@tx_isolation, @@max_statement_time")
+    else:
+        (row,) = run("SELECT @@sql_mode, @@character_set_connection, @@transaction_isolation, @@max_execution_time")
+    sql_mode, charset, isolation, limit = row
     assert "STRICT_ALL_TABLES" in sql_mode.split(",")
     assert (charset, isolation) == ("utf8mb4", "READ-COMMITTED")
-    if connection.mysql_is_mariadb:
-        assert run("SELECT @@max_statement_time") == [(5.0,)]
-    else:
-        assert run("SELECT @@max_execution_time") == [(5000,)]
+    assert limit == (5.0 if connection.mysql_is_mariadb else 5000)
 
 
 def test_the_test_database_passes_the_charset_check():
