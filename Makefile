@@ -6,8 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
+MYSQL := $(VENV)/.installed-mysql
+# The MySQL/MariaDB driver (requirements-mysql.txt) when DATABASE_URL names one, for every target
+# that connects to the database.
+DATABASE_DRIVER := $(if $(filter mysql%,$(DATABASE_URL)),$(MYSQL))
 
-.PHONY: install install-dev run test coverage lint format bench load screenshots
+.PHONY: install install-dev install-mysql run test coverage lint format bench load screenshots
 
 $(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +22,13 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(MYSQL): $(RUNTIME) requirements-mysql.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mysql.txt
+	touch $@
+
 install: $(RUNTIME)
 install-dev: $(DEV)
+install-mysql: $(MYSQL)
 
 # Local development: debug on, the development identity provider on, cookie mode, SQLite and the
 # local-memory cache unless DATABASE_URL / REDIS_URL say otherwise.
@@ -27,7 +36,7 @@ run: export DJANGO_DEBUG ?= 1
 run: export SOCIAL_DEV_PROVIDER ?= 1
 # The refresh token in an HttpOnly cookie: a reload stays signed in (docs/sessions.md).
 run: export JWT_REFRESH_TRANSPORT ?= cookie
-run: install
+run: install $(DATABASE_DRIVER)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
@@ -35,14 +44,14 @@ run: install
 # one, and tests/conftest.py orders them for it), then the wall time and the load average it ran under.
 # PYTEST_WORKERS=0: all in this one process (pdb, -x in order).
 PYTEST_WORKERS ?= auto
-test: install-dev
+test: install-dev $(DATABASE_DRIVER)
 	@started=$$(date +%s); status=0; \
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS) || status=$$?; \
 	echo "make test: $$(( $$(date +%s) - started )) s wall time, load average $$(cut -d ' ' -f 1-3 /proc/loadavg)"; \
 	exit $$status
 
 # The suite under coverage.py in one process, then the branches no test takes ([tool.coverage] in pyproject.toml).
-coverage: install-dev
+coverage: install-dev $(DATABASE_DRIVER)
 	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report
 
@@ -71,7 +80,7 @@ bench: install-dev
 
 # Mixed traffic against gunicorn, then the data checks (docs/load.md); LOAD_ARGS passes
 # e.g. --database-url postgresql://... --redis-url redis://... --concurrency 16 --duration 30.
-load: install-dev
+load: install-dev $(DATABASE_DRIVER)
 	$(BIN)/python tools/bench/load.py $(LOAD_ARGS)
 
 # Refreshes the README's screenshots from the browser tests.

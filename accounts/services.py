@@ -33,6 +33,7 @@ from core.emails import canonical_email, canonical_email_or_none
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import DISPLAY_NAME_MAX_LENGTH, User
+from core.transactions import retry_on_conflict
 from social import services as social_services
 from social.selectors import social_account_list
 from tokens.errors import TokenRevoked
@@ -200,6 +201,7 @@ def password_change(*, user_id: int, session_id: uuid.UUID, current_password: st
     session_end_all(user_id=user.pk, reason=SessionEndReason.PASSWORD_CHANGED, keep_session_id=session_id)
 
 
+@retry_on_conflict
 def identity_remove(*, user_id: int, identity_id: int) -> None:
     """Unlinks one of the user's identities, unless it is their last way to sign in."""
     with transaction.atomic():

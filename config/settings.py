@@ -124,6 +124,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # (docs/benchmarks.md). Django leaves both off for connection poolers that cannot
         # carry prepared statements (PgBouncer in transaction mode before 1.21): turn it off there.
         DATABASES["default"]["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": 5}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # MySQL 8.0+ or MariaDB 10.6+, through mysqlclient (requirements-mysql.txt). Django's backend
+    # with the statement limit each server names its own way, and data errors told from
+    # outages (core/mysql/base.py). docs/operations.md says how to create the database.
+    DATABASES["default"]["ENGINE"] = "core.mysql"
+    _statement_timeout_ms = env_int("DATABASE_STATEMENT_TIMEOUT", 5000)
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        # Every character a person's name may hold (Hangul, emoji): MySQL's "utf8" is 3 bytes at most.
+        "charset": "utf8mb4",
+        # Seconds, as libpq's: the handshake; then each read and write on the socket, past the
+        # server's own statement limit, so that a hung server (not a slow statement) ends here.
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3),
+        "read_timeout": _statement_timeout_ms // 1000 + 5,
+        "write_timeout": _statement_timeout_ms // 1000 + 5,
+        # Milliseconds, as PostgreSQL's statement_timeout: core.mysql sets the server's own limit.
+        "statement_timeout": _statement_timeout_ms,
+        # Strict: a value that does not fit is an error, never silently truncated or zeroed.
+        "init_command": "SET SESSION sql_mode = 'TRADITIONAL'",
+        # What PostgreSQL does: each statement sees what committed before it. A refresh that lost
+        # the race reads the winner's successor right after its own insert failed, which
+        # REPEATABLE READ's snapshot (MySQL's default) would hide.
+        "isolation_level": "read committed",
+    }
+    # The test database, made by Django, in the character set the production one must have.
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Threaded workers write concurrently. A transaction that reads before it writes (a
     # social account's upsert) would fail at once with "database is locked" when another

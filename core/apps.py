@@ -7,3 +7,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core import checks  # noqa: F401  (registers the system checks)
+        from core.mysql import checks as mysql_checks  # noqa: F401  (MySQL's, run at migrate)

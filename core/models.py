@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.emails import EmailInvalid, canonical_email
+from core.fields import CanonicalEmailField
 from core.signals import users_disabled
 
 
@@ -63,8 +64,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person. Social logins attach to it; it may have no email (Kakao may not give one)."""
 
     # NULL rather than "" for "no email", so that the unique constraint ignores it. Always
-    # canonical (core.emails), so uniqueness and look-ups are exact equality.
-    email = models.EmailField(max_length=254, unique=True, null=True, blank=True)
+    # canonical (core.emails), so uniqueness and look-ups are exact equality, on MySQL too (core.fields).
+    email = CanonicalEmailField(max_length=254, unique=True, null=True, blank=True)
     # Whether the person proved they receive mail there: an emailed link, a provider that
     # vouches for it, or an administrator. An unverified password account may not sign in
     # and never has a social identity linked to it by email (docs/accounts.md).

@@ -34,13 +34,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError
 
 from core.conf import settings_accessor
 from core.secret_keys import HMAC_MIN_KEY_BYTES
+from core.transactions import is_transaction_conflict
 from tokens.conf import token_settings
 from tokens.models import SigningKey, SigningKeyState
 
@@ -58,6 +59,9 @@ _THUMBPRINT_MEMBERS = {
     "OKP": ("crv", "kty", "x"),
     "oct": ("k", "kty"),
 }
+# Concurrent rotations each make progress (every retry follows another's commit), so this bounds
+# how many may run at once rather than how unlucky one may be.
+ROTATION_ATTEMPTS = 8
 _RSA_KEY_BITS = 3072  # NIST SP 800-57: 128-bit security, as P-256 and Ed25519 give.
 
 
@@ -306,16 +310,24 @@ def signing_key_rotate(*, algorithm: str, retire_after: timedelta) -> Rotation:
     if algorithm in HMAC_MIN_KEY_BYTES:
         secret = base64.urlsafe_b64decode(private_key + "=" * (-len(private_key) % 4))
     kid = _key_from_pem_or_secret(algorithm=algorithm, signing=secret, verifying=None, setting="new key").kid
-    now = timezone.now()
-    with transaction.atomic():
-        retired = list(SigningKey.objects.select_for_update().filter(state=SigningKeyState.CURRENT))
-        for key in retired:
-            key.state, key.retired_at, key.verifies_until = SigningKeyState.RETIRED, now, now + retire_after
-            key.save(update_fields=["state", "retired_at", "verifies_until"])
-        current = SigningKey.objects.create(
-            kid=kid, algorithm=algorithm, state=SigningKeyState.CURRENT, private_key=private_key, created_at=now
-        )
-        deleted = signing_keys_delete_expired(now=now)
+    for attempt in range(1, ROTATION_ATTEMPTS + 1):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                retired = list(SigningKey.objects.select_for_update().filter(state=SigningKeyState.CURRENT))
+                for key in retired:
+                    key.state, key.retired_at, key.verifies_until = SigningKeyState.RETIRED, now, now + retire_after
+                    key.save(update_fields=["state", "retired_at", "verifies_until"])
+                current = SigningKey.objects.create(
+                    kid=kid, algorithm=algorithm, state=SigningKeyState.CURRENT, private_key=private_key, created_at=now
+                )
+                deleted = signing_keys_delete_expired(now=now)
+            break
+        except (IntegrityError, OperationalError) as exc:
+            # A concurrent rotation made its key current after this one read the set (the unique
+            # `is_current` refused a second), or the two deadlocked: read the set again.
+            if attempt == ROTATION_ATTEMPTS or not (isinstance(exc, IntegrityError) or is_transaction_conflict(exc)):
+                raise
     key_set_forget()
     return Rotation(current=current, retired=retired, deleted=deleted)
 

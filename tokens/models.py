@@ -12,8 +12,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Max, Q
+from django.db.models import Case, Max, Q, Value, When
 from django.utils import timezone
+
+from core.fields import IdentifierField, PartialIndex
 
 
 class SessionEndReason(models.TextChoices):
@@ -58,7 +60,7 @@ class Session(models.Model):
         indexes = [
             models.Index(fields=["user", "ended_at"], name="tokens_session_user_ended"),
             # The denylist's rebuild reads the sessions ended lately (tokens.denylist).
-            models.Index(fields=["ended_at"], name="tokens_session_ended", condition=Q(ended_at__isnull=False)),
+            PartialIndex(fields=["ended_at"], name="tokens_session_ended", where=Q(ended_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -98,7 +100,7 @@ class SigningKey(models.Model):
     HMAC), so it names the key without revealing it.
     """
 
-    kid = models.CharField(max_length=43, primary_key=True, editable=False)
+    kid = IdentifierField(max_length=43, primary_key=True, editable=False)
     algorithm = models.CharField(max_length=8, editable=False)
     state = models.CharField(max_length=8, choices=SigningKeyState.choices, default=SigningKeyState.CURRENT)
     # PEM (PKCS #8) for asymmetric algorithms, the base64url secret for HMAC. Never shown.
@@ -107,13 +109,17 @@ class SigningKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A retired key stops verifying here (then manage.py flush_expired_tokens deletes it).
     verifies_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # True for the current key, NULL for every other: a unique column holds any number of NULLs
+    # and one True, so the database admits one current key. A unique constraint with a
+    # condition would say it more directly, but MySQL and MariaDB have none.
+    is_current = models.GeneratedField(
+        expression=Case(When(state=SigningKeyState.CURRENT, then=Value(True)), default=None),
+        output_field=models.BooleanField(null=True),
+        db_persist=True,
+    )
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["state"], condition=models.Q(state="current"), name="tokens_one_current_signing_key"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["is_current"], name="tokens_one_current_signing_key")]
 
     def __str__(self) -> str:
         return f"{self.algorithm} key {self.kid} ({self.state})"

@@ -23,6 +23,7 @@ from django.utils import timezone
 from core.conf import forget_when_settings_change
 from core.events import AuthEvent, emit
 from core.models import User
+from core.transactions import retry_on_conflict
 from tokens import backend, denylist, fastsql, selectors
 from tokens.backend import TokenType
 from tokens.conf import token_settings
@@ -117,6 +118,7 @@ def _refresh_token_create(*, session: Session, now: datetime, rotated_from: Refr
     return token
 
 
+@retry_on_conflict
 def session_start(*, user: User, user_agent: str = "", ip: str | None = None) -> TokenPair:
     """A new session (a sign-in on one device) and its first token pair."""
     now = timezone.now()
@@ -201,6 +203,7 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
     raise TokenReused("This refresh token was already used; the session has been ended.")
 
 
+@retry_on_conflict
 def _successor_insert(*, token: RefreshToken, now: datetime) -> RefreshToken | None:
     """The token's successor, or None when another request inserted one first.
 
@@ -364,6 +367,7 @@ def sessions_end_by_admin(*, sessions: QuerySet[Session]) -> int:
     return _sessions_end(sessions, reason=SessionEndReason.ADMIN)
 
 
+@retry_on_conflict
 def tokens_flush_expired(*, now: datetime | None = None) -> tuple[int, int]:
     """Deletes expired refresh tokens, then the sessions that have nothing left to refresh with.
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from core.emails import canonical_email_or_none
 from core.errors import AccountDisabled
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
+from core.transactions import retry_on_conflict
 from social.conf import social_settings
 from social.errors import IdentityInUse, LoginConflict
 from social.models import SocialAccount
@@ -21,6 +22,7 @@ from tokens.models import SessionEndReason
 from tokens.services import session_end_all
 
 
+@retry_on_conflict
 def social_account_upsert(
     *, provider: str, identity: Identity, link_user_id: int | None = None
 ) -> tuple[SocialAccount, bool]:

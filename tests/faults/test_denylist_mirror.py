@@ -137,16 +137,14 @@ def test_a_session_ended_here_is_refused_by_the_mirror(client, pair, mirror, mon
     assert reads == []
 
 
-@pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="the second process shares the test database: needs PostgreSQL (DATABASE_URL)",
-)
+@pytest.mark.concurrent_db
 def test_a_session_ended_by_another_process_is_refused_by_this_ones_mirror(client, pair, mirror, own_redis):
     assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
     database = connection.settings_dict
+    scheme = {"postgresql": "postgresql", "mysql": "mysql"}[connection.vendor]
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DATABASE_URL": f"{scheme}://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "REDIS_URL": own_redis.url,
         "CACHE_KEY_PREFIX": KEY_PREFIX,
     }

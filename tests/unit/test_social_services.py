@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from core.models import User
@@ -225,12 +225,8 @@ class TestUpsert:
         assert (User.objects.count(), SocialAccount.objects.count()) == (1, 1)
 
 
-@pytest.mark.postgres
+@pytest.mark.concurrent_db
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL for real concurrent writers: set DATABASE_URL=postgresql://... (CI does)",
-)
 @pytest.mark.parametrize("email", ["ada@example.com", None], ids=["with-email", "without-email"])
 def test_concurrent_first_logins_of_one_identity_make_one_account(monkeypatch, email):
     """Both logins look, find nothing, and only then insert: one wins, the other retries."""

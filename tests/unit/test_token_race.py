@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -22,12 +22,8 @@ from tokens.models import RefreshToken, Session
 THREADS = 8
 
 pytestmark = [
-    pytest.mark.postgres,
+    pytest.mark.concurrent_db,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL for real concurrent writers: set DATABASE_URL=postgresql://... (CI does)",
-    ),
 ]
 
 
