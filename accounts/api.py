@@ -11,17 +11,17 @@ from accounts.schemas import (
     EmailIn,
     IdentitiesOut,
     KakaoUnlinkIn,
-    LinkIn,
     PasswordChangeIn,
     PasswordSignInIn,
     RegisterIn,
     ResetConfirmIn,
+    VerifyEmailIn,
 )
 from accounts.throttling import password_throttles
 from core.clients import client_ip
 from core.schemas import UserOut, problem_responses
 from tokens import transport
-from tokens.auth import jwt_auth
+from tokens.auth import bearer_token, jwt_auth
 from tokens.schemas import TokenPairOut
 
 auth_router = Router(tags=["accounts"])
@@ -42,11 +42,17 @@ def register(request, body: RegisterIn):
 
 
 @auth_router.post(
-    "/email/verify", response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)}, throttle=password_throttles
+    "/email/verify",
+    response={200: TokenPairOut, **problem_responses(400, 401, 403, 404, 422, 429)},
+    throttle=password_throttles,
+    auth=transport.sign_in_guard,
 )
-def email_verify(request, response: HttpResponse, body: LinkIn):
-    """Confirms the address with the emailed link's uid and token, and signs in."""
-    pair = services.account_email_verify(uid=body.uid, token=body.token, **_client(request))
+def email_verify(request, response: HttpResponse, body: VerifyEmailIn):
+    """Confirms the address with the emailed link's uid and token and the account's password (or a bearer token
+    of the account), and signs in. The link alone is 403 `password_required`."""
+    pair = services.account_email_verify(
+        uid=body.uid, token=body.token, password=body.password, access=bearer_token(request), **_client(request)
+    )
     return transport.token_pair_out(request, response, pair)
 
 
@@ -60,7 +66,10 @@ def email_verify_resend(request, body: EmailIn):
 
 
 @auth_router.post(
-    "/token", response={200: TokenPairOut, **problem_responses(401, 403, 404, 422, 429)}, throttle=password_throttles
+    "/token",
+    response={200: TokenPairOut, **problem_responses(401, 403, 404, 422, 429)},
+    throttle=password_throttles,
+    auth=transport.sign_in_guard,
 )
 def token(request, response: HttpResponse, body: PasswordSignInIn):
     """Signs in with an email and a password."""
@@ -79,8 +88,9 @@ def password_reset(request, body: EmailIn):
 
 @auth_router.post(
     "/password/reset/confirm",
-    response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)},
+    response={200: TokenPairOut, **problem_responses(400, 403, 404, 422, 429)},
     throttle=password_throttles,
+    auth=transport.sign_in_guard,
 )
 def password_reset_confirm(request, response: HttpResponse, body: ResetConfirmIn):
     """Sets the new password from the emailed link, ends every session and signs in afresh."""

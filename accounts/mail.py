@@ -1,5 +1,9 @@
 """The emails of the account life cycle, sent through Django's email framework.
 
+No email carries text a stranger could have written: whoever signs up types the display
+name, and the address may not be theirs (a "Hello <name>," turns the email into a message
+from them). So emails greet no one by name.
+
 EMAIL_BACKEND decides where they go: SMTP in production, the console under `make run`,
 memory (django.core.mail.outbox) in tests. A failure to send is logged and swallowed: the
 endpoints that send answer the same whether or not an email went out (no enumeration),

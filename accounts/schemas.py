@@ -27,6 +27,12 @@ class LinkIn(Schema):
     token: str = Field(min_length=1, max_length=128)
 
 
+class VerifyEmailIn(LinkIn):
+    password: str | None = Field(
+        None, max_length=1024, description="The account's password; not needed with a bearer token of the account."
+    )
+
+
 class ResetConfirmIn(LinkIn):
     new_password: str = _PASSWORD
 

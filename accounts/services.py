@@ -26,6 +26,7 @@ from accounts.errors import (
     PasswordIncorrect,
     PasswordInvalid,
     PasswordLoginDisabled,
+    PasswordRequired,
     ReauthenticationRequired,
 )
 from accounts.selectors import password_is_a_way_in, user_get
@@ -38,7 +39,7 @@ from social.selectors import social_account_list
 from tokens.errors import TokenRevoked
 from tokens.models import SessionEndReason
 from tokens.selectors import session_started_at
-from tokens.services import TokenPair, session_end_all, session_start
+from tokens.services import TokenPair, access_token_authenticate, session_end_all, session_start
 
 
 def _password_login_required() -> None:
@@ -98,10 +99,31 @@ def account_register(*, email: str, password: str, display_name: str = "") -> No
         mail.sign_up_attempt_send(user=existing)
 
 
-def account_email_verify(*, uid: str, token: str, user_agent: str = "", ip: str | None = None) -> TokenPair:
-    """Marks the address verified (the link is then used up) and signs the user in."""
+def account_email_verify(
+    *,
+    uid: str,
+    token: str,
+    password: str | None = None,
+    access: str | None = None,
+    user_agent: str = "",
+    ip: str | None = None,
+) -> TokenPair:
+    """Marks the address verified (the link is then used up) and signs the user in.
+
+    The link proves that the person reads the inbox, not that they registered: anyone can sign
+    up with someone else's address, and the owner, clicking, would otherwise verify (and sign
+    in to) the stranger's account, whose password the stranger still knows. So the person also
+    proves the account: its password, or an access token of it. Without either the link
+    verifies nothing (PasswordRequired); the owner who did not register resets the password
+    instead, which verifies the address and kills the stranger's password (docs/accounts.md).
+    """
     _password_login_required()
     user = links.link_user(uid=uid, token=token, generator=links.email_verification_tokens)
+    if password is not None:
+        if not user.has_usable_password() or not user.check_password(password):
+            raise PasswordIncorrect("The password is not this account's.")
+    elif access is None or access_token_authenticate(token=access).user_id != user.pk:
+        raise PasswordRequired("Open the link in the browser you signed up in and give the password you chose.")
     user.email_verified = True
     user.last_login = timezone.now()
     user.save(update_fields=["email_verified", "last_login"])

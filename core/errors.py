@@ -45,3 +45,9 @@ class AccountDisabled(Problem):
     code = "account_disabled"
     title = "This account is disabled"
     event = AuthEvent.SIGN_IN
+
+
+class UnsupportedMediaType(Problem):
+    status = 415
+    code = "unsupported_media_type"
+    title = "The request body must be application/json"

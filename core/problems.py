@@ -113,6 +113,9 @@ def _from_authentication_error(request: HttpRequest, exc: AuthenticationError) -
 
 
 def _from_http_error(request: HttpRequest, exc: HttpError) -> JsonResponse:
+    # Ninja wraps whatever its body parser raises in a 400; a Problem of ours (core.parsers' 415) keeps its own.
+    if isinstance(exc.__cause__, Problem):
+        return _from_problem(request, exc.__cause__)
     return status_problem(exc.status_code, detail=str(exc))
 
 

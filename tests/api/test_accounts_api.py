@@ -29,7 +29,7 @@ def sign_in(client, email: str = "grace@example.com", password: str = STRONG_PAS
 def signed_up(client, email: str = "grace@example.com") -> dict:
     """Registers and verifies an address; the pair the verification answered with."""
     assert register(client, email).status_code == 202
-    response = client.post("/auth/email/verify", json=last_link_to(email.lower()))
+    response = client.post("/auth/email/verify", json={**last_link_to(email.lower()), "password": STRONG_PASSWORD})
     assert response.status_code == 200, response.json()
     return response.json()
 
@@ -57,7 +57,9 @@ def test_register_creates_an_unverified_user_and_emails_a_link(client):
 
 def test_verify_marks_the_email_verified_and_answers_a_working_pair(client):
     register(client)
-    response = client.post("/auth/email/verify", json=last_link_to("grace@example.com"))
+    response = client.post(
+        "/auth/email/verify", json={**last_link_to("grace@example.com"), "password": STRONG_PASSWORD}
+    )
 
     assert response.status_code == 200
     assert User.objects.get().email_verified
@@ -68,9 +70,9 @@ def test_verify_marks_the_email_verified_and_answers_a_working_pair(client):
 def test_a_verification_link_works_once(client):
     register(client)
     link = last_link_to("grace@example.com")
-    assert client.post("/auth/email/verify", json=link).status_code == 200
+    assert client.post("/auth/email/verify", json={**link, "password": STRONG_PASSWORD}).status_code == 200
 
-    assert_problem(client.post("/auth/email/verify", json=link), 400, "link_invalid")
+    assert_problem(client.post("/auth/email/verify", json={**link, "password": STRONG_PASSWORD}), 400, "link_invalid")
 
 
 @pytest.mark.parametrize(
@@ -84,7 +86,9 @@ def test_a_verification_link_works_once(client):
 def test_a_tampered_verification_link_is_refused(client, tamper):
     register(client)
 
-    response = client.post("/auth/email/verify", json=tamper(last_link_to("grace@example.com")))
+    response = client.post(
+        "/auth/email/verify", json={**tamper(last_link_to("grace@example.com")), "password": STRONG_PASSWORD}
+    )
 
     assert_problem(response, 400, "link_invalid")
     assert not User.objects.get().email_verified
@@ -95,7 +99,9 @@ def test_a_verification_link_expires(client, settings):
     link = last_link_to("grace@example.com")
 
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 60)):
-        assert_problem(client.post("/auth/email/verify", json=link), 400, "link_invalid")
+        assert_problem(
+            client.post("/auth/email/verify", json={**link, "password": STRONG_PASSWORD}), 400, "link_invalid"
+        )
 
 
 def test_register_checks_the_password_validators_and_names_what_is_wrong(client):
@@ -119,7 +125,12 @@ def test_resend_emails_a_new_link_to_an_unverified_address(client):
 
     assert response.status_code == 202
     assert len(outbox_to("grace@example.com")) == 2
-    assert client.post("/auth/email/verify", json=last_link_to("grace@example.com")).status_code == 200
+    assert (
+        client.post(
+            "/auth/email/verify", json={**last_link_to("grace@example.com"), "password": STRONG_PASSWORD}
+        ).status_code
+        == 200
+    )
 
 
 def test_resend_answers_the_same_for_unknown_and_verified_addresses_and_sends_nothing(client, verified):
