@@ -347,8 +347,8 @@ def main() -> int:
                 "GUNICORN_THREADS": THREADS,
                 **{f"API_THROTTLE_{scope}": "" for scope in ("SIGN_IN", "TOKENS", "SIGN_IN_PROVIDER", "SESSION")},
             }
-            if args.database == "postgres":
-                side.env["REDIS_URL"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+            # Redis on SQLite too: two workers on a local-memory cache refuse to start (core.E004).
+            side.env["REDIS_URL"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
         side.django("migrate", "--noinput", "-v0")
         if side.settings and side.obtain_path:
             side.django(

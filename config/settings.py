@@ -139,7 +139,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 # Pending social logins, the session denylist and throttle counters must be shared by
-# every worker process: production sets REDIS_URL (core.checks warns otherwise).
+# every worker process: production sets REDIS_URL (core.E004 refuses to start otherwise).
 REDIS_URL = env_str("REDIS_URL")
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
@@ -215,6 +215,9 @@ API_THROTTLE_RATES = {
 # (core.clients). Ninja's stock throttles read their own setting: the same number.
 API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0)
 NINJA_NUM_PROXIES = API_NUM_PROXIES
+# Without REDIS_URL and with debug off, the server starts only if the operator declares that exactly
+# one process serves the API (core.E004); gunicorn then runs one worker and refuses more.
+API_SINGLE_PROCESS = env_bool("API_SINGLE_PROCESS", False)
 
 # --- tokens: read through tokens.conf.token_settings() --------------------------------
 JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 15 * 60)
