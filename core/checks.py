@@ -46,7 +46,7 @@ def shared_cache_check(app_configs, **kwargs):
         Error(
             f"The cache ({backend}) is not shared between processes and DJANGO_DEBUG is off: the session denylist, "
             "id_token replay protection, pending social logins and throttle counters would hold per process only.",
-            hint="Set REDIS_URL (redis://host:6379/0), or, for a deployment of exactly one process, API_SINGLE_PROCESS=1.",
+            hint="Set REDIS_URL (redis://host:6379/0), or for exactly one process API_SINGLE_PROCESS=1.",
             id="core.E004",
         )
     ]
