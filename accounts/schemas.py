@@ -4,6 +4,7 @@ from ninja import Schema
 from pydantic import Field
 
 from core.schemas import OptionalFieldsIn
+from tokens.schemas import TokenPairOut
 
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
 _PASSWORD = Field(min_length=1, max_length=1024)
@@ -40,6 +41,13 @@ class ResetConfirmIn(LinkIn):
 class PasswordSignInIn(Schema):
     email: str = _EMAIL
     password: str = _PASSWORD
+    device_token: str | None = Field(
+        None, max_length=512, description="The `device_token` of an earlier sign-in (native apps; browsers: a cookie)."
+    )
+
+
+class PasswordSignInOut(TokenPairOut):
+    device_token: str = Field(description="Send it back with the next sign-ins from this device (accounts.devices).")
 
 
 class PasswordChangeIn(Schema):

@@ -36,6 +36,7 @@ from pathlib import Path
 from run import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
+    PRODUCTION_LINK_PAGES,
     PYTHON,
     ROOT,
     ensure_postgres_database,
@@ -325,6 +326,7 @@ def main() -> int:
         "DJANGO_DEBUG": "0",
         # The bench talks plain HTTP to gunicorn, as a TLS-terminating proxy would.
         "DJANGO_SECURE_SSL_REDIRECT": "0",
+        **PRODUCTION_LINK_PAGES,
         "LOG_LEVEL": "ERROR",
     }
     common.pop("REDIS_URL", None)

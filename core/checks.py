@@ -63,6 +63,13 @@ def throttle_settings_check(app_configs, **kwargs):
         for scope, rate in settings.API_THROTTLE_RATES.items()
         if rate and not _is_rate(rate)
     ]
+    if not 1 <= settings.API_THROTTLE_IPV6_PREFIX <= 128:
+        errors.append(
+            Error(
+                f"API_THROTTLE_IPV6_PREFIX is {settings.API_THROTTLE_IPV6_PREFIX}; it counts bits, from 1 to 128.",
+                id="core.E005",
+            )
+        )
     if settings.API_NUM_PROXIES < 0:
         errors.append(
             Error(

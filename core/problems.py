@@ -86,7 +86,7 @@ def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
     if exc.event:
         # Sign-in routes name their provider; the event says which one failed.
         match = request.resolver_match
-        emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None)
+        emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None, target=exc.target)
     return problem_from(exc)
 
 

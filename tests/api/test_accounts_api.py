@@ -52,7 +52,7 @@ def test_register_creates_an_unverified_user_and_emails_a_link(client):
     (message,) = mail.outbox
     assert message.to == ["grace@example.com"]
     assert message.subject == "Confirm your email address"
-    assert "http://127.0.0.1:8000/auth/verify-email#uid=" in message.body
+    assert "https://app.example.test/auth/verify-email#uid=" in message.body
 
 
 def test_verify_marks_the_email_verified_and_answers_a_working_pair(client):
@@ -249,7 +249,7 @@ def test_reset_answers_alike_for_known_and_unknown_addresses(client, verified):
     assert known.status_code == 202
     (message,) = mail.outbox
     assert message.to == ["grace@example.com"]
-    assert "http://127.0.0.1:8000/auth/reset-password#uid=" in message.body
+    assert "https://app.example.test/auth/reset-password#uid=" in message.body
 
 
 def test_reset_confirm_sets_the_password_ends_every_session_and_answers_a_new_pair(client, verified):
@@ -409,8 +409,8 @@ def one_window():
         yield
 
 
-def test_password_sign_in_is_limited_per_email_whatever_the_client_ip(client, verified, settings, one_window):
-    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "password_email": "3/min"}
+def test_failed_password_sign_ins_are_limited_per_email_whatever_the_client_ip(client, verified, settings, one_window):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "sign_in_email": "3/min"}
     statuses = [
         client.post(
             "/auth/token", json={"email": email, "password": "guess"}, META={"REMOTE_ADDR": f"192.0.2.{n}"}
