@@ -478,7 +478,11 @@ def test_failed_sign_ins_from_many_ips_show_one_target_and_never_the_address(own
 
 @pytest.fixture
 def queued(settings):
-    """The production backend: tasks wait in the database for `manage.py db_worker`."""
+    """The production backend: tasks wait in the database for `manage.py db_worker`.
+
+    The tests that use it commit for real (transaction=True): the worker closes the database
+    connections when it is done, as a process of its own would.
+    """
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
@@ -494,6 +498,7 @@ def waiting_tasks() -> int:
     return DBTaskResult.objects.ready().count()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_reset_and_resend_send_no_email_inside_the_request_whether_or_not_the_address_has_one(client, owner, queued):
     User.objects.create_user(email="waiting@example.com", password=STRONG_PASSWORD)
     requests = [
@@ -515,6 +520,7 @@ def test_reset_and_resend_send_no_email_inside_the_request_whether_or_not_the_ad
     assert waiting_tasks() == 0
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_queue_holds_no_live_link(client, owner, queued):
     from django_tasks_db.models import DBTaskResult
 
@@ -525,6 +531,7 @@ def test_the_queue_holds_no_live_link(client, owner, queued):
     assert last_link_to("grace@example.com")["token"] not in json.dumps(row.args_kwargs)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_mail_server_down_is_logged_and_retried_with_backoff_and_readiness_shows_the_wait(
     client, owner, queued, settings, caplog
 ):
