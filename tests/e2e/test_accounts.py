@@ -112,6 +112,8 @@ def test_under_make_run_the_page_shows_the_emailed_link(page, settings):
     form.get_by_role("button", name="Sign up").click()
 
     page.locator("#dev-mailbox").get_by_role("link", name=re.compile("Confirm your email address")).click()
+    page.locator("#verify-form").get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
 
     expect(page.locator("#signed-in")).to_be_visible()
     expect(page.locator("#user-email")).to_have_text("ada@example.com")
