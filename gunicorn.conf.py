@@ -32,7 +32,9 @@ from gunicorn.http.body import LengthReader
 
 # One process per core runs Python in parallel; threads give each process concurrency for
 # waits, and their number has nothing to do with cores.
-workers = int(os.environ.get("GUNICORN_WORKERS") or os.cpu_count() or 1)
+# API_SINGLE_PROCESS (no Redis: core.E006) means one.
+_single_process = os.environ.get("API_SINGLE_PROCESS", "").strip().lower() in {"1", "true", "yes", "on"}
+workers = int(os.environ.get("GUNICORN_WORKERS") or (1 if _single_process else os.cpu_count()) or 1)
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 8)
 # Longer than any request's own budget (a callback: SOCIAL_CALLBACK_DEADLINE, 15 s, plus its
@@ -61,6 +63,15 @@ def on_starting(server):
         call_command("check", fail_level="ERROR", databases=["default"])
     except SystemCheckError as error:
         sys.stderr.write(f"{error}\n")
+        sys.exit(1)
+    from core.checks import cache_is_shared
+
+    if server.cfg.workers > 1 and not cache_is_shared():
+        # Each worker would keep its own denylist, id_token spends and throttle counts (core.E006).
+        sys.stderr.write(
+            f"Refusing to start {server.cfg.workers} workers on a cache they do not share: set REDIS_URL, "
+            "or run one worker (GUNICORN_WORKERS=1 with API_SINGLE_PROCESS=1).\n"
+        )
         sys.exit(1)
 
 

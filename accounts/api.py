@@ -4,22 +4,26 @@ from django.http import HttpResponse
 from ninja import Router, Status
 
 from accounts import selectors, services
+from accounts.conf import account_settings
+from accounts.devices import DEVICE_COOKIE
 from accounts.schemas import (
     AcceptedOut,
     AccountDeleteIn,
     EmailIn,
     IdentitiesOut,
-    LinkIn,
     PasswordChangeIn,
     PasswordSignInIn,
+    PasswordSignInOut,
     RegisterIn,
     ResetConfirmIn,
+    VerifyEmailIn,
 )
-from accounts.throttling import password_throttles
+from accounts.throttling import password_throttles, reset_throttles, sign_in_throttles
 from core.clients import client_ip
+from core.cookies import cookie_get, cookie_set
 from core.schemas import UserOut, problem_responses
 from tokens import transport
-from tokens.auth import jwt_auth
+from tokens.auth import bearer_token, jwt_auth
 from tokens.schemas import TokenPairOut
 
 auth_router = Router(tags=["accounts"])
@@ -40,11 +44,17 @@ def register(request, body: RegisterIn):
 
 
 @auth_router.post(
-    "/email/verify", response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)}, throttle=password_throttles
+    "/email/verify",
+    response={200: TokenPairOut, **problem_responses(400, 401, 403, 404, 422, 429)},
+    throttle=password_throttles,
+    auth=transport.sign_in_guard,
 )
-def email_verify(request, response: HttpResponse, body: LinkIn):
-    """Confirms the address with the emailed link's uid and token, and signs in."""
-    pair = services.account_email_verify(uid=body.uid, token=body.token, **_client(request))
+def email_verify(request, response: HttpResponse, body: VerifyEmailIn):
+    """Confirms the address with the emailed link's uid and token and the account's password (or a bearer token
+    of the account), and signs in. The link alone is 403 `password_required`."""
+    pair = services.account_email_verify(
+        uid=body.uid, token=body.token, password=body.password, access=bearer_token(request), **_client(request)
+    )
     return transport.token_pair_out(request, response, pair)
 
 
@@ -58,16 +68,32 @@ def email_verify_resend(request, body: EmailIn):
 
 
 @auth_router.post(
-    "/token", response={200: TokenPairOut, **problem_responses(401, 403, 404, 422, 429)}, throttle=password_throttles
+    "/token",
+    response={200: PasswordSignInOut, **problem_responses(401, 403, 404, 422, 429)},
+    throttle=sign_in_throttles,
+    auth=transport.sign_in_guard,
 )
 def token(request, response: HttpResponse, body: PasswordSignInIn):
-    """Signs in with an email and a password."""
-    pair = services.account_password_sign_in(email=body.email, password=body.password, **_client(request))
-    return transport.token_pair_out(request, response, pair)
+    """Signs in with an email and a password; answers a device token too (the `device` cookie for browsers)."""
+    sign_in = services.account_password_sign_in(
+        email=body.email,
+        password=body.password,
+        device_token=body.device_token or cookie_get(request, DEVICE_COOKIE),
+        **_client(request),
+    )
+    cookie_set(
+        response,
+        request,
+        name=DEVICE_COOKIE,
+        value=sign_in.device_token,
+        max_age=int(account_settings().device_token_ttl.total_seconds()),
+        samesite="Strict",
+    )
+    return {**transport.token_pair_out(request, response, sign_in.tokens), "device_token": sign_in.device_token}
 
 
 @auth_router.post(
-    "/password/reset", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=password_throttles
+    "/password/reset", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=reset_throttles
 )
 def password_reset(request, body: EmailIn):
     """Emails a link to set a new password, if the address has an account; the same answer either way."""
@@ -77,8 +103,9 @@ def password_reset(request, body: EmailIn):
 
 @auth_router.post(
     "/password/reset/confirm",
-    response={200: TokenPairOut, **problem_responses(400, 404, 422, 429)},
+    response={200: TokenPairOut, **problem_responses(400, 403, 404, 422, 429)},
     throttle=password_throttles,
+    auth=transport.sign_in_guard,
 )
 def password_reset_confirm(request, response: HttpResponse, body: ResetConfirmIn):
     """Sets the new password from the emailed link, ends every session and signs in afresh."""

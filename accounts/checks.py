@@ -1,7 +1,9 @@
 """Start-up checks of the accounts settings."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.checks import Error, register
 
 from accounts.conf import LINK_PLACEHOLDERS, account_settings
@@ -25,6 +27,19 @@ def account_settings_check(app_configs, **kwargs):
                     id="accounts.E001",
                 )
             )
+        elif not settings.DEBUG and conf.password_login and urlsplit(url).scheme != "https":
+            # The default (the development server) with debug off, or a plain-http page: the emailed
+            # link would send its token in clear text, or to a page that is not the frontend.
+            errors.append(
+                Error(
+                    f"{name}={url!r} is not an https URL, and DJANGO_DEBUG is off with AUTH_PASSWORD_LOGIN on.",
+                    hint="Set it to the frontend's page, e.g. https://app.example.com/auth/verify-email#uid={uid}"
+                    "&token={token}, or turn password sign-in off (AUTH_PASSWORD_LOGIN=0).",
+                    id="accounts.E004",
+                )
+            )
     if conf.recent_sign_in <= timedelta(0):
         errors.append(Error("ACCOUNTS_RECENT_SIGN_IN_MINUTES must be positive.", id="accounts.E002"))
+    if conf.device_token_ttl <= timedelta(0):
+        errors.append(Error("ACCOUNTS_DEVICE_TOKEN_DAYS must be positive.", id="accounts.E003"))
     return errors

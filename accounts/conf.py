@@ -20,6 +20,8 @@ class AccountSettings:
     reset_password_url: str
     # How long after signing in a user may delete the account without the password again.
     recent_sign_in: timedelta
+    # How long a device token (accounts.devices) exempts its client from the per-address lockout.
+    device_token_ttl: timedelta
 
 
 @settings_accessor
@@ -29,4 +31,5 @@ def account_settings() -> AccountSettings:
         verify_email_url=settings.ACCOUNTS_VERIFY_EMAIL_URL,
         reset_password_url=settings.ACCOUNTS_RESET_PASSWORD_URL,
         recent_sign_in=timedelta(minutes=settings.ACCOUNTS_RECENT_SIGN_IN_MINUTES),
+        device_token_ttl=timedelta(days=settings.ACCOUNTS_DEVICE_TOKEN_DAYS),
     )

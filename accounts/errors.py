@@ -39,6 +39,14 @@ class PasswordIncorrect(Problem):
     title = "The current password is wrong"
 
 
+class PasswordRequired(Problem):
+    """An emailed verification link alone proves the inbox, not who registered: the page asks for the password."""
+
+    status = 403
+    code = "password_required"
+    title = "Give the account's password to confirm the address"
+
+
 class LinkInvalid(Problem):
     code = "link_invalid"
     title = "The link is invalid, expired or already used"

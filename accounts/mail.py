@@ -1,14 +1,19 @@
 """The emails of the account life cycle, sent through Django's email framework.
 
+No email carries text a stranger could have written: whoever signs up types the display
+name, and the address may not be theirs (a "Hello <name>," turns the email into a message
+from them). So emails greet no one by name.
+
 EMAIL_BACKEND decides where they go: SMTP in production, the console under `make run`,
-memory (django.core.mail.outbox) in tests. A failure to send is logged and swallowed: the
-endpoints that send answer the same whether or not an email went out (no enumeration),
-and the person can ask again.
+memory (django.core.mail.outbox) in tests. They leave through the task queue
+(accounts.tasks, core.tasks), after the answer: the endpoints enqueue the same task for an
+address with an account and one without, and the worker decides whether anything is sent,
+so neither the answer nor its timing tells which (no enumeration). A failure to send is the
+task's to log and retry.
 """
 
-import logging
 import re
-import smtplib
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,18 +24,12 @@ from django.template.loader import render_to_string
 from accounts.links import reset_password_link, verify_email_link
 from core.models import User
 
-logger = logging.getLogger(__name__)
-
 
 def _send(*, user: User, kind: str, subject: str, context: dict) -> None:
-    # Every caller found or made the user by an email address; social-only users may have none.
+    # Every caller found the user by an email address; social-only users may have none.
     assert user.email is not None, "emails go only to users found by their address"
     body = render_to_string(f"accounts/email/{kind}.txt", {"user": user, **context})
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
-    except (smtplib.SMTPException, OSError):
-        # No address and no body in the log: the body holds a live link.
-        logger.exception("Could not send the %s email to user %s", kind, user.pk)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
 def verify_email_send(*, user: User) -> None:
@@ -51,6 +50,18 @@ def sign_up_attempt_send(*, user: User) -> None:
 
 def reset_password_send(*, user: User) -> None:
     _send(user=user, kind="reset_password", subject="Reset your password", context={"link": reset_password_link(user)})
+
+
+# Each email by kind: whether the user of the address is (still) to get it when the worker runs, and how.
+EMAILS: dict[str, tuple[Callable[[User], bool], Callable[..., None]]] = {
+    # Sign-up and resend: only an account still waiting for its first verification.
+    "verify_email": (
+        lambda user: user.is_active and not user.email_verified and user.has_usable_password(),
+        verify_email_send,
+    ),
+    "sign_up_attempt": (lambda user: user.is_active, sign_up_attempt_send),
+    "reset_password": (lambda user: user.is_active, reset_password_send),
+}
 
 
 # --- make run: the console, and the links on the sign-in page --------------------------------

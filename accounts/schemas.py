@@ -4,6 +4,7 @@ from ninja import Schema
 from pydantic import Field
 
 from core.schemas import OptionalFieldsIn
+from tokens.schemas import TokenPairOut
 
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
 _PASSWORD = Field(min_length=1, max_length=1024)
@@ -27,6 +28,12 @@ class LinkIn(Schema):
     token: str = Field(min_length=1, max_length=128)
 
 
+class VerifyEmailIn(LinkIn):
+    password: str | None = Field(
+        None, max_length=1024, description="The account's password; not needed with a bearer token of the account."
+    )
+
+
 class ResetConfirmIn(LinkIn):
     new_password: str = _PASSWORD
 
@@ -34,6 +41,13 @@ class ResetConfirmIn(LinkIn):
 class PasswordSignInIn(Schema):
     email: str = _EMAIL
     password: str = _PASSWORD
+    device_token: str | None = Field(
+        None, max_length=512, description="The `device_token` of an earlier sign-in (native apps; browsers: a cookie)."
+    )
+
+
+class PasswordSignInOut(TokenPairOut):
+    device_token: str = Field(description="Send it back with the next sign-ins from this device (accounts.devices).")
 
 
 class PasswordChangeIn(Schema):

@@ -9,6 +9,7 @@ neither the answer nor the hasher tells whether an account exists.
 import functools
 import secrets
 import uuid
+from dataclasses import dataclass
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import check_password, get_hasher, make_password
@@ -16,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import links, mail
+from accounts import devices, links
 from accounts.conf import account_settings
 from accounts.errors import (
     CredentialsInvalid,
@@ -26,20 +27,23 @@ from accounts.errors import (
     PasswordIncorrect,
     PasswordInvalid,
     PasswordLoginDisabled,
+    PasswordRequired,
     ReauthenticationRequired,
 )
 from accounts.selectors import password_is_a_way_in, user_get
+from accounts.signals import session_kept
+from accounts.tasks import account_email_deliver
+from accounts.throttling import sign_in_failures
 from core.emails import canonical_email, canonical_email_or_none
 from core.errors import AccountDisabled
-from core.events import AuthEvent, emit
+from core.events import AuthEvent, email_target, emit
 from core.models import DISPLAY_NAME_MAX_LENGTH, User
 from core.transactions import retry_on_conflict
 from social import services as social_services
 from social.selectors import social_account_list
 from tokens.errors import TokenRevoked
-from tokens.models import SessionEndReason
 from tokens.selectors import session_started_at
-from tokens.services import TokenPair, session_end_all, session_start
+from tokens.services import TokenPair, access_token_authenticate, session_start
 
 
 def _password_login_required() -> None:
@@ -93,16 +97,36 @@ def account_register(*, email: str, password: str, display_name: str = "") -> No
         except IntegrityError:  # A concurrent sign-up of the same address won.
             existing = User.objects.get(email=address)
         else:
-            mail.verify_email_send(user=draft)
+            account_email_deliver.enqueue(kind="verify_email", address=address)
             return
-    if existing.is_active:
-        mail.sign_up_attempt_send(user=existing)
+    account_email_deliver.enqueue(kind="sign_up_attempt", address=address)
 
 
-def account_email_verify(*, uid: str, token: str, user_agent: str = "", ip: str | None = None) -> TokenPair:
-    """Marks the address verified (the link is then used up) and signs the user in."""
+def account_email_verify(
+    *,
+    uid: str,
+    token: str,
+    password: str | None = None,
+    access: str | None = None,
+    user_agent: str = "",
+    ip: str | None = None,
+) -> TokenPair:
+    """Marks the address verified (the link is then used up) and signs the user in.
+
+    The link proves that the person reads the inbox, not that they registered: anyone can sign
+    up with someone else's address, and the owner, clicking, would otherwise verify (and sign
+    in to) the stranger's account, whose password the stranger still knows. So the person also
+    proves the account: its password, or an access token of it. Without either the link
+    verifies nothing (PasswordRequired); the owner who did not register resets the password
+    instead, which verifies the address and kills the stranger's password (docs/accounts.md).
+    """
     _password_login_required()
     user = links.link_user(uid=uid, token=token, generator=links.email_verification_tokens)
+    if password is not None:
+        if not user.has_usable_password() or not user.check_password(password):
+            raise PasswordIncorrect("The password is not this account's.")
+    elif access is None or access_token_authenticate(token=access).user_id != user.pk:
+        raise PasswordRequired("Open the link in the browser you signed up in and give the password you chose.")
     user.email_verified = True
     user.last_login = timezone.now()
     user.save(update_fields=["email_verified", "last_login"])
@@ -111,42 +135,65 @@ def account_email_verify(*, uid: str, token: str, user_agent: str = "", ip: str 
 
 
 def account_verification_resend(*, email: str) -> None:
-    """A new verification link, if the address has an account waiting for one."""
+    """A new verification link, if the address has an account waiting for one (the worker looks)."""
     _password_login_required()
-    user = _user_by_email(email)
-    if user is not None and user.is_active and not user.email_verified and user.has_usable_password():
-        mail.verify_email_send(user=user)
+    address = canonical_email_or_none(email)
+    if address is not None:
+        account_email_deliver.enqueue(kind="verify_email", address=address)
 
 
-def account_password_sign_in(*, email: str, password: str, user_agent: str = "", ip: str | None = None) -> TokenPair:
-    """A token pair for the right email and password.
+@dataclass(frozen=True)
+class PasswordSignIn:
+    tokens: TokenPair
+    # For the client to keep and send back (accounts.devices).
+    device_token: str
+
+
+def account_password_sign_in(
+    *, email: str, password: str, device_token: str | None = None, user_agent: str = "", ip: str | None = None
+) -> PasswordSignIn:
+    """A token pair (and a device token) for the right email and password.
 
     An unknown address and a wrong password are one answer after one password check each;
-    only a right password learns whether the account is disabled or unverified.
+    only a right password learns whether the account is disabled or unverified. Failures are
+    counted per address, or per device for a client whose device token names this account
+    (accounts.throttling); a spent budget is 429 before any password check.
     """
     _password_login_required()
+    address = canonical_email_or_none(email) or email.strip().lower()
+    target = email_target(address)
     user = _user_by_email(email)
+    device = devices.device_token_read(device_token)
+    counted_as = f"device:{device.device_id}" if device and user and device.user_id == user.pk else address
+    sign_in_failures.check(counted_as)
     if user is None or not user.has_usable_password():
         _dummy_password_check(password)
-        raise CredentialsInvalid()
+        sign_in_failures.record(counted_as)
+        raise CredentialsInvalid(target=target)
     if not user.check_password(password):
-        raise CredentialsInvalid()
+        sign_in_failures.record(counted_as)
+        raise CredentialsInvalid(target=target)
     if not user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.")
+        raise AccountDisabled("An administrator has disabled this account.", target=target)
     if not user.email_verified:
-        raise EmailUnverified("Open the link emailed at sign-up, or ask for a new one.")
+        raise EmailUnverified("Open the link emailed at sign-up, or ask for a new one.", target=target)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
-    return session_start(user=user, user_agent=user_agent, ip=ip)
+    tokens = session_start(user=user, user_agent=user_agent, ip=ip)
+    return PasswordSignIn(tokens=tokens, device_token=devices.device_token_issue(user_id=user.pk))
 
 
 def password_reset_request(*, email: str) -> None:
-    """A reset link to the address, if it has an active account (one without a password gets its first)."""
+    """A reset link to the address, if it has an active account (one without a password gets its first).
+
+    The request only enqueues: whether the address has an account is the worker's to find out,
+    after the answer, so the answer takes the same time either way.
+    """
     _password_login_required()
-    user = _user_by_email(email)
-    if user is not None and user.is_active:
-        mail.reset_password_send(user=user)
+    address = canonical_email_or_none(email)
+    if address is not None:
+        account_email_deliver.enqueue(kind="reset_password", address=address)
 
 
 def password_reset_confirm(
@@ -162,8 +209,8 @@ def password_reset_confirm(
     user.set_password(new_password)
     user.email_verified = True
     user.last_login = timezone.now()
+    # Ends every session of the user (accounts.signals), before this one starts.
     user.save(update_fields=["password", "email_verified", "last_login"])
-    session_end_all(user_id=user.pk, reason=SessionEndReason.PASSWORD_CHANGED)
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password_reset", user_id=user.pk)
     return session_start(user=user, user_agent=user_agent, ip=ip)
 
@@ -197,8 +244,8 @@ def password_change(*, user_id: int, session_id: uuid.UUID, current_password: st
     _reauthenticate(user, session_id=session_id, password=current_password)
     _password_validate(new_password, user=user)
     user.set_password(new_password)
-    user.save(update_fields=["password"])
-    session_end_all(user_id=user.pk, reason=SessionEndReason.PASSWORD_CHANGED, keep_session_id=session_id)
+    with session_kept(session_id):  # accounts.signals ends the others
+        user.save(update_fields=["password"])
 
 
 @retry_on_conflict

@@ -7,6 +7,7 @@ from accounts.api import users_router
 from core import outages, problems
 from core.api import router as health_router
 from core.openapi import ProblemNinjaAPI
+from core.parsers import JSONParser
 from core.renderers import JSONRenderer
 from social.api import router as social_router
 from social.api import webhooks_router as social_webhooks_router
@@ -27,6 +28,7 @@ api = ProblemNinjaAPI(
     # Endpoints without throttles of their own: authenticated requests are limited per session.
     throttle=session_throttle,
     renderer=JSONRenderer(),
+    parser=JSONParser(),
 )
 problems.install(api)
 outages.install(api)

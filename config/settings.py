@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     # Ninja's templates and static files: /api/docs serves Swagger UI from here, not a CDN.
     "ninja",
     "corsheaders",
+    # The task queue (core.tasks): Django's tasks framework backported, and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     "core",
     "tokens",
     "social",
@@ -165,7 +168,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 # Pending social logins, the session denylist and throttle counters must be shared by
-# every worker process: production sets REDIS_URL (core.checks warns otherwise).
+# every worker process: production sets REDIS_URL (core.E006 refuses to start otherwise).
 REDIS_URL = env_str("REDIS_URL")
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
@@ -234,13 +237,27 @@ API_THROTTLE_RATES = {
     "tokens": env_str("API_THROTTLE_TOKENS", "120/min"),  # token refresh and verify, per client IP
     "session": env_str("API_THROTTLE_SESSION", "600/min"),  # every authenticated endpoint, per session
     "password": env_str("API_THROTTLE_PASSWORD", "30/min"),  # sign-up, password sign-in, reset, per client IP
-    # The same endpoints per email address in the body, whatever the client IP.
+    # Sign-up and resend per email address in the body, whatever the client IP.
     "password_email": env_str("API_THROTTLE_PASSWORD_EMAIL", "20/hour"),
+    # Reset per email address in the body: its own budget, so that guessing cannot block a reset.
+    "password_reset_email": env_str("API_THROTTLE_PASSWORD_RESET_EMAIL", "10/hour"),
+    # Failed password sign-ins per address from clients that never signed in to it, and per
+    # device for those that did (a device token): guessing cannot lock the owner's devices out.
+    "sign_in_email": env_str("API_THROTTLE_SIGN_IN_EMAIL", "10/15min"),
+    # /admin/login/ per client IP and per username (core.admin).
+    "admin_login": env_str("API_THROTTLE_ADMIN_LOGIN", "10/min"),
+    "admin_login_username": env_str("API_THROTTLE_ADMIN_LOGIN_USERNAME", "10/hour"),
 }
+# Per-IP limits count an IPv6 client by its network of this many bits: a subscriber picks any
+# address of its /64 (core.clients.client_network). 128: per address.
+API_THROTTLE_IPV6_PREFIX = env_int("API_THROTTLE_IPV6_PREFIX", 64)
 # How many proxies of ours sit in front and append to X-Forwarded-For; 0 ignores the header
 # (core.clients). Ninja's stock throttles read their own setting: the same number.
 API_NUM_PROXIES = env_int("API_NUM_PROXIES", 0)
 NINJA_NUM_PROXIES = API_NUM_PROXIES
+# Without REDIS_URL and with debug off, the server starts only if the operator declares that exactly
+# one process serves the API (core.E006); gunicorn then runs one worker and refuses more.
+API_SINGLE_PROCESS = env_bool("API_SINGLE_PROCESS", False)
 
 # --- tokens: read through tokens.conf.token_settings() --------------------------------
 JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 15 * 60)
@@ -403,6 +420,17 @@ ACCOUNTS_RESET_PASSWORD_URL = env_str(
 PASSWORD_RESET_TIMEOUT = env_int("ACCOUNTS_EMAIL_LINK_TTL", 24 * 3600)
 # Deleting the account within this many minutes of signing in needs no password.
 ACCOUNTS_RECENT_SIGN_IN_MINUTES = env_int("ACCOUNTS_RECENT_SIGN_IN_MINUTES", 10)
+# A client that signed in with a password keeps a device token this long: it is then not locked out
+# by failures others cause at its address (accounts.devices).
+ACCOUNTS_DEVICE_TOKEN_DAYS = env_int("ACCOUNTS_DEVICE_TOKEN_DAYS", 180)
+
+# --- the task queue: django-tasks (core.tasks) -------------------------------------------
+# Emails leave after the answer, through a queue: the database backend drained by `manage.py db_worker`
+# (docs/operations.md), or the immediate backend, which runs each task in the request (DEBUG, tests).
+TASKS_BACKEND = env_str(
+    "TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend" if DEBUG else "django_tasks_db.DatabaseBackend"
+)
+TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
 
 # --- email: Django's email framework --------------------------------------------------
 # SMTP unless DJANGO_DEBUG, where emails are printed to the console and their links shown on

@@ -13,10 +13,16 @@ class DependencyOut(Schema):
     latency_ms: float
 
 
+class TaskQueueOut(Schema):
+    # Seconds the oldest due task has waited for `manage.py db_worker`; null when none waits.
+    oldest_unsent_age_s: float | None
+
+
 class ReadinessOut(Schema):
     status: str
     database: DependencyOut
     cache: DependencyOut
+    tasks: TaskQueueOut
 
 
 class LivenessOut(Schema):

@@ -28,6 +28,25 @@ def client_ip(request: HttpRequest) -> str:
     return forwarded[-proxies]
 
 
+def client_network(request: HttpRequest) -> str:
+    """Who a per-IP limit counts: the client's IPv4 address, or its IPv6 network (API_THROTTLE_IPV6_PREFIX bits).
+
+    One IPv6 subscriber gets a whole /64 (often a /56 or a /48) and picks any address in it, so a
+    limit per IPv6 address is a limit per nothing: 40 resets from 40 addresses of one /64.
+    """
+    address = client_ip(request)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return address
+    if ip.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1
+        return str(ip.ipv4_mapped)
+    network = ipaddress.ip_network(f"{address}/{core_settings().ipv6_prefix}", strict=False)
+    return str(network)
+
+
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)

@@ -44,8 +44,17 @@ class CoreSettings:
     throttle_rates: dict[str, str]
     # How many proxies of ours sit in front of the server (core.clients).
     num_proxies: int
+    # How many leading bits of an IPv6 address name one client for the per-IP limits (core.clients).
+    ipv6_prefix: int
+    # The operator's word that one process serves the API, so a per-process cache is complete (core.checks).
+    single_process: bool
 
 
 @settings_accessor
 def core_settings() -> CoreSettings:
-    return CoreSettings(throttle_rates=dict(settings.API_THROTTLE_RATES), num_proxies=settings.API_NUM_PROXIES)
+    return CoreSettings(
+        throttle_rates=dict(settings.API_THROTTLE_RATES),
+        num_proxies=settings.API_NUM_PROXIES,
+        ipv6_prefix=settings.API_THROTTLE_IPV6_PREFIX,
+        single_process=settings.API_SINGLE_PROCESS,
+    )

@@ -17,8 +17,10 @@ class Problem(Exception):
     # Set on errors that are auth events: core.problems logs them as such, the code as outcome.
     event: ClassVar[AuthEvent | None] = None
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str | None = None, *, target: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.title
+        # For the event log only (core.events.email_target), never the response: which account it was.
+        self.target = target
         self.extra = extra
         super().__init__(self.detail)
 
@@ -45,3 +47,24 @@ class AccountDisabled(Problem):
     code = "account_disabled"
     title = "This account is disabled"
     event = AuthEvent.SIGN_IN
+
+
+class TooManyFailures(Problem):
+    """The failure budget of a limit is spent (core.throttling.FailureLimit); answered like a throttle."""
+
+    status = 429
+    code = "throttled"
+    title = "Too many failed attempts; try again later"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class UnsupportedMediaType(Problem):
+    status = 415
+    code = "unsupported_media_type"
+    title = "The request body must be application/json"

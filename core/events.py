@@ -5,7 +5,9 @@ echoed in the response) and `client_ip` (core.clients), which RequestContextMidd
 puts in context for the request, so services emit events without knowing the request.
 
 What a line may hold is the signature of `emit`: names and ids, never free-form values.
-No token, code, code verifier, client secret or password has a field to go into.
+No token, code, code verifier, client secret or password has a field to go into. A failed
+sign-in names its `target` as a keyed hash of the canonical address (`email_target`), never
+the address: one account attacked from many IPs shows as one target.
 """
 
 import contextvars
@@ -15,6 +17,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from django.utils.crypto import salted_hmac
 
 # Its own logger (and handler, in settings.LOGGING): events are kept whatever LOG_LEVEL says.
 logger = logging.getLogger("auth.events")
@@ -61,6 +65,11 @@ class request_context:  # lowercase, like contextlib.suppress: used as `with req
         _request_context.reset(self._token)
 
 
+def email_target(address: str) -> str:
+    """A keyed hash (HMAC with SECRET_KEY) of a canonical address: stable, and unguessable from a list of addresses."""
+    return salted_hmac("core.events.email_target", address, algorithm="sha256").hexdigest()[:32]
+
+
 def emit(
     event: AuthEvent,
     *,
@@ -71,6 +80,7 @@ def emit(
     created: bool | None = None,
     sessions_ended: int | None = None,
     scope: str | None = None,
+    target: str | None = None,
 ) -> None:
     """Logs one event; `outcome` is "success", what happened instead, or a problem's code."""
     context = _request_context.get()
@@ -81,6 +91,7 @@ def emit(
         "created": created,
         "sessions_ended": sessions_ended,
         "scope": scope,
+        "target": target,
     }
     line = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),

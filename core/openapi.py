@@ -15,6 +15,7 @@ _PROBLEM_SCHEMA = {"$ref": f"#/components/schemas/{ProblemOut.__name__}"}
 _BODY_PROBLEMS = (
     HTTPStatus.BAD_REQUEST,  # the body is not JSON
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,  # a body not declared application/json (core.parsers)
     HTTPStatus.UNPROCESSABLE_ENTITY,  # the body does not match its schema
 )
 _PARAMETER_PROBLEMS = (HTTPStatus.UNPROCESSABLE_ENTITY,)  # a path or query parameter does not match

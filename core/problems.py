@@ -86,7 +86,7 @@ def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
     if exc.event:
         # Sign-in routes name their provider; the event says which one failed.
         match = request.resolver_match
-        emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None)
+        emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None, target=exc.target)
     return problem_from(exc)
 
 
@@ -113,6 +113,9 @@ def _from_authentication_error(request: HttpRequest, exc: AuthenticationError) -
 
 
 def _from_http_error(request: HttpRequest, exc: HttpError) -> JsonResponse:
+    # Ninja wraps whatever its body parser raises in a 400; a Problem of ours (core.parsers' 415) keeps its own.
+    if isinstance(exc.__cause__, Problem):
+        return _from_problem(request, exc.__cause__)
     return status_problem(exc.status_code, detail=str(exc))
 
 

@@ -2,12 +2,15 @@
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from core.errors import ServiceUnavailable
 from core.outages import RETRY_AFTER_SECONDS, outage_log
+from core.tasks import oldest_unsent_enqueued_at
 
 _HEALTH_KEY = "core:health"
 
@@ -52,8 +55,16 @@ def readiness_check() -> dict[str, object]:
     DATABASE_STATEMENT_TIMEOUT, the cache's socket timeouts), so a hung dependency makes
     readiness slow and then 503, never stuck.
     """
-    checks = {name: _probe(name, probe) for name, probe in _PROBES.items()}
+    checks: dict[str, Any] = {name: _probe(name, probe) for name, probe in _PROBES.items()}
     if any(check["status"] != "ok" for check in checks.values()):
         down = ", ".join(name for name, check in checks.items() if check["status"] != "ok")
         raise NotReady(f"Unavailable: {down}.", **checks)
-    return {"status": "ok", **checks}
+    return {"status": "ok", **checks, "tasks": _task_queue_report()}
+
+
+def _task_queue_report() -> dict[str, float | None]:
+    """How long the oldest task that is due has waited for a worker (None: none waits): a stopped
+    `db_worker` shows as a number that keeps growing, for the operator's alert to act on."""
+    enqueued_at = oldest_unsent_enqueued_at()
+    age = None if enqueued_at is None else round((timezone.now() - enqueued_at).total_seconds(), 1)
+    return {"oldest_unsent_age_s": age}

@@ -72,6 +72,7 @@ def authorize(request, response: HttpResponse, provider: str, body: AuthorizeIn)
     "/{provider}/callback",
     response={200: SocialLoginOut, **problem_responses(400, 401, 403, 404, 409, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
+    auth=transport.sign_in_guard,
 )
 def callback(request, response: HttpResponse, provider: str, body: CallbackIn):
     """Completes a login begun in this browser: exchanges the code on the backend, answers with the API's own pair."""

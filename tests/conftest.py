@@ -132,12 +132,21 @@ class BrowserTestClient(TestClient):
     """Ninja's TestClient with a browser's cookie jar: what a response sets goes with the next requests.
 
     Requests name the host `testserver` (as Django's test client does), which is not
-    loopback: cookies get their https names (`__Host-...`).
+    loopback: cookies get their https names (`__Host-...`). Bodies are declared JSON, as fetch() does.
     """
 
     def __init__(self, router_or_app) -> None:
         # Upper case: the TestClient copies header names into META as given, and get_host() reads HTTP_HOST.
-        super().__init__(router_or_app, headers={"HOST": "testserver"})
+        # X-Requested-With, as the reference client (web/static/web/client.js) sends on every call:
+        # in cookie mode, what sets or reads the refresh cookie requires it (tokens.transport).
+        super().__init__(router_or_app, headers={"HOST": "testserver", "X-Requested-With": "fetch"})
+
+    def _build_request(self, method, path, data, request_params):
+        # A browser's fetch() declares its JSON body; Ninja's TestClient sends it with no type.
+        request = super()._build_request(method, path, data, request_params)
+        if request.body and "CONTENT_TYPE" not in request.META:
+            request.META["CONTENT_TYPE"] = "application/json"
+        return request
 
     def _call(self, func, request, kwargs) -> NinjaResponse:
         response = func(request, **kwargs)

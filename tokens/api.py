@@ -29,7 +29,7 @@ well_known_router = Router(tags=["discovery"])
 
 @auth_router.post(
     "/token/refresh",
-    auth=transport.csrf_guard,
+    auth=transport.sign_in_guard,
     response={200: TokenPairOut, **problem_responses(401, 403, 422, 429)},
     throttle=token_throttle,
 )

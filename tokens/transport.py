@@ -8,7 +8,10 @@ once, for an API that serves both kinds of client. Access tokens always travel i
 A cookie is ambient: the browser attaches it to any request for the API, including one a
 foreign page causes. So a request the cookie authenticates must carry CSRF_HEADER, and its
 `Origin`, when sent, must be the API's own or one of CORS_ALLOWED_ORIGINS; otherwise 403
-`csrf_failed`, before the token is even decoded. Why that holds is in docs/sessions.md.
+`csrf_failed`, before the token is even decoded. A response that *sets* the cookie (every
+sign-in, a refresh) needs the same proof, or a foreign page could plant its own session in
+the victim's browser (login CSRF, OAuth browser-based-apps BCP §6.1.3.3): `sign_in_guard`.
+Why that holds is in docs/sessions.md.
 """
 
 from dataclasses import asdict
@@ -70,13 +73,25 @@ def csrf_guard(request: HttpRequest) -> bool:
     return True
 
 
+def sign_in_guard(request: HttpRequest) -> bool:
+    """Ninja auth hook of every endpoint that can answer a token pair to a browser (sign-ins, refresh).
+
+    In cookie and both modes the answer sets the refresh cookie, so the request must pass CSRF
+    whether or not it carries a cookie; auth runs before the body is parsed and the service
+    called, so a refused request changes nothing. Body mode sets no cookie: nothing to guard.
+    """
+    if token_settings().refresh_transport.uses_cookie:
+        csrf_check(request)
+    return True
+
+
 def refresh_cookie_was_used(request: HttpRequest) -> bool:
     return getattr(request, _COOKIE_USED, False)
 
 
 def csrf_check(request: HttpRequest) -> None:
     if not request.headers.get(CSRF_HEADER):
-        raise CsrfFailed(f"A request authenticated by the refresh cookie must send the {CSRF_HEADER} header.")
+        raise CsrfFailed(f"A request that uses or sets the refresh cookie must send the {CSRF_HEADER} header.")
     origin = request.headers.get("Origin")
     if origin is not None and origin not in _allowed_origins(request):
         raise CsrfFailed("The request comes from an origin that may not use the refresh cookie.")
@@ -91,6 +106,9 @@ def token_pair_out(request: HttpRequest, response: HttpResponse, pair: TokenPair
     """The pair's JSON body; in cookie mode its refresh token goes to the cookie instead (null in the body)."""
     transport = token_settings().refresh_transport
     if transport.uses_cookie:
+        # sign_in_guard refused a forged request before anything changed; this keeps an endpoint
+        # that forgot the guard from setting the cookie all the same.
+        csrf_check(request)
         cookie_set(
             response,
             request,

@@ -112,11 +112,12 @@ def _user_to_link(verified_email: str | None) -> User | None:
 
 def _unverified_account_claim(user: User) -> None:
     """Takes an unverified account from whoever set it up: no password, no sessions, no chosen name."""
+    # Ended first, under their own reason: the unusable password would end them as a password change.
+    session_end_all(user_id=user.pk, reason=SessionEndReason.EMAIL_CLAIMED)
     user.set_unusable_password()
     user.email_verified = True
     user.display_name = ""
     user.save(update_fields=["password", "email_verified", "display_name"])
-    session_end_all(user_id=user.pk, reason=SessionEndReason.EMAIL_CLAIMED)
 
 
 def _email_is_free(email: str) -> bool:

@@ -116,7 +116,11 @@ def test_pre_account_takeover_is_refused(client, rsps):
     assert user.display_name == "Ada Lovelace"  # The provider's, not the attacker's.
     assert_problem(sign_in(client, "victim@gmail.example", "the attacker's passphrase"), 401, "credentials_invalid")
     # The link the attacker's sign-up emailed (to the victim) no longer verifies anything.
-    assert_problem(client.post("/auth/email/verify", json=last_link_to("victim@gmail.example")), 400, "link_invalid")
+    assert_problem(
+        client.post("/auth/email/verify", json={**last_link_to("victim@gmail.example"), "password": STRONG_PASSWORD}),
+        400,
+        "link_invalid",
+    )
 
 
 def test_pre_account_takeover_ends_the_sessions_of_the_unverified_account(client, rsps):

@@ -99,17 +99,26 @@ def test_real_secret_key_passes_and_debug_allows_the_default(settings):
     assert "core.E001" not in check_ids()
 
 
-def test_deploy_check_warns_about_a_per_process_cache(settings):
+def test_a_per_process_cache_with_debug_off_is_a_start_up_error_unless_one_process_is_declared(settings):
+    settings.API_SINGLE_PROCESS = False
     for local_memory in ("core.cache.LocMemCache", "django.core.cache.backends.locmem.LocMemCache"):
         settings.CACHES = {"default": {"BACKEND": local_memory}}
-        assert "core.W001" in check_ids(include_deployment_checks=True)
+        assert "core.E006" in check_ids()
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
-    (warning,) = [m for m in run_checks(include_deployment_checks=True) if m.id == "core.W001"]
-    assert "DummyCache" in warning.msg
+    (error,) = [m for m in run_checks() if m.id == "core.E006"]
+    assert "DummyCache" in error.msg
+    assert "API_SINGLE_PROCESS" in error.hint
+
+    settings.API_SINGLE_PROCESS = True
+    assert "core.E006" not in check_ids()
+    settings.API_SINGLE_PROCESS = False
+    settings.DEBUG = True
+    assert "core.E006" not in check_ids()
+    settings.DEBUG = False
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"}
     }
-    assert "core.W001" not in check_ids(include_deployment_checks=True)
+    assert "core.E006" not in check_ids()
 
 
 # --- OpenAPI and docs --------------------------------------------------------------------

@@ -21,6 +21,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgresql://auth@db.internal:5432/auth",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "JWT_ISSUER": "https://auth.example.com",
+    "ACCOUNTS_VERIFY_EMAIL_URL": "https://app.example.com/auth/verify-email#uid={uid}&token={token}",
+    "ACCOUNTS_RESET_PASSWORD_URL": "https://app.example.com/auth/reset-password#uid={uid}&token={token}",
 }
 HTTPS_SETTINGS = (
     "SECURE_SSL_REDIRECT",

@@ -106,13 +106,13 @@ def test_the_social_callback_sets_the_cookie_in_cookie_mode(client, rsps, social
     assert response.status_code == 200, response.json()
     assert response.json()["refresh"] is None
     assert set(client.cookies) == {COOKIE}  # the binding cookie is gone, the refresh cookie is set
-    assert post(Client(), "/token/refresh", {"refresh": client.cookies[COOKIE]}).status_code == 200
+    assert post(Client(), "/token/refresh", {"refresh": client.cookies[COOKIE]}, **CSRF).status_code == 200
 
 
 def test_in_both_mode_the_token_is_in_the_body_and_the_cookie(django_client, settings, pair):
     settings.JWT_REFRESH_TRANSPORT = "both"
 
-    response = post(django_client, "/token/refresh", {"refresh": pair.refresh})
+    response = post(django_client, "/token/refresh", {"refresh": pair.refresh}, **CSRF)
 
     assert response.status_code == 200
     assert response.json()["refresh"] == response.cookies[COOKIE].value
@@ -180,9 +180,13 @@ def test_the_apis_own_origin_and_the_listed_frontend_may_use_the_cookie(django_c
         assert post(browser, "/token/refresh", HTTP_ORIGIN=origin, secure=True, **CSRF).status_code == 200, origin
 
 
-def test_a_refresh_token_in_the_body_needs_no_csrf_header(django_client, cookie_mode, pair):
-    # Not ambient: a foreign page cannot make the browser send it.
-    assert post(django_client, "/token/refresh", {"refresh": pair.refresh}).status_code == 200
+def test_a_refresh_token_in_the_body_needs_the_header_too_as_the_answer_sets_the_cookie(
+    django_client, cookie_mode, pair
+):
+    # The token is not ambient, but the answer plants a session in the browser (login CSRF).
+    assert_problem(post(django_client, "/token/refresh", {"refresh": pair.refresh}), 403, "csrf_failed")
+    assert successors() == 0
+    assert post(django_client, "/token/refresh", {"refresh": pair.refresh}, **CSRF).status_code == 200
 
 
 # --- cleared on logout, logout-all and reuse ---------------------------------------------------
@@ -212,7 +216,7 @@ def test_logout_with_an_expired_access_token_still_ends_the_session_named_by_the
 
     assert response.status_code == 204, response.content
     assert Session.objects.get().ended_at is not None
-    assert_problem(post(Client(), "/token/refresh", {"refresh": pair.refresh}), 401, "token_revoked")
+    assert_problem(post(Client(), "/token/refresh", {"refresh": pair.refresh}, **CSRF), 401, "token_revoked")
 
 
 def test_logout_with_an_expired_access_token_and_the_body_refresh_ends_the_session(django_client, pair):
@@ -233,7 +237,7 @@ def test_logout_all_clears_the_cookie(django_client, cookie_mode, pair):
 def test_reuse_ends_the_session_and_clears_the_cookie(django_client, cookie_mode, pair, settings):
     settings.JWT_REFRESH_REUSE_INTERVAL = 0
     browser = signed_in(django_client, pair)
-    assert post(Client(), "/token/refresh", {"refresh": pair.refresh}).status_code == 200  # the thief, first
+    assert post(Client(), "/token/refresh", {"refresh": pair.refresh}, **CSRF).status_code == 200  # the thief, first
 
     response = post(browser, "/token/refresh", **CSRF)
 

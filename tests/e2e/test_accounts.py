@@ -47,6 +47,9 @@ def test_sign_up_open_the_emailed_link_and_be_signed_in(page, screenshot):
     screenshot(page, "sign-up")
 
     page.goto(emailed_link("grace@example.com"))
+    # The link alone signs no one in: the page asks for the password chosen at sign-up.
+    page.locator("#verify-form").get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
 
     expect(page.locator("#signed-in")).to_be_visible()
     expect(page.locator("#user-name")).to_have_text("Grace Hopper")
@@ -109,6 +112,8 @@ def test_under_make_run_the_page_shows_the_emailed_link(page, settings):
     form.get_by_role("button", name="Sign up").click()
 
     page.locator("#dev-mailbox").get_by_role("link", name=re.compile("Confirm your email address")).click()
+    page.locator("#verify-form").get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
 
     expect(page.locator("#signed-in")).to_be_visible()
     expect(page.locator("#user-email")).to_have_text("ada@example.com")

@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 
-def gunicorn(port: int, **env: str) -> subprocess.Popen:
+def gunicorn(port: int, *, workers: int = 1, **env: str) -> subprocess.Popen:
     environment = {name: value for name, value in os.environ.items() if name != "DJANGO_SECRET_KEY"}
     return subprocess.Popen(
-        [str(GUNICORN), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [str(GUNICORN), "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
         cwd=ROOT,
         env={**environment, "DJANGO_DEBUG": "0", **env},
         stdout=subprocess.PIPE,
@@ -43,6 +43,22 @@ def test_gunicorn_refuses_to_start_on_the_default_secret_key():
     assert server.returncode != 0
     # config/settings.py refuses before any check runs (core/secret_keys.py).
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY is missing or the development default" in stderr
+
+
+@pytest.mark.slow  # starts processes of its own
+def test_gunicorn_refuses_two_workers_on_a_cache_they_do_not_share(monkeypatch):
+    # The review's deployment: no REDIS_URL, gunicorn's workers; each would keep its own denylist.
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    for declared in ("0", "1"):
+        server = gunicorn(
+            free_port(), workers=2, DJANGO_SECRET_KEY="a-real-secret-for-this-test-" * 3, API_SINGLE_PROCESS=declared
+        )
+        _, stderr = server.communicate(timeout=60)
+        assert server.returncode != 0
+        if declared == "0":  # the system check already refuses a server that did not declare itself alone
+            assert "core.E006" in stderr
+        else:
+            assert "Refusing to start 2 workers on a cache they do not share" in stderr
 
 
 @pytest.mark.slow  # starts a process of its own

@@ -40,6 +40,11 @@ TARGETS = {"whoami/live": (0.9, 0.95)}  # (denylist off, denylist on with Redis:
 # The project's first verification of an access token may cost this much a bare jwt.decode.
 VERIFY_COST_TARGET = 1.2
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
+# Debug off wants https pages for the emailed links (accounts.E004), as production sets them.
+PRODUCTION_LINK_PAGES = {
+    "ACCOUNTS_VERIFY_EMAIL_URL": "https://app.example.com/auth/verify-email#uid={uid}&token={token}",
+    "ACCOUNTS_RESET_PASSWORD_URL": "https://app.example.com/auth/reset-password#uid={uid}&token={token}",
+}
 
 
 def free_port() -> int:
@@ -260,6 +265,7 @@ def main() -> int:
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "JWT_ACCESS_TTL": "3600",
+        **PRODUCTION_LINK_PAGES,
         "LOG_LEVEL": "ERROR",  # the race trials answer 401s by design; keep the table readable
         # The server is measured, not the per-client limits (every request here is one client).
         "API_THROTTLE_SIGN_IN": "",

@@ -39,6 +39,7 @@ from run import (
     BENCH,
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
+    PRODUCTION_LINK_PAGES,
     PYTHON,
     RESULTS,
     ROOT,
@@ -350,6 +351,7 @@ def main() -> int:
         "DJANGO_DEBUG": "0",
         # The bench talks plain HTTP to gunicorn, as a TLS-terminating proxy would.
         "DJANGO_SECURE_SSL_REDIRECT": "0",
+        **PRODUCTION_LINK_PAGES,
         "LOG_LEVEL": "ERROR",
     }
     common.pop("REDIS_URL", None)
@@ -372,8 +374,8 @@ def main() -> int:
                 "GUNICORN_THREADS": THREADS,
                 **{f"API_THROTTLE_{scope}": "" for scope in ("SIGN_IN", "TOKENS", "SIGN_IN_PROVIDER", "SESSION")},
             }
-            if args.database == "postgres":
-                side.env["REDIS_URL"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+            # Redis on SQLite too: two workers on a local-memory cache refuse to start (core.E006).
+            side.env["REDIS_URL"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
         side.django("migrate", "--noinput", "-v0")
         if side.settings and side.obtain_path:
             side.django(

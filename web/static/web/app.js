@@ -18,7 +18,7 @@ const client = new AuthClient({
 // --- what the person sees -------------------------------------------------------------
 
 function show(view) {
-  for (const id of ["signed-out", "completing", "signed-in", "reset-password"]) $(id).hidden = id !== view;
+  for (const id of ["signed-out", "completing", "signed-in", "verify-email", "reset-password"]) $(id).hidden = id !== view;
 }
 
 function showProblem(problem) {
@@ -222,9 +222,17 @@ function takeLinkParams() {
   return { uid: params.get("uid") ?? "", token: params.get("token") ?? "" };
 }
 
-async function verifyEmail() {
-  show("completing");
-  await client.signInWith("/auth/email/verify", takeLinkParams());
+// The link proves the inbox, not who signed up: the API wants the password too (docs/accounts.md).
+let verifyLink = null;
+
+function showVerifyForm() {
+  verifyLink = takeLinkParams();
+  show("verify-email");
+}
+
+async function verifyEmail(form) {
+  const { password } = formValues(form);
+  await client.signInWith("/auth/email/verify", { ...verifyLink, password });
   await showSignedIn();
   showNotice("Email address confirmed: you are signed in.");
 }
@@ -291,6 +299,7 @@ function onSubmit(id, step) {
 
 onSubmit("sign-in-form", signInWithPassword);
 onSubmit("sign-up-form", signUp);
+onSubmit("verify-form", verifyEmail);
 onSubmit("reset-form", resetPassword);
 $("forgot-password").addEventListener("click", () => run(() => askFor("/auth/password/reset")));
 $("resend-verification").addEventListener("click", () => run(() => askFor("/auth/email/verify/resend")));
@@ -316,5 +325,5 @@ $("logout-all").addEventListener("click", () => run(logoutAll));
 $("copy-token").addEventListener("click", () => run(copyToken));
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
-const emailedPages = { "/auth/verify-email": verifyEmail, "/auth/reset-password": showResetForm };
+const emailedPages = { "/auth/verify-email": showVerifyForm, "/auth/reset-password": showResetForm };
 run(callback ? () => completeSignIn(callback[1]) : (emailedPages[location.pathname] ?? resumeOrShowProviders));

@@ -1,0 +1,27 @@
+"""The API's body parser: JSON, and only a body that says it is JSON.
+
+A body an HTML form can send without a CORS preflight is `text/plain`,
+`application/x-www-form-urlencoded` or `multipart/form-data`. Ninja's parser reads any of
+them as JSON when the text is JSON, so a foreign page could post to a JSON endpoint. Refused
+here (415 `unsupported_media_type`), no such body reaches a view. Ninja calls `parse_body`
+only for JSON body parameters: the form endpoints (Kakao's unlink callback, Apple's
+form_post) read request.POST and are not affected.
+"""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.http import parse_header_parameters
+from ninja.parser import Parser
+
+from core.errors import UnsupportedMediaType
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+class JSONParser(Parser):
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        media_type, _ = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+        if media_type != JSON_MEDIA_TYPE:
+            raise UnsupportedMediaType(f"Send the body as {JSON_MEDIA_TYPE}, not {media_type or 'without a type'}.")
+        return super().parse_body(request)
