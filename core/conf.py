@@ -44,8 +44,15 @@ class CoreSettings:
     throttle_rates: dict[str, str]
     # How many proxies of ours sit in front of the server (core.clients).
     num_proxies: int
+    # Requests per process that may use the database at once (core.bulkhead); None: the
+    # server's threads minus two.
+    database_request_concurrency: int | None
 
 
 @settings_accessor
 def core_settings() -> CoreSettings:
-    return CoreSettings(throttle_rates=dict(settings.API_THROTTLE_RATES), num_proxies=settings.API_NUM_PROXIES)
+    return CoreSettings(
+        throttle_rates=dict(settings.API_THROTTLE_RATES),
+        num_proxies=settings.API_NUM_PROXIES,
+        database_request_concurrency=settings.DATABASE_REQUEST_CONCURRENCY or None,
+    )
