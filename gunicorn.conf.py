@@ -30,9 +30,14 @@ import gc
 import os
 import signal
 import sys
+from types import FrameType
+from typing import Any
 
+from gunicorn.arbiter import Arbiter
 from gunicorn.http.body import LengthReader
+from gunicorn.http.message import Request
 from gunicorn.workers import gthread
+from gunicorn.workers.base import Worker
 
 # One process per core runs Python in parallel; threads give each process concurrency for
 # waits, and their number has nothing to do with cores.
@@ -58,12 +63,12 @@ gthread.STOP_KEEPALIVE_LINGER = 1.0
 control_socket_disable = True
 # The requests this worker is serving (pre_request adds, post_request removes; each worker
 # has its own copy after the fork).
-_in_flight: set = set()
+_in_flight: set[Request] = set()
 # How long a stalled request body may go without a byte before its request fails.
 BODY_READ_TIMEOUT = float(os.environ.get("GUNICORN_BODY_READ_TIMEOUT") or 10)
 
 
-def on_starting(server):
+def on_starting(server: Arbiter) -> None:
     # runserver and migrate run Django's system checks; gunicorn does not. Running them here
     # makes a production server refuse to start on an error (core.E001: a default secret key
     # with debug off; devidp.E001; tokens.E011, no signing key, which needs the database)
@@ -113,7 +118,7 @@ def _refuse_pending_migrations() -> None:
         sys.exit(1)
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Worker) -> None:
     # The denylist mirror loads while the worker starts, not on its first request (tokens/mirror.py).
     from tokens.mirror import denylist_mirror
 
@@ -128,7 +133,7 @@ def post_worker_init(worker):
     # answer after the signal say "close".
     stop = worker.handle_exit
 
-    def close_in_flight_then_stop(signum, frame):
+    def close_in_flight_then_stop(signum: int, frame: FrameType | None) -> None:
         for request in list(_in_flight):
             request.must_close = True
         stop(signum, frame)
@@ -140,7 +145,7 @@ def post_worker_init(worker):
     gc.freeze()
 
 
-def pre_request(worker, req):
+def pre_request(worker: Worker, req: Request) -> None:
     _in_flight.add(req)
     # The headers are in; the body is read later, by Django. A blocking socket without a
     # timeout would let a client that stops sending hold this thread forever; with one,
@@ -158,5 +163,5 @@ def pre_request(worker, req):
         sock.settimeout(BODY_READ_TIMEOUT)
 
 
-def post_request(worker, req, environ, resp):
+def post_request(worker: Worker, req: Request, environ: dict[str, Any], resp: Any) -> None:
     _in_flight.discard(req)
