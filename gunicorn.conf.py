@@ -28,9 +28,7 @@ deployment guide says. docs/operations.md shows the setup.
 
 import gc
 import os
-import signal
 import sys
-from types import FrameType
 from typing import Any
 
 from gunicorn.arbiter import Arbiter
@@ -61,9 +59,6 @@ gthread.STOP_KEEPALIVE_LINGER = 1.0
 # is shared by every gunicorn the same user runs on the host, a second server's start
 # replacing the first's socket.
 control_socket_disable = True
-# The requests this worker is serving (pre_request adds, post_request removes; each worker
-# has its own copy after the fork).
-_in_flight: set[Request] = set()
 # How long a stalled request body may go without a byte before its request fails.
 BODY_READ_TIMEOUT = float(os.environ.get("GUNICORN_BODY_READ_TIMEOUT") or 10)
 
@@ -128,25 +123,30 @@ def post_worker_init(worker: Worker) -> None:
 
     database_bulkhead.serve_threads(worker.cfg.threads)
     # gunicorn answers what arrives after a SIGTERM with "Connection: close", but a request
-    # already being served then was answered "keep-alive", and its client could send the
-    # next request on a connection about to close. Marking those requests too makes every
-    # answer after the signal say "close".
-    stop = worker.handle_exit
-
-    def close_in_flight_then_stop(signum: int, frame: FrameType | None) -> None:
-        for request in list(_in_flight):
-            request.must_close = True
-        stop(signum, frame)
-
-    signal.signal(signal.SIGTERM, close_in_flight_then_stop)
-    signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn sets it: the signal does not cut a wait short
+    # it was already serving then was answered "keep-alive", inviting its client's next
+    # request onto a connection about to close. Deciding when the answer starts, not when the
+    # request did, makes every answer begun after the signal say "close". Not when the signal
+    # arrives: an answer whose headers already said "keep-alive" must keep the connection
+    # for the linger above, or the client's next request meets a reset.
+    worker.wsgi = _close_once_stopping(worker, worker.wsgi)
     # Everything the app built at start-up lives for the process's life; moving it out of
     # the garbage collector's reach keeps each collection short (CPython's gc.freeze docs).
     gc.freeze()
 
 
+def _close_once_stopping(worker: Worker, app: Any) -> Any:
+    def application(environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not worker.alive:
+                start_response.__self__.force_close()  # gunicorn's Response, whose method this is
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return application
+
+
 def pre_request(worker: Worker, req: Request) -> None:
-    _in_flight.add(req)
     # The headers are in; the body is read later, by Django. A blocking socket without a
     # timeout would let a client that stops sending hold this thread forever; with one,
     # the read fails and the request ends. gunicorn resets the socket's mode for the next
@@ -161,7 +161,3 @@ def pre_request(worker: Worker, req: Request) -> None:
     sock = getattr(req.unreader, "sock", None)
     if sock is not None:
         sock.settimeout(BODY_READ_TIMEOUT)
-
-
-def post_request(worker: Worker, req: Request, environ: dict[str, Any], resp: Any) -> None:
-    _in_flight.discard(req)

@@ -94,6 +94,7 @@ def probe_while_paused(server: Gunicorn, own_postgres: Postgres, refreshers: lis
         for _ in range(5):
             assert server.request("GET", "/api/auth/whoami", token=access, timeout=PROBE_TIMEOUT)[0] == 200
             assert server.request("GET", "/api/health/live", timeout=PROBE_TIMEOUT)[0] == 200
+            assert server.request("HEAD", "/api/health/live", timeout=PROBE_TIMEOUT)[0] == 200
             verify = server.request("POST", "/api/auth/token/verify", body={"token": access}, timeout=PROBE_TIMEOUT)
             assert verify[0] == 200
         # The refreshes in flight through all the probes wait on the database: some, and
