@@ -81,3 +81,11 @@ def test_readiness_reports_the_database_unavailable_while_the_bulkhead_is_full(f
 def test_database_work_outside_a_request_is_not_bounded(full, user):
     # Management commands, start-up and the denylist mirror's thread query outside any request.
     assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_a_page_outside_the_api_beyond_the_bulkhead_is_a_503_problem_too(full, db, settings):
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = "a" * 32  # the admin reads the session: a query
+    response = client.get("/admin/")
+    assert response.status_code == 503
+    assert (response["Content-Type"], response.json()["code"]) == ("application/problem+json", "service_unavailable")
