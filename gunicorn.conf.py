@@ -125,7 +125,7 @@ def post_worker_init(worker: Worker) -> None:
     # gunicorn answers what arrives after a SIGTERM with "Connection: close", but a request
     # it was already serving then was answered "keep-alive", inviting its client's next
     # request onto a connection about to close. Deciding when the answer starts, not when the
-    # request did, makes every answer begun after the signal say "close". Not when the signal
+    # request did, makes every answer made after the signal say "close". Not when the signal
     # arrives: an answer whose headers already said "keep-alive" must keep the connection
     # for the linger above, or the client's next request meets a reset.
     worker.wsgi = _close_once_stopping(worker, worker.wsgi)
@@ -136,12 +136,11 @@ def post_worker_init(worker: Worker) -> None:
 
 def _close_once_stopping(worker: Worker, app: Any) -> Any:
     def application(environ: dict[str, Any], start_response: Any) -> Any:
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if not worker.alive:
-                start_response.__self__.force_close()  # gunicorn's Response, whose method this is
-            return start_response(status, headers, exc_info)
-
-        return app(environ, start)
+        response = app(environ, start_response)
+        # Django has answered; gunicorn sends the headers at the first write, after this returns.
+        if not worker.alive:
+            start_response.__self__.force_close()  # gunicorn's Response, whose method this is
+        return response
 
     return application
 
