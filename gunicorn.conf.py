@@ -11,7 +11,9 @@ and requests, for a service whose CPU work (signing and verifying JWTs) is short
 need no patching. What a thread may wait for is bounded by each request's own budget:
 DATABASE_CONNECT_TIMEOUT and DATABASE_STATEMENT_TIMEOUT, the cache's socket timeouts,
 SOCIAL_CALLBACK_DEADLINE for providers, and SOCIAL_CALLBACK_CONCURRENCY callbacks per
-process (a bulkhead, so a hung provider cannot take every thread).
+process (a bulkhead, so a hung provider cannot take every thread); requests on the database
+hold at most DATABASE_REQUEST_CONCURRENCY threads per process (core/bulkhead.py: a hung
+database cannot take every thread either).
 
 Each thread keeps its own database connection (Django's connections are per thread), so
 PostgreSQL must allow GUNICORN_WORKERS x GUNICORN_THREADS connections per server.
@@ -27,8 +29,13 @@ deployment guide says. docs/operations.md shows the setup.
 import gc
 import os
 import sys
+from typing import Any
 
+from gunicorn.arbiter import Arbiter
 from gunicorn.http.body import LengthReader
+from gunicorn.http.message import Request
+from gunicorn.workers import gthread
+from gunicorn.workers.base import Worker
 
 # One process per core runs Python in parallel; threads give each process concurrency for
 # waits, and their number has nothing to do with cores.
@@ -44,11 +51,21 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 8)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 60)
 # On a restart (SIGHUP, SIGTERM), requests in flight get this long to finish.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 30)
+# On SIGTERM a worker stops accepting, answers what is in flight with "Connection: close",
+# and keeps each idle kept-alive connection open this long (then closes it with a FIN) for a
+# request a client may already have sent on it; gunicorn's own 2 s was most of the time a
+# SIGTERM took with only idle connections open. One second is still far beyond any round
+# trip to the proxy in front. gthread reads the value when the worker stops.
+gthread.STOP_KEEPALIVE_LINGER = 1.0
+# No control socket: nothing here uses gunicornc, and its default path ($HOME/.gunicorn/)
+# is shared by every gunicorn the same user runs on the host, a second server's start
+# replacing the first's socket.
+control_socket_disable = True
 # How long a stalled request body may go without a byte before its request fails.
 BODY_READ_TIMEOUT = float(os.environ.get("GUNICORN_BODY_READ_TIMEOUT") or 10)
 
 
-def on_starting(server):
+def on_starting(server: Arbiter) -> None:
     # runserver and migrate run Django's system checks; gunicorn does not. Running them here
     # makes a production server refuse to start on an error (core.E001: a default secret key
     # with debug off; devidp.E001; tokens.E011, no signing key, which needs the database)
@@ -73,19 +90,73 @@ def on_starting(server):
             "or run one worker (GUNICORN_WORKERS=1 with API_SINGLE_PROCESS=1).\n"
         )
         sys.exit(1)
+    _refuse_pending_migrations()
+    # Out of the collector's reach, as in each worker (post_worker_init): without it, the
+    # master's own exit spent 1.3-2 s collecting Django's start-up objects after its last
+    # worker had gone, most of the time a SIGTERM took (docs/operations.md).
+    gc.freeze()
 
 
-def post_worker_init(worker):
+def _refuse_pending_migrations() -> None:
+    # Code that expects tables or columns the database does not have fails at its first
+    # request (a ProgrammingError: a 500), and the denylist mirror cannot load. So a server
+    # on a database with migrations pending does not start: run `migrate` first (README,
+    # Production). A database that cannot be reached cannot say; the server starts, and
+    # /api/health/ready answers 503 until it can.
+    from django.db import DatabaseError, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections["default"]
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as error:
+        sys.stderr.write(f"Cannot tell whether migrations are pending ({error.__class__.__name__}); starting.\n")
+        pending = []
+    # The workers fork from this process: none may inherit its connection.
+    connections.close_all()
+    if pending:
+        names = ", ".join(f"{migration.app_label}.{migration.name}" for migration, _ in pending)
+        sys.stderr.write(
+            f"{len(pending)} migration(s) not applied to the database: {names}. "
+            "Run `python manage.py migrate` before starting the server.\n"
+        )
+        sys.exit(1)
+
+
+def post_worker_init(worker: Worker) -> None:
     # The denylist mirror loads while the worker starts, not on its first request (tokens/mirror.py).
     from tokens.mirror import denylist_mirror
 
     denylist_mirror()
+    # The database bulkhead's default limit follows the threads each worker has (core/bulkhead.py).
+    from core.bulkhead import database_bulkhead
+
+    database_bulkhead.serve_threads(worker.cfg.threads)
+    # gunicorn answers what arrives after a SIGTERM with "Connection: close", but a request
+    # it was already serving then was answered "keep-alive", inviting its client's next
+    # request onto a connection about to close. Deciding when the answer starts, not when the
+    # request did, makes every answer made after the signal say "close". Not when the signal
+    # arrives: an answer whose headers already said "keep-alive" must keep the connection
+    # for the linger above, or the client's next request meets a reset.
+    worker.wsgi = _close_once_stopping(worker, worker.wsgi)
     # Everything the app built at start-up lives for the process's life; moving it out of
     # the garbage collector's reach keeps each collection short (CPython's gc.freeze docs).
     gc.freeze()
 
 
-def pre_request(worker, req):
+def _close_once_stopping(worker: Worker, app: Any) -> Any:
+    def application(environ: dict[str, Any], start_response: Any) -> Any:
+        response = app(environ, start_response)
+        # Django has answered; gunicorn sends the headers at the first write, after this returns.
+        if not worker.alive:
+            start_response.__self__.force_close()  # gunicorn's Response, whose method this is
+        return response
+
+    return application
+
+
+def pre_request(worker: Worker, req: Request) -> None:
     # The headers are in; the body is read later, by Django. A blocking socket without a
     # timeout would let a client that stops sending hold this thread forever; with one,
     # the read fails and the request ends. gunicorn resets the socket's mode for the next

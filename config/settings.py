@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that every response carries X-Request-ID, redirects and errors included.
     "core.middleware.RequestContextMiddleware",
+    # Where a request begins and ends for the database bulkhead (core/bulkhead.py).
+    "core.bulkhead.BulkheadMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files with DEBUG off too (the sign-in page, /api/docs): see STATIC_URL below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -154,6 +156,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # The test database, made by Django, in the character set the production one must have.
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend under the database bulkhead (core/bulkhead.py), as core.postgresql is.
+    DATABASES["default"]["ENGINE"] = "core.sqlite3"
     # Threaded workers write concurrently. A transaction that reads before it writes (a
     # social account's upsert) would fail at once with "database is locked" when another
     # holds the write lock; BEGIN IMMEDIATE takes the lock first, waiting up to `timeout`
@@ -166,6 +170,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 10,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+
+# Requests each process may run against the database at once (core/bulkhead.py); beyond
+# it a request answers 503 at once. 0: the server's threads per process minus two.
+DATABASE_REQUEST_CONCURRENCY = env_int("DATABASE_REQUEST_CONCURRENCY", 0)
 
 # Pending social logins, the session denylist and throttle counters must be shared by
 # every worker process: production sets REDIS_URL (core.E006 refuses to start otherwise).

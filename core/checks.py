@@ -80,6 +80,19 @@ def throttle_settings_check(app_configs, **kwargs):
     return errors
 
 
+@register()
+def database_request_concurrency_check(app_configs, **kwargs):
+    if settings.DATABASE_REQUEST_CONCURRENCY < 0:
+        return [
+            Error(
+                f"DATABASE_REQUEST_CONCURRENCY is {settings.DATABASE_REQUEST_CONCURRENCY}; it counts requests, "
+                "so it is 1 or more (0: the server's threads per process minus two).",
+                id="core.E008",
+            )
+        ]
+    return []
+
+
 def _is_rate(rate: str) -> bool:
     try:
         count, duration = Throttle("check", client_ip).parse_rate(rate)

@@ -48,6 +48,9 @@ class CoreSettings:
     ipv6_prefix: int
     # The operator's word that one process serves the API, so a per-process cache is complete (core.checks).
     single_process: bool
+    # Requests per process that may use the database at once (core.bulkhead); None: the
+    # server's threads minus two.
+    database_request_concurrency: int | None
 
 
 @settings_accessor
@@ -57,4 +60,5 @@ def core_settings() -> CoreSettings:
         num_proxies=settings.API_NUM_PROXIES,
         ipv6_prefix=settings.API_THROTTLE_IPV6_PREFIX,
         single_process=settings.API_SINGLE_PROCESS,
+        database_request_concurrency=settings.DATABASE_REQUEST_CONCURRENCY or None,
     )

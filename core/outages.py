@@ -45,11 +45,22 @@ LOG_WINDOW_SECONDS = 30.0
 class DependencyUnavailable(ServiceUnavailable):
     """The database or the cache failed while serving the request."""
 
-    def __init__(self, dependency: str) -> None:
-        super().__init__(f"The {dependency} cannot be reached; retry later.", dependency=dependency)
+    def __init__(self, dependency: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"The {dependency} cannot be reached; retry later.", dependency=dependency)
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+class DatabaseBusy(DependencyUnavailable):
+    """The process's requests already hold every thread the database bulkhead allows (core.bulkhead).
+
+    The same answer as an outage: the cause is a database that has stopped answering (or
+    answers too slowly for the traffic), not the client.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("database", "Too many requests are waiting on the database; retry later.")
 
 
 def dependency_of(exc: BaseException) -> str:

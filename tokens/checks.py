@@ -5,8 +5,11 @@ gunicorn.conf.py runs these with the database (`check --database default`) befor
 `migrate` does too. A plain `manage.py check` looks at the environment's keys only.
 """
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
@@ -37,6 +40,41 @@ def cors_origins_are_exact_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def issuer_check(app_configs, **kwargs):
+    # Every token carries `iss`, and every verifier elsewhere pins it: left at the development
+    # default (a loopback URL), production tokens name a host no one else can reach, and a
+    # change later logs everyone out.
+    if settings.DEBUG:
+        return []
+    try:
+        issuer = token_settings().issuer
+    except ImproperlyConfigured:
+        return []  # tokens.E001 says why
+    if not _is_loopback(urlsplit(issuer).hostname):
+        return []
+    return [
+        Warning(
+            f"JWT_ISSUER is {issuer!r}, a loopback address, with DJANGO_DEBUG off.",
+            hint="Set JWT_ISSUER to this API's public URL (https://auth.example.com) and JWT_AUDIENCE to "
+            "what your clients and APIs expect, before the first token is issued (docs/tokens.md).",
+            id="tokens.W001",
+        )
+    ]
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 @register(Tags.security)

@@ -6,7 +6,7 @@ Both URLs serve the same page; web/static/web/app.js tells them apart by path.
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.mail import dev_mailbox as dev_mailbox_messages
 from tokens.conf import token_settings
@@ -30,12 +30,12 @@ def _page(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-@require_GET
+@require_safe
 def callback(request: HttpRequest, provider: str) -> HttpResponse:
     response = _page(request)
     # The URL carries the authorization code until app.js removes it: never send it on.
@@ -43,7 +43,7 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def emailed_link(request: HttpRequest) -> HttpResponse:
     response = _page(request)
     # The fragment carries a one-time token until app.js removes it: never send the URL on.
@@ -51,7 +51,7 @@ def emailed_link(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def dev_mailbox(request: HttpRequest) -> JsonResponse:
     """DEBUG only: the links of the last emails (make run prints them too), so the page can show them."""
     if not settings.DEBUG:

@@ -1,4 +1,5 @@
-"""Django's MySQL backend (MySQL 8.0+, MariaDB 10.6+), with a statement time limit and errors named by kind.
+"""Django's MySQL backend (MySQL 8.0+, MariaDB 10.6+) under the database bulkhead (core/bulkhead.py),
+with a statement time limit and errors named by kind.
 
 The statement limit: PostgreSQL bounds every statement with `statement_timeout`; the MySQL
 family has one too, under two names. MariaDB's `max_statement_time` (seconds) covers every
@@ -22,6 +23,8 @@ import MySQLdb
 from django.db import DataError
 from django.db.backends.mysql import base
 from django.utils.asyncio import async_unsafe
+
+from core.bulkhead import BulkheadDatabaseWrapper
 
 # Error codes of the MySQL family that are about the data or the schema, not the server's health.
 CODES_FOR_DATAERROR = frozenset(
@@ -60,7 +63,7 @@ class CursorWrapper(base.CursorWrapper):
             raise
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(BulkheadDatabaseWrapper, base.DatabaseWrapper):
     statement_timeout_ms: int | None = None
 
     def get_connection_params(self) -> dict[str, Any]:

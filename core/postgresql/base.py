@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, whose health check asks the socket before it asks the server.
+"""Django's PostgreSQL backend under the database bulkhead (core/bulkhead.py), whose health
+check asks the socket before it asks the server.
 
 With CONN_HEALTH_CHECKS on, Django checks a kept connection before each request's first
 query, so that one the server dropped (a restart, pg_terminate_backend, idle_session_timeout)
@@ -16,8 +17,10 @@ import select
 from django.db.backends.postgresql import base
 from psycopg import pq
 
+from core.bulkhead import BulkheadDatabaseWrapper
 
-class DatabaseWrapper(base.DatabaseWrapper):
+
+class DatabaseWrapper(BulkheadDatabaseWrapper, base.DatabaseWrapper):
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None:

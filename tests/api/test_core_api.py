@@ -42,6 +42,15 @@ def test_liveness_touches_nothing(client, django_assert_num_queries, db):
         assert client.get("/health/live").json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("path", ["/api/health/live", "/api/health/ready", "/api/health", "/"])
+def test_head_answers_wherever_get_does_on_the_probes_and_the_home_page(django_client, db, path):
+    # Load balancers often probe with HEAD.
+    get, head = django_client.get(path), django_client.head(path)
+    assert (head.status_code, head["Content-Type"]) == (get.status_code, get["Content-Type"])
+    assert get.status_code == 200
+    assert head.content == b""
+
+
 @pytest.mark.parametrize("debug", [True, False])
 def test_unknown_api_url_is_a_problem_not_html(django_client, settings, debug):
     settings.DEBUG = debug

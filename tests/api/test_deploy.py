@@ -73,6 +73,16 @@ def test_check_deploy_passes_with_the_production_defaults():
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.parametrize("issuer", [None, "http://localhost:8000", "https://127.0.0.1", "http://[::1]:8000"])
+def test_check_deploy_warns_of_a_loopback_jwt_issuer(issuer):
+    env = {name: value for name, value in PRODUCTION_ENV.items() if name != "JWT_ISSUER"}
+    if issuer is not None:  # None: the default
+        env["JWT_ISSUER"] = issuer
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "tokens.W001" in result.stdout + result.stderr
+
+
 @pytest.mark.slow  # starts a process of its own
 def test_check_deploy_fails_when_production_turns_https_off():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV, DJANGO_SECURE_SSL_REDIRECT="0")

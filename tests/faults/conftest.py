@@ -14,7 +14,7 @@ from tests.faults.servers import Gunicorn, Postgres, Redis, postgres_bin, redis_
 
 REDIRECT_URI = "https://app.example.com/auth/callback"
 # Enough token pairs for every test of the suite; each is a new session of a new user.
-PAIRS_ISSUED = 30
+PAIRS_ISSUED = 50
 
 
 @pytest.fixture(scope="session")

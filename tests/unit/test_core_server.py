@@ -3,6 +3,7 @@ the body-read timeout is set only on requests that have a body."""
 
 import os
 import runpy
+import secrets
 import socket
 import subprocess
 import sys
@@ -62,9 +63,22 @@ def test_gunicorn_refuses_two_workers_on_a_cache_they_do_not_share(monkeypatch):
 
 
 @pytest.mark.slow  # starts a process of its own
-def test_gunicorn_starts_and_serves_with_a_real_secret_key():
+def test_gunicorn_starts_and_serves_with_a_real_secret_key(tmp_path):
+    production = {
+        "DJANGO_SECRET_KEY": "a-real-secret-for-this-test-" * 3,
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+        # Migrated first: gunicorn refuses to start on a database with migrations pending.
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_DEBUG": "0", **production},
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    server = gunicorn(port, DJANGO_SECRET_KEY="a-real-secret-for-this-test-" * 3)
+    server = gunicorn(port, **production)
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -1,0 +1,1 @@
+"""Django's SQLite backend under the database bulkhead (base.py)."""
