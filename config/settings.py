@@ -388,7 +388,7 @@ SOCIAL_APPLE_REQUIRE_NONCE = env_bool("SOCIAL_APPLE_REQUIRE_NONCE", True)
 # More OpenID Connect providers, offered after Kakao and Google in this order: a JSON object
 # {"<name>": {"display_name", "client_id", "client_secret", "discovery_url", "scopes",
 # "client_ids", "trust_email", "require_nonce"}} (docs/providers.md).
-SOCIAL_OIDC_PROVIDERS: dict[str, dict] = env_json("SOCIAL_OIDC_PROVIDERS_JSON", {})
+SOCIAL_OIDC_PROVIDERS: dict[str, dict[str, Any]] = env_json("SOCIAL_OIDC_PROVIDERS_JSON", {})
 
 # --- dev identity provider: read through devidp.conf.dev_idp_settings() -----------------
 # A local OpenID Connect provider (devidp/, under /dev-idp/) so that `make run` signs in

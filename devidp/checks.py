@@ -1,12 +1,16 @@
 """Refuses to start with the development identity provider on and DEBUG off."""
 
-from django.core.checks import Error, Tags, register
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.checks import CheckMessage, Error, Tags, register
 
 from devidp.conf import dev_idp_settings
 
 
 @register(Tags.security)
-def dev_provider_needs_debug(app_configs, **kwargs):
+def dev_provider_needs_debug(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     conf = dev_idp_settings()
     if conf.requested and not conf.debug:
         return [

@@ -17,9 +17,10 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from authlib.integrations.django_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, scope_to_list
+from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, OAuth2Request, scope_to_list
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
@@ -150,7 +151,7 @@ def _user_claims(user: DevUser, scope: str) -> UserInfo:
 class DevCodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
-    def save_authorization_code(self, code: str, request) -> DevAuthorizationCode:
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> DevAuthorizationCode:
         payload = request.payload
         item = DevAuthorizationCode(
             code=code,
@@ -169,7 +170,7 @@ class DevCodeGrant(AuthorizationCodeGrant):
         return item
 
     def query_authorization_code(self, code: str, client: DevClient) -> DevAuthorizationCode | None:
-        item = cache.get(_CODE_KEY.format(code))
+        item: DevAuthorizationCode | None = cache.get(_CODE_KEY.format(code))
         if item is None or item.client_id != client.get_client_id():
             return None
         return item
@@ -186,14 +187,14 @@ class S256Required(CodeChallenge):
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
 
-    def validate_code_challenge(self, grant, redirect_uri):
+    def validate_code_challenge(self, grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
         if not grant.request.payload.data.get("code_challenge"):
             raise InvalidRequestError("Missing 'code_challenge': this provider requires PKCE (S256).")
         super().validate_code_challenge(grant, redirect_uri)
 
 
 class DevOpenIDCode(OpenIDCode):
-    def exists_nonce(self, nonce: str, request) -> bool:
+    def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         # A nonce already bound to an issued code is a replay.
         return cache.get(_NONCE_KEY.format(nonce)) is not None
 
@@ -203,10 +204,10 @@ class DevOpenIDCode(OpenIDCode):
     def get_client_algorithm(self, client: DevClient) -> str:
         return SIGNING_ALGORITHM
 
-    def get_encode_header(self, client: DevClient) -> dict:
+    def get_encode_header(self, client: DevClient) -> dict[str, str | None]:
         return {"alg": SIGNING_ALGORITHM, "kid": signing_key().kid}
 
-    def get_client_claims(self, client: DevClient) -> dict:
+    def get_client_claims(self, client: DevClient) -> dict[str, str]:
         return {"iss": client.conf.issuer, "aud": client.get_client_id()}
 
     def generate_user_info(self, user: DevUser, scope: str) -> UserInfo:
@@ -228,14 +229,14 @@ class DevAuthorizationServer(AuthorizationServer):
             return DevClient(conf, native=True)
         return None
 
-    def save_token(self, token: dict, request) -> None:
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """The access token is opaque and unused: the social app reads the id_token."""
 
 
 server = DevAuthorizationServer()
 
 
-def discovery_document(conf: DevIdpSettings) -> dict:
+def discovery_document(conf: DevIdpSettings) -> dict[str, Any]:
     return {
         "issuer": conf.issuer,
         "authorization_endpoint": f"{conf.issuer}/authorize",

@@ -4,11 +4,15 @@ Plain data with no Django import, so that config/settings.py can build the `dev`
 SOCIAL_OIDC_PROVIDERS from it, and tests can build the same entry for a live server.
 """
 
+from typing import Any
+
 # Where config/urls.py mounts the provider; its issuer is the server's base URL plus this.
 MOUNT_PATH = "/dev-idp"
 
 
-def social_provider_entry(*, base_url: str, client_id: str, client_secret: str, native_client_id: str) -> dict:
+def social_provider_entry(
+    *, base_url: str, client_id: str, client_secret: str, native_client_id: str
+) -> dict[str, Any]:
     """The SOCIAL_OIDC_PROVIDERS entry for the provider served at `base_url`."""
     return {
         "display_name": "Dev",

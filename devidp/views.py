@@ -4,6 +4,8 @@ Every view answers 404 unless DEBUG and SOCIAL_DEV_PROVIDER are both on at call 
 """
 
 import functools
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, cast
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
@@ -24,9 +26,14 @@ PRESET_USERS = (
 )
 
 
-def dev_only(view):
+P = ParamSpec("P")
+
+
+def dev_only(
+    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         if not dev_idp_settings().enabled:
             raise Http404("The development identity provider is off.")
         return view(request, *args, **kwargs)
@@ -88,14 +95,15 @@ def authorize(request: HttpRequest) -> HttpResponse:
     try:
         grant = server.get_consent_grant(request)
     except OAuth2Error as error:
+        # Authlib ships no type information: the casts name what its Django server returns.
         if error.redirect_uri:
-            return server.handle_error_response(request, error)
+            return cast(HttpResponse, server.handle_error_response(request, error))
         return _error_page(request, error)
 
     if request.method == "POST" and "cancel" in request.POST:
-        return server.create_authorization_response(request, grant_user=None, grant=grant)
+        return cast(HttpResponse, server.create_authorization_response(request, grant_user=None, grant=grant))
     if request.method == "POST" and (user := _user_from_form(request)):
-        return server.create_authorization_response(request, grant_user=user, grant=grant)
+        return cast(HttpResponse, server.create_authorization_response(request, grant_user=user, grant=grant))
 
     conf = dev_idp_settings()
     response = render(
@@ -111,4 +119,4 @@ def authorize(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # Called server to server, authenticated by the client secret.
 @require_POST
 def token(request: HttpRequest) -> HttpResponse:
-    return server.create_token_response(request)
+    return cast(HttpResponse, server.create_token_response(request))

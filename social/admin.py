@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from core.models import User
 from social.models import SocialAccount
@@ -15,7 +16,7 @@ class SocialAccountAdmin(admin.ModelAdmin):
     readonly_fields = (*_READ_ONLY, "profile")
     raw_id_fields = ("user",)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -27,7 +28,7 @@ class SocialAccountInline(admin.TabularInline):
     # Deleting a row unlinks the identity: its next login creates or links a user afresh.
     can_delete = True
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return False
 
 

@@ -1,8 +1,9 @@
 """HTTP glue for social login: each endpoint parses, calls one service, returns a schema."""
 
 from dataclasses import asdict
+from typing import Any
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from ninja import Form, Router
 
 from core.clients import client_ip
@@ -13,6 +14,7 @@ from social import selectors, services
 from social.conf import social_settings
 from social.providers.registry import PROVIDERS
 from social.schemas import AuthorizeIn, AuthorizeOut, CallbackIn, FormPostIn, ProviderOut, SocialLoginOut, TokenIn
+from social.services.login import LoginStart
 from tokens import transport
 from tokens.auth import jwt_auth, session_throttle
 
@@ -30,13 +32,13 @@ for _provider in PROVIDERS:
         webhooks_router.add_router("", _provider.webhooks)
 
 
-def _anonymous(request) -> bool:
+def _anonymous(request: HttpRequest) -> bool:
     """Lets /authorize through without a bearer token: only linking needs one."""
     return True
 
 
 @router.get("/providers", response=list[ProviderOut])
-def providers(request):
+def providers(request: HttpRequest) -> list[dict[str, Any]]:
     """The configured providers, in the order to show their buttons."""
     return selectors.provider_list()
 
@@ -47,14 +49,18 @@ def providers(request):
     throttle=[*sign_in_throttles, session_throttle],
     auth=[jwt_auth, _anonymous],
 )
-def authorize(request, response: HttpResponse, provider: str, body: AuthorizeIn):
+def authorize(request: HttpRequest, response: HttpResponse, provider: str, body: AuthorizeIn) -> LoginStart:
     """Begins a login: the URL to send the browser to, and its state (valid once, for SOCIAL_PENDING_LOGIN_TTL).
 
     Sets the browser-binding cookie that /callback requires (unless SOCIAL_BIND_TO_BROWSER is off).
     With `"intent": "link"` and a bearer token, the callback links the identity to that user.
     """
     login = services.social_login_begin(
-        provider=provider, redirect_uri=body.redirect_uri, intent=body.intent, principal=request.auth
+        provider=provider,
+        redirect_uri=body.redirect_uri,
+        intent=body.intent,
+        # Ninja sets request.auth (a Principal, or _anonymous's True); django-stubs' HttpRequest has no such field.
+        principal=request.auth,  # type: ignore[attr-defined]
     )
     if login.browser_binding:
         cookie_set(
@@ -74,7 +80,7 @@ def authorize(request, response: HttpResponse, provider: str, body: AuthorizeIn)
     throttle=sign_in_throttles,
     auth=transport.sign_in_guard,
 )
-def callback(request, response: HttpResponse, provider: str, body: CallbackIn):
+def callback(request: HttpRequest, response: HttpResponse, provider: str, body: CallbackIn) -> dict[str, Any]:
     """Completes a login begun in this browser: exchanges the code on the backend, answers with the API's own pair."""
     login = services.social_login_complete(
         provider=provider,
@@ -93,7 +99,7 @@ def callback(request, response: HttpResponse, provider: str, body: CallbackIn):
     response={200: SocialLoginOut, **problem_responses(400, 403, 404, 422, 429, 502, 503, 504)},
     throttle=sign_in_throttles,
 )
-def token(request, provider: str, body: TokenIn):
+def token(request: HttpRequest, provider: str, body: TokenIn) -> dict[str, Any]:
     """Signs in with a token from a native SDK (an id_token, or Kakao's access token); answers like /callback.
 
     Always with the refresh token in the body, whatever JWT_REFRESH_TRANSPORT: an app has no cookie jar.
@@ -115,7 +121,7 @@ def token(request, provider: str, body: TokenIn):
     response={303: None, **problem_responses(400, 404, 422, 429)},
     throttle=sign_in_throttles,
 )
-def form_post(request, provider: str, body: Form[FormPostIn]):
+def form_post(request: HttpRequest, provider: str, body: Form[FormPostIn]) -> HttpResponseRedirect:
     """Where Apple posts the code (response_mode=form_post): 303 to the frontend's redirect_uri with code and state."""
     location = services.social_form_post_forward(
         provider=provider, state=body.state, code=body.code, error=body.error, user=body.user

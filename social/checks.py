@@ -1,7 +1,9 @@
 """Start-up checks of the social app's settings."""
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
@@ -10,7 +12,7 @@ from social.providers.registry import provider_class
 
 
 @register(Tags.security)
-def social_settings_build(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+def social_settings_build(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """Builds the settings as the first sign-in would, so that a broken one stops the start, not that sign-in."""
     try:
         social_settings()
@@ -20,7 +22,7 @@ def social_settings_build(app_configs: Any, **kwargs: Any) -> list[CheckMessage]
 
 
 @register(Tags.compatibility)
-def providers_complete(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+def providers_complete(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """A provider with a client id but a missing setting is not offered; say which setting."""
     try:
         incomplete = incomplete_providers()
@@ -37,7 +39,7 @@ def providers_complete(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
 
 
 @register(Tags.security)
-def providers_usable(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+def providers_usable(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """Each offered provider's own checks (Provider.check): Apple's key, for one."""
     try:
         configs = social_settings().providers.values()

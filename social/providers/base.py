@@ -289,6 +289,7 @@ class Provider(ABC):
     def _authorization_url(
         self, endpoint: str, *, redirect_uri: str, state: str, code_verifier: str, **params: str
     ) -> str:
+        url: str
         url, _state = self._session().create_authorization_url(
             endpoint, state=state, code_verifier=code_verifier, redirect_uri=redirect_uri, **params
         )

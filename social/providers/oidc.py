@@ -228,7 +228,7 @@ class OpenIDConnectProvider(Provider):
         # Keyed by URL, so that a changed discovery URL (another environment, a test) never
         # reads another provider's document.
         key = "social:json:" + hashlib.sha256(url.encode()).hexdigest()
-        document = None if refresh else cache.get(key)
+        document: dict[str, Any] | None = None if refresh else cache.get(key)
         if document is not None:
             return document
         # The pause's end is checked as well as the cache's own expiry, which Redis applies by its own clock.

@@ -86,7 +86,7 @@ def _social_account_upsert(
 
 def _user_to_link_to(user_id: int) -> User:
     """The user who asked to link this identity, as long as they still may sign in."""
-    user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    user: User | None = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
     if user is None:
         raise AccountDisabled("The user who began linking is disabled or deleted.")
     return user
@@ -104,7 +104,9 @@ def _user_to_link(verified_email: str | None) -> User | None:
         return None
     # Staff and superusers sign in with their password, or an identity they linked while signed
     # in: an address at a provider must never be a way into an administrator's account.
-    user = User.objects.select_for_update().filter(email=verified_email, is_staff=False, is_superuser=False).first()
+    user: User | None = (
+        User.objects.select_for_update().filter(email=verified_email, is_staff=False, is_superuser=False).first()
+    )
     if user is not None and not user.email_verified:
         _unverified_account_claim(user)
     return user

@@ -122,7 +122,7 @@ def social_form_post_forward(
     if not selected.uses_form_post:
         raise ProviderUnknown(f"{selected.config.display_name} does not post codes to the backend.")
     key = _pending_login_key(state)
-    pending = cache.get(key)
+    pending: dict[str, Any] | None = cache.get(key)
     if pending is None or pending["provider"] != selected.name or pending["expires_at"] <= time.time():
         raise StateInvalid("The state is unknown, expired or for another provider; begin the login again.")
     name = selected.posted_display_name(user)
@@ -136,7 +136,7 @@ def social_form_post_forward(
 
 def _pending_login_consume(*, provider: str, state: str, browser_binding: str | None) -> dict[str, Any]:
     key = _pending_login_key(state)
-    pending = cache.get(key)
+    pending: dict[str, Any] | None = cache.get(key)
     # Only the caller whose delete removed the key may use it: a replayed or concurrent
     # callback with the same state fails, and so does any retry after a failure.
     if pending is None or not cache.delete(key):

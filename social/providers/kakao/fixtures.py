@@ -89,7 +89,9 @@ def kakao_token_info(*, app_id: int = int(KAKAO_APP_ID), user_id: int = KAKAO_US
     return {"id": user_id, "expires_in": 7199, "app_id": app_id}
 
 
-def mock_kakao(rsps: responses.RequestsMock, *, token: dict | None = None, user: dict | None = None) -> None:
+def mock_kakao(
+    rsps: responses.RequestsMock, *, token: dict[str, Any] | None = None, user: dict[str, Any] | None = None
+) -> None:
     rsps.post(KAKAO_TOKEN_URL, json=token or kakao_token())
     rsps.get(KAKAO_USERINFO_URL, json=user or kakao_user())
 

@@ -49,7 +49,9 @@ def naver_me(**changes: Any) -> dict[str, Any]:
     }
 
 
-def naver_error(*, resultcode: str = "024", message: str = "Authentication failed / 인증에 실패했습니다.") -> dict:
+def naver_error(
+    *, resultcode: str = "024", message: str = "Authentication failed / 인증에 실패했습니다."
+) -> dict[str, str]:
     return {"resultcode": resultcode, "message": message}
 
 
