@@ -66,7 +66,7 @@ def on_starting(server):
 
 def post_worker_init(worker):
     # The denylist mirror loads while the worker starts, not on its first request (tokens/mirror.py).
-    from tokens.mirror import denylist_mirror
+    from tokens.denylist import denylist_mirror
 
     denylist_mirror()
     # Everything the app built at start-up lives for the process's life; moving it out of
