@@ -4,6 +4,10 @@
   in alternating rounds, once with the session denylist off and once on with Redis;
 - refreshes per second, sequentially along one session's chain;
 - winners when 8 threads present the same refresh token at once, over 20 trials;
+- whoami against liveness with the defaults: the denylist's mirror and the session throttle on
+  (counted per process), its rate raised so that one client making every request is not refused;
+- revocation across processes (bench/revocation.py): whoami answers 200 after a logout's 204
+  over --pairs sessions (goal 0), and what waiting for every mirror adds to the logout;
 - per signing algorithm (HS256, RS256, ES256, EdDSA): the CPU cost of verifying one access token
   through the project's code next to a bare `jwt.decode` with the same key (bench/verify_cost.py,
   in process), and whoami against liveness on a server signing with that algorithm.
@@ -28,6 +32,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import revocation  # bench/revocation.py (this script's folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -237,13 +243,14 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--trials", type=int, default=20, help="race trials")
     parser.add_argument("--race-threads", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=2000, help="logout->whoami pairs across processes")
     parser.add_argument("--quick", action="store_true", help="one short round of everything (CI)")
     parser.add_argument(
         "--database", help="ignored here: bench/side_by_side.py's (make bench passes BENCH_ARGS to both)"
     )
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.seconds, args.trials = 1, 0.3, 2
+        args.rounds, args.seconds, args.trials, args.pairs = 1, 0.3, 2, 100
 
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
@@ -279,8 +286,15 @@ def main() -> int:
         "seconds_per_round": args.seconds,
         "clients": args.clients,
     }
-    for label, denylist in (("denylist_off", "0"), ("denylist_on_redis", "1")):
-        env = {**base_env, "JWT_SESSION_DENYLIST": denylist}
+    # The defaults: the denylist and its mirror on, the session throttle on (one client makes
+    # every request here, so its rate is raised: the cost of counting does not depend on it).
+    defaults = {"JWT_SESSION_DENYLIST": "1", "API_THROTTLE_SESSION": "100000000/min"}
+    for label, extra in (
+        ("denylist_off", {"JWT_SESSION_DENYLIST": "0"}),
+        ("denylist_on_redis", {"JWT_SESSION_DENYLIST": "1"}),
+        ("defaults", defaults),
+    ):
+        env = {**base_env, **extra}
         with Server(env) as server:
             token = issue_pair(env)["access"]
             results[label] = compare_whoami_to_live(
@@ -307,6 +321,8 @@ def main() -> int:
             "winners_max": max(winners),
         }
 
+    results["revocation"] = revocation.measure(base_env, Server, pairs=args.pairs)
+
     results["algorithms"] = {}
     for algorithm in ALGORITHMS:
         env = {**base_env, "JWT_ALGORITHM": algorithm, "JWT_SIGNING_KEY": signing_key(algorithm)}
@@ -319,7 +335,9 @@ def main() -> int:
             )
         results["algorithms"][algorithm] = measured
 
-    off, on = results["denylist_off"], results["denylist_on_redis"]
+    off, on, default = results["denylist_off"], results["denylist_on_redis"], results["defaults"]
+    revoked = results["revocation"]
+    accepted = revoked["mirror_on"]["accepted_after_204"]
     target_off, target_on = TARGETS["whoami/live"]
     rows = [
         (
@@ -355,6 +373,48 @@ def main() -> int:
             "server CPU/request whoami, denylist on",
             f"{on['server_cpu_us']['whoami']} us",
             f"{on['server_cpu_us']['live'] / on['server_cpu_us']['whoami']:.2f}",
+            "",
+            True,
+        ),
+        (
+            "whoami / live, defaults (+ session throttle)",
+            f"{default['whoami_rps']} / {default['live_rps']} req/s",
+            f"{default['ratio']:.2f}",
+            f">= {target_on}",
+            default["ratio"] >= target_on,
+        ),
+        (
+            "server CPU/request whoami, defaults",
+            f"{default['server_cpu_us']['whoami']} us",
+            f"{default['server_cpu_us']['live'] / default['server_cpu_us']['whoami']:.2f}",
+            "",
+            True,
+        ),
+        (
+            f"accepted after logout 204, {revoked['mirror_on']['pairs']} pairs",
+            f"other process {accepted['other_process']}, same {accepted['same_process']}",
+            "",
+            "== 0",
+            accepted["other_process"] == accepted["same_process"] == 0,
+        ),
+        (
+            "logout p50 / p99, mirror on (waits for acks)",
+            f"{revoked['mirror_on']['logout_ms_p50']} / {revoked['mirror_on']['logout_ms_p99']} ms",
+            "",
+            "",
+            True,
+        ),
+        (
+            "logout p50 / p99, mirror off (baseline)",
+            f"{revoked['mirror_off']['logout_ms_p50']} / {revoked['mirror_off']['logout_ms_p99']} ms",
+            "",
+            "",
+            True,
+        ),
+        (
+            "  logout latency added, p50 / p99",
+            f"{revoked['logout_added_ms_p50']} / {revoked['logout_added_ms_p99']} ms",
+            "",
             "",
             True,
         ),
