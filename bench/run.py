@@ -447,9 +447,9 @@ def main() -> int:
                 True,
             )
         )
-    print(f"\n{'measure':42} {'measured (medians)':30} {'ratio':>6}  {'target':8} ok")
+    print(f"\n{'measure':46} {'measured (medians)':30} {'ratio':>6}  {'target':8} ok")
     for name, measured, ratio, target, ok in rows:
-        print(f"{name:42} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")
+        print(f"{name:46} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")
     results["targets_met"] = all(row[-1] for row in rows)
 
     out_dir = ROOT / "bench" / "results"

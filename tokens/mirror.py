@@ -166,6 +166,8 @@ class DenylistMirror:
             try:
                 self._follow()
             except Exception as error:  # any failure means: resubscribe and reload
+                if self._stop.is_set():
+                    break
                 if self._heard_at is not None or self.counters.lost == 0:
                     logger.warning(
                         "denylist mirror lost (%s); bearer checks read Redis directly until it resyncs",
