@@ -182,6 +182,21 @@ def server_cpu_per_request(server: "Server", path: str, *, token: str | None, re
     return (worker_cpu_seconds(server) - before) / requests * 1e6
 
 
+def redis_commands_per_request(redis_url: str, port: int, path: str, *, token: str, requests: int) -> float:
+    """Commands Redis served per request (INFO commandstats), sequential requests; includes the mirrors' pings."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+
+    def served() -> int:
+        return sum(stat["calls"] for stat in client.info("commandstats").values())
+
+    before = served()
+    for _ in range(requests):
+        request("GET", port, path, token=token)
+    return (served() - before - 1) / requests  # less the INFO that read `before`
+
+
 def refreshes_per_second(port: int, refresh: str, *, seconds: float) -> float:
     deadline, count, started = time.monotonic() + seconds, 0, time.monotonic()
     while time.monotonic() < deadline:
@@ -307,6 +322,9 @@ def main() -> int:
                 name: round(server_cpu_per_request(server, path, token=auth, requests=2000), 1)
                 for name, path, auth in (("live", "/api/health/live", None), ("whoami", "/api/auth/whoami", token))
             }
+            results[label]["redis_commands_per_whoami"] = round(
+                redis_commands_per_request(redis_url, server.port, "/api/auth/whoami", token=token, requests=1000), 3
+            )
 
     with Server({**base_env, "JWT_SESSION_DENYLIST": "1"}) as server:
         results["refresh_sequential_rps"] = round(
@@ -384,6 +402,13 @@ def main() -> int:
             f"{default['ratio']:.2f}",
             f">= {target_on}",
             default["ratio"] >= target_on,
+        ),
+        (
+            "Redis commands/whoami, denylist on / defaults",
+            f"{on['redis_commands_per_whoami']} / {default['redis_commands_per_whoami']}",
+            "",
+            "",
+            True,
         ),
         (
             "server CPU/request whoami, defaults",
