@@ -67,6 +67,8 @@ def logout_then_whoami(ports: tuple[int, int], tokens: list[str]) -> dict[str, A
                 accepted[where] += 1
             elif status != 401:
                 raise RuntimeError(f"whoami after logout answered {status}")
+    for client in clients:
+        client.connection.close()  # idle keep-alive connections would hold the servers' graceful stop
     ordered = sorted(logout_ms)
     return {
         "pairs": len(tokens),
