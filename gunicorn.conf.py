@@ -126,7 +126,7 @@ def _refuse_pending_migrations() -> None:
 
 def post_worker_init(worker: Worker) -> None:
     # The denylist mirror loads while the worker starts, not on its first request (tokens/mirror.py).
-    from tokens.mirror import denylist_mirror
+    from tokens.denylist import denylist_mirror
 
     denylist_mirror()
     # The database bulkhead's default limit follows the threads each worker has (core/bulkhead.py).

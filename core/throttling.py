@@ -11,10 +11,21 @@ history on it, read and then written back: two threads interleave, and two worke
 read the same old history. Here the object Ninja holds is configuration only; each request
 counts through a fresh `_Window`, with the cache's atomic add and incr, in a fixed window
 aligned to the clock (so the wait until the next one needs no state either).
+
+A throttle counted per process (`per_process=True`: the session limit, which every
+authenticated request passes) makes no network call: each process counts in memory and a
+thread adds its counts to the cache's every RECONCILE_INTERVAL, reading back the total of all
+processes. A request's count is that total as last read plus this process's counts since:
+exact within one process; across N processes a window may admit up to what the other
+processes served within one interval beyond the limit (docs/configuration.md). With the cache
+down, each process keeps limiting on its own counts.
 """
 
 import hashlib
+import logging
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -28,6 +39,11 @@ from core.clients import client_network
 from core.conf import core_settings
 from core.errors import TooManyFailures
 from core.events import AuthEvent, emit
+
+logger = logging.getLogger(__name__)
+
+# How often a process adds its per-process counts to the cache's (and so sees the others').
+RECONCILE_INTERVAL = 1.0
 
 # Who a request counts as within a scope; None: this limit does not apply to it.
 Identify = Callable[[HttpRequest], str | None]
@@ -49,13 +65,84 @@ class _Window:
 
     def hit(self) -> int:
         """Counts this request and returns the count so far, itself included."""
-        cache = default_cache()
+        return window_add(self.key, 1, timeout=self.timeout)
+
+
+def window_add(key: str, count: int, *, timeout: int) -> int:
+    """Adds `count` to a window's counter in the cache; returns its new total."""
+    cache = default_cache()
+    try:
+        return cache.incr(key, count)
+    except ValueError:  # the window's first request (or its key was evicted)
+        if cache.add(key, count, timeout=timeout):
+            return count
+        return cache.incr(key, count)  # another request added it in between
+
+
+class _ProcessCounts:
+    """The per-process throttles' counts: this process's since the last reconcile, and the cache's total."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, int] = {}  # counted here, not yet sent
+        self._sending: dict[str, int] = {}  # being added to the cache's
+        self._total: dict[str, int] = {}  # the cache's total (every process's), as last read
+        self._expiry: dict[str, tuple[int, float]] = {}  # key -> (cache timeout, when its window ends)
+        self._thread: threading.Thread | None = None
+
+    def hit(self, window: _Window, *, ends_at: float) -> int:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="throttle-reconcile", daemon=True)
+                self._thread.start()
+            key = window.key
+            self._pending[key] = self._pending.get(key, 0) + 1
+            self._expiry[key] = (window.timeout, ends_at)
+            return self._total.get(key, 0) + self._sending.get(key, 0) + self._pending[key]
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(RECONCILE_INTERVAL)
+            self.reconcile()
+
+    def reconcile(self) -> None:
+        """Adds this process's counts to the cache's and reads back the totals; drops ended windows."""
+        with self._lock:
+            sending, self._pending, self._sending = self._pending, {}, self._pending
+            expiry = dict(self._expiry)
+        totals: dict[str, int] = {}
         try:
-            return cache.incr(self.key)
-        except ValueError:  # the window's first request (or its key was evicted)
-            if cache.add(self.key, 1, timeout=self.timeout):
-                return 1
-            return cache.incr(self.key)  # another request added it in between
+            for key, count in sending.items():
+                totals[key] = window_add(key, count, timeout=expiry[key][0])
+        except outages.CACHE_ERRORS as exc:
+            # Kept for the next round; meanwhile each process limits on its own counts. Not the
+            # outage log: the requests are not affected, and the denylist already reports the cache.
+            logger.info("throttle counts not reconciled (%s); each process limits on its own", type(exc).__name__)
+        now = time.time()
+        with self._lock:
+            for key, count in sending.items():
+                if key in totals:
+                    self._total[key] = totals[key]
+                else:
+                    self._pending[key] = self._pending.get(key, 0) + count
+            self._sending = {}
+            for key, (_, ends_at) in expiry.items():
+                if ends_at <= now:
+                    self._total.pop(key, None)
+                    self._pending.pop(key, None)
+                    self._expiry.pop(key, None)
+
+
+_process_counts = _ProcessCounts()
+
+
+def _new_process_counts() -> None:
+    # A forked child has neither the parent's thread nor a usable copy of its lock.
+    global _process_counts
+    _process_counts = _ProcessCounts()
+
+
+os.register_at_fork(after_in_child=_new_process_counts)
 
 
 class Throttle(SimpleRateThrottle):
@@ -67,9 +154,10 @@ class Throttle(SimpleRateThrottle):
 
     scope: str
 
-    def __init__(self, scope: str, identify: Identify) -> None:
+    def __init__(self, scope: str, identify: Identify, *, per_process: bool = False) -> None:
         self.scope = scope
         self.identify = identify
+        self.per_process = per_process
 
     def _rate(self) -> tuple[int, int] | None:
         rate = core_settings().throttle_rates.get(self.scope)
@@ -88,9 +176,13 @@ class Throttle(SimpleRateThrottle):
         if ident is None:
             return True
         num_requests, duration = rate
-        window = _Window(scope=self.scope, ident=ident, duration=duration, now=time.time())
+        now = time.time()
+        window = _Window(scope=self.scope, ident=ident, duration=duration, now=now)
         try:
-            count = window.hit()
+            if self.per_process:
+                count = _process_counts.hit(window, ends_at=now - now % duration + duration)
+            else:
+                count = window.hit()
         except RedisError as exc:
             # A limit is a protection, not a gate: with Redis down, the requests that can
             # still be served are (fail open). Logged as any cache outage is, once per window

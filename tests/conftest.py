@@ -1,3 +1,4 @@
+import math
 import os
 import socket
 from collections.abc import Iterator
@@ -90,9 +91,12 @@ def _plain_http():
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
+def _empty_cache(monkeypatch):
     # The denylist and pending logins live in the cache; with REDIS_URL it outlives a test.
     cache.clear()
+    # Rebuilds are coalesced per process over an interval: a test's starts with none made.
+    monkeypatch.setattr(denylist._Rebuilds, "began_at", -math.inf)
+    monkeypatch.setattr(denylist._Rebuilds, "count", 0)
     # Each test starts with no ended session, so an empty denylist is complete: say so, and
     # bearer checks need no rebuild (tests of the rebuild clear the marker themselves).
     denylist.denylist_mark_complete()

@@ -53,4 +53,5 @@ def _session_of(request: HttpRequest) -> str | None:
 
 # Every authenticated endpoint, per session: many users behind one NAT do not share a budget.
 # config/api.py makes it the API's default; endpoints with throttles of their own list it.
-session_throttle = Throttle("session", _session_of)
+# Counted per process (core.throttling): a bearer check stays free of network round trips.
+session_throttle = Throttle("session", _session_of, per_process=True)

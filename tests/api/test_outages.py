@@ -4,6 +4,7 @@ The database side, and pauses and restarts of real servers, are in tests/faults.
 """
 
 import logging
+import time
 import uuid
 
 import pytest
@@ -16,6 +17,7 @@ from social.services import social_login_begin
 from tests.conftest import bearer, cache_unreachable
 from tests.forge import claims_of
 from tokens import denylist
+from tokens.services import session_end, session_start
 
 
 def assert_unavailable(response, dependency: str) -> None:
@@ -91,6 +93,36 @@ def test_a_flushed_cache_is_rebuilt_from_the_database_so_logged_out_tokens_stay_
         assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
     with django_assert_num_queries(0):
         assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+
+
+def test_a_cache_flushed_again_within_the_rebuild_interval_asks_the_database_for_one_session_not_a_rebuild(
+    client, pair, user, django_assert_num_queries
+):
+    live = session_start(user=user)
+    assert client.post("/auth/logout", headers=bearer(pair.access)).status_code == 204
+    cache.clear()
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+    assert denylist._Rebuilds.count == 1
+    cache.clear()  # lost again, within REBUILD_INTERVAL of the rebuild
+
+    with django_assert_num_queries(1):  # that session's row alone
+        assert client.get("/auth/whoami", headers=bearer(pair.access)).json()["code"] == "token_revoked"
+    with django_assert_num_queries(1):
+        assert client.get("/auth/whoami", headers=bearer(live.access)).status_code == 200
+    assert denylist._Rebuilds.count == 1
+
+
+def test_checks_that_find_the_marker_missing_at_once_share_one_rebuild(pair, user):
+    """Each check looked before the rebuild began: all of them take its answer."""
+    ended = session_start(user=user)
+    session_id = uuid.UUID(claims_of(ended.access)["sid"])
+    session_end(session_id=session_id)
+    cache.clear()
+    looked_at = time.monotonic()  # every check below read the cache before this rebuild began
+    answers = [denylist._rebuilt_since(looked_at) for _ in range(20)]
+    assert denylist._Rebuilds.count == 1
+    assert None not in answers
+    assert all(str(session_id) in answer for answer in answers)
 
 
 @pytest.fixture

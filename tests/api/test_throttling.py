@@ -1,6 +1,8 @@
 """Rate limits: per client IP (by the one client-IP rule), per provider, per session; counted atomically."""
 
 import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -9,13 +11,14 @@ import time_machine
 from django.utils import timezone
 
 from config.api import api
+from core import throttling
 from core.throttling import Throttle, sign_in_throttles, token_throttle
 from tests import social_mocks as mocks
 from tests.api.test_token_api import assert_problem
-from tests.conftest import bearer
+from tests.conftest import bearer, closed_port
 from tokens.auth import jwt_auth, session_throttle
 from tokens.models import Session
-from tokens.services import session_start
+from tokens.services import access_token_authenticate, session_start
 
 PROXY = "10.0.0.2"
 
@@ -188,6 +191,41 @@ def test_with_the_cache_unreachable_the_limits_let_requests_through(client, pair
     }
     settings.JWT_SESSION_DENYLIST = False  # it fails closed; the limits are what is under test
 
-    statuses = [client.get("/auth/whoami", headers=bearer(pair.access)).status_code for _ in range(3)]
+    statuses = [client.post("/auth/token/verify", json={"token": pair.access}).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 200]
+
+
+def test_with_the_cache_unreachable_the_session_limit_still_holds_per_process(client, pair, settings, low_limits):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1},
+        }
+    }
+    settings.JWT_SESSION_DENYLIST = False
+
+    statuses = [client.get("/auth/whoami", headers=bearer(pair.access)).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+
+
+def test_the_session_limit_makes_no_cache_call_per_request(client, pair, monkeypatch):
+    callers = []  # the reconcile thread may add other tests' counts meanwhile: only this thread's matter
+    monkeypatch.setattr(throttling, "window_add", lambda *args, **kwargs: callers.append(threading.get_ident()) or 1)
+    for _ in range(5):
+        assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+    assert threading.get_ident() not in callers
+
+
+def test_the_session_limit_counts_what_other_processes_added_to_the_cache(client, pair, low_limits):
+    """Another process's requests reach this one through the cache's total, read back at each reconcile."""
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
+    session_id = access_token_authenticate(token=pair.access).session_id
+    key = throttling._Window(scope="session", ident=str(session_id), duration=60, now=time.time()).key
+    throttling._process_counts.reconcile()
+    throttling.window_add(key, 1, timeout=61)  # another process's request, reconciled
+    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200  # this process: 2 of 2
+    throttling._process_counts.reconcile()  # the total is now 3: one more than the limit
+    assert_problem(client.get("/auth/whoami", headers=bearer(pair.access)), 429, "throttled")

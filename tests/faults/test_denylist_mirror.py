@@ -5,6 +5,7 @@ no one else) and turns the mirror on in this process. Waiting is bounded polling
 (the mirror current, a revocation seen), never an assertion on how long it took.
 """
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -21,10 +22,12 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from core.cache import default_cache
 from tests.api.test_token_api import count_cache_reads
 from tests.conftest import bearer, closed_port
 from tokens import denylist
-from tokens.mirror import STALE_AFTER, DenylistMirror, denylist_mirror
+from tokens.denylist import denylist_mirror
+from tokens.mirror import REGISTERED_FOR, REGISTRY, STALE_AFTER, DenylistMirror, publisher_counters
 from tokens.models import Session
 from tokens.services import session_end
 
@@ -127,14 +130,51 @@ def test_whoami_answers_from_the_mirror_with_no_cache_read_and_no_query(
     assert mirror.counters.fell_back == 0
 
 
-def test_a_session_ended_here_is_refused_by_the_mirror(client, pair, mirror, monkeypatch):
+def test_a_session_ended_here_is_refused_by_the_mirror_before_the_logout_answers(client, pair, mirror, monkeypatch):
     assert client.post("/auth/logout", headers=bearer(pair.access)).status_code == 204
-    wait_for(lambda: mirror.is_denied(str(session_of(pair))), "the revocation to reach the mirror")
+    # No waiting: the ending process applies the revocation to its own mirror first.
+    assert mirror.is_denied(str(session_of(pair))) is True
     with monkeypatch.context() as patch:
         reads = count_cache_reads(patch)
         response = client.get("/auth/whoami", headers=bearer(pair.access))
     assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
     assert reads == []
+
+
+@pytest.mark.concurrent_db  # the second mirror loads from the test database in a thread of its own
+def test_a_revocation_returns_once_every_other_registered_mirror_has_acknowledged_it(pair, mirror):
+    other = DenylistMirror(ensure_complete=lambda: None)  # another process's, as far as Redis can tell
+    other.start()
+    try:
+        wait_for(other.is_current, "the second mirror to load")
+        before = dataclasses.replace(publisher_counters)
+        session_end(session_id=session_of(pair))
+        # No waiting here: the call returned after the other mirror applied it.
+        assert other.is_denied(str(session_of(pair))) is True
+        assert other.counters.acknowledged == 1
+        assert publisher_counters.waited_for == before.waited_for + 1  # the other one, not this process's own
+        assert publisher_counters.unacknowledged == before.unacknowledged
+    finally:
+        other.stop()
+
+
+def test_a_registered_mirror_that_never_acknowledges_holds_the_revocation_to_the_bound(pair, mirror, caplog):
+    backend = default_cache()
+    client = backend._cache.get_client(write=True)
+    seconds, microseconds = client.time()
+    client.zadd(backend.make_and_validate_key(REGISTRY), {"a-hung-process": seconds + microseconds / 1e6})
+    before = dataclasses.replace(publisher_counters)
+    session_end(session_id=session_of(pair))
+    assert publisher_counters.unacknowledged == before.unacknowledged + 1
+    assert "1 mirror(s) did not acknowledge" in caplog.text
+    # Its registration ages out: the next revocation does not wait for it.
+    wait_for(lambda: not _registered(client, backend, "a-hung-process"), "the registration to age out")
+
+
+def _registered(client, backend, mirror_id: str) -> bool:
+    seconds, microseconds = client.time()
+    score = client.zscore(backend.make_and_validate_key(REGISTRY), mirror_id)
+    return score is not None and score >= seconds + microseconds / 1e6 - REGISTERED_FOR
 
 
 @pytest.mark.concurrent_db

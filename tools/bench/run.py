@@ -4,6 +4,10 @@
   in alternating rounds, once with the session denylist off and once on with Redis;
 - refreshes per second, sequentially along one session's chain;
 - winners when 8 threads present the same refresh token at once, over 20 trials;
+- whoami against liveness with the defaults: the denylist's mirror and the session throttle on
+  (counted per process), its rate raised so that one client making every request is not refused;
+- revocation across processes (tools/bench/revocation.py): whoami answers 200 after a logout's 204
+  over --pairs sessions (goal 0), and what waiting for every mirror adds to the logout;
 - per signing algorithm (HS256, RS256, ES256, EdDSA): the CPU cost of verifying one access token
   through the project's code next to a bare `jwt.decode` with the same key (tools/bench/verify_cost.py,
   in process), and whoami against liveness on a server signing with that algorithm.
@@ -29,6 +33,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import revocation  # tools/bench/revocation.py (this script's folder is on sys.path)
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parents[1]
 # What each run writes (git ignores it).
@@ -39,6 +45,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 TARGETS = {"whoami/live": (0.9, 0.95)}  # (denylist off, denylist on with Redis: each worker's mirror answers)
 # The project's first verification of an access token may cost this much a bare jwt.decode.
 VERIFY_COST_TARGET = 1.2
+# Only how long to poll for a server to come up (a loaded machine takes tens of seconds).
+START_WAIT_SECONDS = 90
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 # Debug off wants https pages for the emailed links (accounts.E004), as production sets them.
 PRODUCTION_LINK_PAGES = {
@@ -86,7 +94,7 @@ class Server:
             stdout=self.log,
             stderr=self.log,
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + START_WAIT_SECONDS
         while time.monotonic() < deadline:
             try:
                 if request("GET", self.port, "/api/health")[0] == 200:
@@ -96,11 +104,15 @@ class Server:
         self.log.seek(0)
         output = self.log.read()[-3000:]
         self.stop()
-        raise RuntimeError(f"gunicorn did not become healthy in 20 s:\n{output}")
+        raise RuntimeError(f"gunicorn did not become healthy in {START_WAIT_SECONDS} s:\n{output}")
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=START_WAIT_SECONDS)  # a loaded machine stops slowly too
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self.log.close()
 
     def __enter__(self):
@@ -182,6 +194,21 @@ def server_cpu_per_request(server: "Server", path: str, *, token: str | None, re
     return (worker_cpu_seconds(server) - before) / requests * 1e6
 
 
+def redis_commands_per_request(redis_url: str, port: int, path: str, *, token: str, requests: int) -> float:
+    """Commands Redis served per request (INFO commandstats), sequential requests; includes the mirrors' pings."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+
+    def served() -> int:
+        return sum(stat["calls"] for stat in client.info("commandstats").values())
+
+    before = served()
+    for _ in range(requests):
+        request("GET", port, path, token=token)
+    return (served() - before - 1) / requests  # less the INFO that read `before`
+
+
 def refreshes_per_second(port: int, refresh: str, *, seconds: float) -> float:
     deadline, count, started = time.monotonic() + seconds, 0, time.monotonic()
     while time.monotonic() < deadline:
@@ -245,11 +272,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--trials", type=int, default=20, help="race trials")
     parser.add_argument("--race-threads", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=2000, help="logout->whoami pairs across processes")
     parser.add_argument("--quick", action="store_true", help="one short round of everything (CI)")
     parser.add_argument("--database", help="ignored here: side_by_side.py's (make bench passes BENCH_ARGS to both)")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.seconds, args.trials = 1, 0.3, 2
+        args.rounds, args.seconds, args.trials, args.pairs = 1, 0.3, 2, 100
 
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
@@ -286,8 +314,15 @@ def main() -> int:
         "seconds_per_round": args.seconds,
         "clients": args.clients,
     }
-    for label, denylist in (("denylist_off", "0"), ("denylist_on_redis", "1")):
-        env = {**base_env, "JWT_SESSION_DENYLIST": denylist}
+    # The defaults: the denylist and its mirror on, the session throttle on (one client makes
+    # every request here, so its rate is raised: the cost of counting does not depend on it).
+    defaults = {"JWT_SESSION_DENYLIST": "1", "API_THROTTLE_SESSION": "100000000/min"}
+    for label, extra in (
+        ("denylist_off", {"JWT_SESSION_DENYLIST": "0"}),
+        ("denylist_on_redis", {"JWT_SESSION_DENYLIST": "1"}),
+        ("defaults", defaults),
+    ):
+        env = {**base_env, **extra}
         with Server(env) as server:
             token = issue_pair(env)["access"]
             results[label] = compare_whoami_to_live(
@@ -298,6 +333,9 @@ def main() -> int:
                 name: round(server_cpu_per_request(server, path, token=auth, requests=2000), 1)
                 for name, path, auth in (("live", "/api/health/live", None), ("whoami", "/api/auth/whoami", token))
             }
+            results[label]["redis_commands_per_whoami"] = round(
+                redis_commands_per_request(redis_url, server.port, "/api/auth/whoami", token=token, requests=1000), 3
+            )
 
     with Server({**base_env, "JWT_SESSION_DENYLIST": "1"}) as server:
         results["refresh_sequential_rps"] = round(
@@ -314,6 +352,8 @@ def main() -> int:
             "winners_max": max(winners),
         }
 
+    results["revocation"] = revocation.measure(base_env, Server, pairs=args.pairs)
+
     results["algorithms"] = {}
     for algorithm in ALGORITHMS:
         env = {**base_env, "JWT_ALGORITHM": algorithm, "JWT_SIGNING_KEY": signing_key(algorithm)}
@@ -326,7 +366,9 @@ def main() -> int:
             )
         results["algorithms"][algorithm] = measured
 
-    off, on = results["denylist_off"], results["denylist_on_redis"]
+    off, on, default = results["denylist_off"], results["denylist_on_redis"], results["defaults"]
+    revoked = results["revocation"]
+    accepted = revoked["mirror_on"]["accepted_after_204"]
     target_off, target_on = TARGETS["whoami/live"]
     rows = [
         (
@@ -365,6 +407,55 @@ def main() -> int:
             "",
             True,
         ),
+        (
+            "whoami / live, defaults (+ session throttle)",
+            f"{default['whoami_rps']} / {default['live_rps']} req/s",
+            f"{default['ratio']:.2f}",
+            f">= {target_on}",
+            default["ratio"] >= target_on,
+        ),
+        (
+            "Redis commands/whoami, denylist on / defaults",
+            f"{on['redis_commands_per_whoami']} / {default['redis_commands_per_whoami']}",
+            "",
+            "",
+            True,
+        ),
+        (
+            "server CPU/request whoami, defaults",
+            f"{default['server_cpu_us']['whoami']} us",
+            f"{default['server_cpu_us']['live'] / default['server_cpu_us']['whoami']:.2f}",
+            "",
+            True,
+        ),
+        (
+            f"accepted after logout 204, {revoked['mirror_on']['pairs']} pairs",
+            f"other process {accepted['other_process']}, same {accepted['same_process']}",
+            "",
+            "== 0",
+            accepted["other_process"] == accepted["same_process"] == 0,
+        ),
+        (
+            "logout p50 / p99, mirror on (waits for acks)",
+            f"{revoked['mirror_on']['logout_ms_p50']} / {revoked['mirror_on']['logout_ms_p99']} ms",
+            "",
+            "",
+            True,
+        ),
+        (
+            "logout p50 / p99, mirror off (baseline)",
+            f"{revoked['mirror_off']['logout_ms_p50']} / {revoked['mirror_off']['logout_ms_p99']} ms",
+            "",
+            "",
+            True,
+        ),
+        (
+            "  logout latency added, p50 / p99",
+            f"{revoked['logout_added_ms_p50']} / {revoked['logout_added_ms_p99']} ms",
+            "",
+            "",
+            True,
+        ),
         ("refresh, sequential", f"{results['refresh_sequential_rps']} req/s", "", "", True),
         (
             f"race winners, {args.race_threads} threads x {args.trials} trials",
@@ -394,9 +485,9 @@ def main() -> int:
                 True,
             )
         )
-    print(f"\n{'measure':42} {'measured (medians)':30} {'ratio':>6}  {'target':8} ok")
+    print(f"\n{'measure':46} {'measured (medians)':30} {'ratio':>6}  {'target':8} ok")
     for name, measured, ratio, target, ok in rows:
-        print(f"{name:42} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")
+        print(f"{name:46} {measured:30} {ratio:>6}  {target:8} {'yes' if ok else 'NO'}")
     results["targets_met"] = all(row[-1] for row in rows)
 
     RESULTS.mkdir(exist_ok=True)
