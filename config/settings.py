@@ -170,6 +170,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 10,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # In memory, as Django's own SQLite backend tests; said outright because pytest-django (under
+    # xdist) recognises that backend by its ENGINE string only, and would otherwise give each
+    # worker a file named after this one's path.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 
 # Requests each process may run against the database at once (core/bulkhead.py); beyond
 # it a request answers 503 at once. 0: the server's threads per process minus two.
