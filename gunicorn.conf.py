@@ -69,6 +69,10 @@ def post_worker_init(worker):
     from tokens.mirror import denylist_mirror
 
     denylist_mirror()
+    # The signing key set too, then kept current by a thread of its own: no request waits on the database for keys.
+    from tokens.keys import key_set_refresh_in_background
+
+    key_set_refresh_in_background()
     # Everything the app built at start-up lives for the process's life; moving it out of
     # the garbage collector's reach keeps each collection short (CPython's gc.freeze docs).
     gc.freeze()
