@@ -105,6 +105,7 @@ def session_delete(request, session_id: UUID):
     auth=introspection.introspection_client_authenticate,
     response={200: IntrospectionOut, **problem_responses(400, 401, 429)},
     throttle=Throttle("introspect", lambda request: request.auth),
+    exclude_none=True,  # inactive is `{"active": false}` alone (RFC 7662 §2.2)
 )
 def token_introspect(request, response: HttpResponse, body: Form[TokenFormIn]):
     """RFC 7662, for resource servers (HTTP Basic, JWT_INTROSPECTION_CLIENTS): `{"active": false}`, or the
@@ -112,7 +113,9 @@ def token_introspect(request, response: HttpResponse, body: Form[TokenFormIn]):
     if not body.token:
         raise OAuthInvalidRequest("Send the token to introspect as `token`.")
     response["Cache-Control"] = "no-store"
-    return introspection.token_introspect(token=body.token)
+    # A schema instance, which Ninja serialises as it is: validated (from a dict, or by the schema's
+    # constructor) it would keep the declared fields only, and the extra claims would be lost.
+    return IntrospectionOut.model_construct(**introspection.token_introspect(token=body.token))
 
 
 @auth_router.post(
