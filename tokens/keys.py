@@ -255,6 +255,8 @@ class _KeyStore:
         self._last_kick = 0.0
 
     def key_set(self) -> KeySet:
+        if self._background is None and _refresh_in_background:
+            self.start_background()  # a serving process's store made anew (settings changed, a rotation here)
         if self._set is None:
             self._reload()
         elif not 0 <= time.time() - self._loaded_at < self._max_age:
@@ -293,9 +295,11 @@ class _KeyStore:
         return self.key_set().verifying_key(kid)
 
     def start_background(self) -> None:
+        global _background_store
         if self._set is None:
             self._reload()
         if self._background is None:
+            _background_store = self
             self._background = threading.Thread(target=self._refresh_forever, name="signing-key-set", daemon=True)
             self._background.start()
 
@@ -303,6 +307,8 @@ class _KeyStore:
         while True:
             self._wake.wait(timeout=self._max_age)
             self._wake.clear()
+            if _background_store is not self:
+                return  # this copy was dropped; the one that replaced it has its own thread
             try:
                 self._reload()
             except Exception:  # noqa: BLE001 (this thread must outlive any one failure)
@@ -336,6 +342,12 @@ def _key_store() -> _KeyStore:
     return _KeyStore()
 
 
+# Set by key_set_refresh_in_background: this process serves requests.
+_refresh_in_background = False
+# The copy whose thread keeps it current; a dropped copy's thread ends.
+_background_store: _KeyStore | None = None
+
+
 def key_set() -> KeySet:
     """The set as this process knows it, at most JWT_KEY_SET_MAX_AGE seconds old (give or take a re-read)."""
     return _key_store().key_set()
@@ -347,9 +359,14 @@ def key_set_fresh() -> KeySet:
     return _key_store().fresh_key_set()
 
 
-def key_set_refresh_in_background() -> None:
+def key_set_refresh_in_background(*, enabled: bool = True) -> None:
     """Loads the set now and keeps it current from a thread of its own (a serving process's start)."""
-    _key_store().start_background()
+    global _refresh_in_background
+    _refresh_in_background = enabled
+    if enabled:
+        _key_store().start_background()
+    else:
+        key_set_forget()
 
 
 def verifying_key(kid: str) -> Key | None:
@@ -361,7 +378,11 @@ def verifying_key(kid: str) -> Key | None:
 
 def key_set_forget() -> None:
     """Drops this process's copy, so that the next use re-reads the set (after a rotation here)."""
+    global _background_store
     _key_store.cache_clear()  # type: ignore[attr-defined]
+    dropped, _background_store = _background_store, None
+    if dropped is not None:
+        dropped._wake.set()  # its thread sees it was dropped, and ends
 
 
 # --- rotation ----------------------------------------------------------------------------
