@@ -6,10 +6,11 @@ from django.http import HttpResponse
 from ninja import Form, Router, Status
 
 from core.schemas import problem_responses
-from core.throttling import Throttle, token_throttle
+from core.throttling import token_throttle
 from tokens import introspection, revocation, selectors, services, transport
 from tokens.auth import bearer_token, jwt_auth
 from tokens.errors import OAuthInvalidRequest
+from tokens.introspection import introspection_throttle
 from tokens.models import SessionEndReason
 from tokens.schemas import (
     AuthorizationServerMetadataOut,
@@ -104,7 +105,7 @@ def session_delete(request, session_id: UUID):
     "/introspect",
     auth=introspection.introspection_client_authenticate,
     response={200: IntrospectionOut, **problem_responses(400, 401, 429)},
-    throttle=Throttle("introspect", lambda request: request.auth),
+    throttle=introspection_throttle,
     exclude_none=True,  # inactive is `{"active": false}` alone (RFC 7662 §2.2)
 )
 def token_introspect(request, response: HttpResponse, body: Form[TokenFormIn]):

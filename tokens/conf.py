@@ -88,7 +88,9 @@ def token_settings() -> TokenSettings:
         raise ImproperlyConfigured("JWT_KEY_ACTIVATION_DELAY must be longer than JWT_KEY_SET_MAX_AGE.")
     if not 1 <= settings.JWT_JWKS_MAX_AGE < settings.JWT_KEY_ACTIVATION_DELAY:
         # A verifier that caches the JWKS as told must fetch a new key before that key signs.
-        raise ImproperlyConfigured("JWT_JWKS_MAX_AGE must be at least 1 second and shorter than JWT_KEY_ACTIVATION_DELAY.")
+        raise ImproperlyConfigured(
+            "JWT_JWKS_MAX_AGE must be at least 1 second and shorter than JWT_KEY_ACTIVATION_DELAY."
+        )
     if settings.JWT_KEY_ROTATION_PERIOD and settings.JWT_KEY_ROTATION_PERIOD <= settings.JWT_KEY_ACTIVATION_DELAY:
         raise ImproperlyConfigured("JWT_KEY_ROTATION_PERIOD must be 0 (off) or longer than JWT_KEY_ACTIVATION_DELAY.")
     return TokenSettings(

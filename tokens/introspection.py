@@ -24,6 +24,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from core.throttling import Throttle
 from tokens import backend, services
 from tokens.backend import TokenType
 from tokens.conf import token_settings
@@ -31,6 +32,15 @@ from tokens.errors import IntrospectionClientInvalid, TokenError
 from tokens.models import Session
 
 INACTIVE: dict[str, Any] = {"active": False}
+
+
+def _caller(request: HttpRequest) -> str | None:
+    """The client id the request authenticated as (Ninja's auth runs before the throttles)."""
+    return getattr(request, "auth", None)
+
+
+# Per resource server: one that loops cannot starve the others (API_THROTTLE_INTROSPECT).
+introspection_throttle = Throttle("introspect", _caller)
 
 
 def introspection_client_authenticate(request: HttpRequest) -> str:

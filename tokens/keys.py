@@ -311,7 +311,7 @@ class _KeyStore:
                 return  # this copy was dropped; the one that replaced it has its own thread
             try:
                 self._reload()
-            except Exception:  # noqa: BLE001 (this thread must outlive any one failure)
+            except Exception:  # this thread must outlive any one failure
                 logger.exception("The signing key set could not be re-read; keeping this process's copy.")
             finally:
                 # This thread's connection, so that a database restart costs one failed re-read.
@@ -456,7 +456,9 @@ def signing_key_rotate(*, algorithm: str, retire_after: timedelta, now_: bool = 
                 continue  # already stops before the new key starts
             key.state, key.retired_at = SigningKeyState.RETIRED, signs_from
             key.verifies_until = signs_from + retire_after
-            key.published_until = min(key.verifies_until, signs_from + conf.access_ttl + conf.leeway + conf.key_activation_delay)
+            key.published_until = min(
+                key.verifies_until, signs_from + conf.access_ttl + conf.leeway + conf.key_activation_delay
+            )
             key.save(update_fields=["state", "retired_at", "published_until", "verifies_until"])
             retired.append(key)
         current = SigningKey.objects.create(

@@ -16,7 +16,6 @@ from tokens.errors import SessionNotFound, TokenError
 # `token_type_hint` is read and ignored: the token's `typ` header says what it is (RFC 7009 §2.1 lets a server).
 
 
-
 def token_revoke(*, token: str) -> None:
     """Ends the session of a valid access or refresh token; does nothing for any other."""
     try:

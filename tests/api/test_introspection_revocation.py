@@ -43,7 +43,9 @@ def resource_servers(settings):
 
 def introspect(client, token: str | None, **headers: str) -> dict:
     response = client.post(
-        "/auth/introspect", data={"token": token} if token is not None else {}, headers=headers or basic("orders", SECRET_NEW)
+        "/auth/introspect",
+        data={"token": token} if token is not None else {},
+        headers=headers or basic("orders", SECRET_NEW),
     )
     assert response.status_code == 200, response.json()
     return response.json()
@@ -56,7 +58,9 @@ def active(client, token: str) -> bool:
 # --- introspection ------------------------------------------------------------------------------
 
 
-def test_an_active_access_token_is_introspected_with_every_rfc_7662_field(client, user, settings, django_assert_num_queries):
+def test_an_active_access_token_is_introspected_with_every_rfc_7662_field(
+    client, user, settings, django_assert_num_queries
+):
     settings.JWT_EXTRA_CLAIMS = "tests.api.test_introspection_revocation.extra_claims"
     pair = session_start(user=user)
     claims = claims_of(pair.access)

@@ -41,7 +41,8 @@ def test_a_stale_copy_is_reread_by_the_thread_while_requests_make_no_query(clien
     user = User.objects.create_user(email="ada@example.com")
     pair = session_start(user=user)
     store = keys._key_store()
-    assert store._background is not None and store._background.is_alive()
+    assert store._background is not None
+    assert store._background.is_alive()
     generation = store._generation
     with time_machine.travel(timezone.now() + timedelta(seconds=61), tick=False):
         # Past JWT_KEY_SET_MAX_AGE: the request wakes the thread and goes on with its copy.

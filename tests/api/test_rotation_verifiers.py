@@ -43,7 +43,8 @@ AUDIENCE = "auth-backend"
 
 def _load_example() -> types.ModuleType:
     spec = importlib.util.spec_from_file_location("verify_elsewhere", ROOT / "examples" / "verify_elsewhere.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -116,9 +117,9 @@ class JoserfcVerifier:
 
     def _key(self, kid: str) -> Any:
         now = time.time()
-        if self.key_set is None or now >= self.expires_at:
-            self._fetch()
-        elif not any(key.kid == kid for key in self.key_set.keys) and now - self.fetched_at >= self.COOLDOWN:
+        expired = self.key_set is None or now >= self.expires_at
+        unknown = self.key_set is not None and not any(key.kid == kid for key in self.key_set.keys)
+        if expired or (unknown and now - self.fetched_at >= self.COOLDOWN):
             self._fetch()
         assert self.key_set is not None
         for key in self.key_set.keys:
@@ -147,7 +148,14 @@ class NodeVerifier:
     def __init__(self, name: str, jwks_uri: str, *, issuer: str, options: dict[str, Any]) -> None:
         self.name = name
         self.process = subprocess.Popen(
-            ["node", str(NODE_VERIFIER / "jose_verifier.mjs"), jwks_uri, issuer, AUDIENCE, json.dumps(options)],
+            [
+                shutil.which("node") or "node",
+                str(NODE_VERIFIER / "jose_verifier.mjs"),
+                jwks_uri,
+                issuer,
+                AUDIENCE,
+                json.dumps(options),
+            ],
             cwd=NODE_VERIFIER,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -155,7 +163,8 @@ class NodeVerifier:
         )
 
     def _ask(self, command: dict[str, Any]) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())

@@ -15,12 +15,12 @@ from io import StringIO
 import jwt
 import pytest
 import time_machine
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc.jwk import import_key
 
 from tests.conftest import bearer

@@ -59,7 +59,9 @@ class Command(BaseCommand):
             else:
                 rotation = signing_key_rotate(
                     algorithm=algorithm,
-                    retire_after=timedelta(seconds=retire_after) if retire_after is not None else default_retire_after(),
+                    retire_after=timedelta(seconds=retire_after)
+                    if retire_after is not None
+                    else default_retire_after(),
                     now_=now,
                 )
         except ImproperlyConfigured as exc:  # no key-encryption key with debug off
