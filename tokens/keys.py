@@ -268,8 +268,11 @@ class _KeyStore:
         return self._set
 
     def fresh_key_set(self) -> KeySet:
-        if self._background is None and not 0 <= time.time() - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
-            self._reload()
+        if self._set is not None and not 0 <= time.time() - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
+            if self._background is None:
+                self._reload()
+            else:
+                self._wake.set()  # the next JWKS request gets the thread's new copy; this one does not wait
         return self.key_set()
 
     def verifying_key(self, kid: str) -> Key | None:
@@ -355,7 +358,8 @@ def key_set() -> KeySet:
 
 def key_set_fresh() -> KeySet:
     """The set as the database has it now (re-read at most once a second), for the JWKS; in a
-    serving process, the background thread's copy: a new key is published long before it signs."""
+    serving process, the thread's copy, which a JWKS request finding it older than a second has
+    the thread re-read (a new key is published long before it signs: no need to wait for it)."""
     return _key_store().fresh_key_set()
 
 
