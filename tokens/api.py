@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Form, Router, Status
 
 from core.schemas import problem_responses
@@ -108,7 +108,7 @@ def session_delete(request, session_id: UUID):
     throttle=introspection_throttle,
     exclude_none=True,  # inactive is `{"active": false}` alone (RFC 7662 §2.2)
 )
-def token_introspect(request, response: HttpResponse, body: Form[TokenFormIn]):
+def token_introspect(request: HttpRequest, response: HttpResponse, body: Form[TokenFormIn]) -> IntrospectionOut:
     """RFC 7662, for resource servers (HTTP Basic, JWT_INTROSPECTION_CLIENTS): `{"active": false}`, or the
     claims of a live access token. A logout shows at once. The answer is RFC 7662's JSON, not a problem."""
     if not body.token:
@@ -125,7 +125,7 @@ def token_introspect(request, response: HttpResponse, body: Form[TokenFormIn]):
     response={200: None, **problem_responses(400, 403, 429)},
     throttle=token_throttle,
 )
-def token_revoke(request, body: Form[TokenFormIn]):
+def token_revoke(request: HttpRequest, body: Form[TokenFormIn]) -> HttpResponse:
     """RFC 7009: ends the session of the access or refresh token sent; 200 whatever the token (even unknown)."""
     if not body.token:
         raise OAuthInvalidRequest("Send the token to revoke as `token`.")

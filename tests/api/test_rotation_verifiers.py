@@ -257,9 +257,12 @@ def kid_of(token: str) -> str:
     return jwt.get_unverified_header(token)["kid"]
 
 
-def test_no_verifier_rejects_a_valid_token_across_a_publish_ahead_rotation_and_a_retirement(live_keys, clock):
+@pytest.mark.parametrize(("before", "after"), [("ES256", "RS256"), ("RS256", "EdDSA"), ("EdDSA", "ES256")])
+def test_no_verifier_rejects_a_valid_token_across_a_publish_ahead_rotation_and_a_retirement(
+    live_keys, clock, before, after
+):
     user = User.objects.create_user(email="ada@example.com")
-    first = rotate()
+    first = rotate("--algorithm", before)
     all_verifiers = verifiers(live_keys, clock)
     tokens: list[tuple[float, str]] = []  # (issued at, in seconds from the start; the access token)
 
@@ -282,7 +285,7 @@ def test_no_verifier_rejects_a_valid_token_across_a_publish_ahead_rotation_and_a
     elapsed += 301
     issue_and_verify_all(elapsed)
     rotated_at = elapsed
-    second = rotate()
+    second = rotate("--algorithm", after)
     signs_from = datetime.fromisoformat(second["signs_from"])
     (retired,) = second["retired"]
     published_until = datetime.fromisoformat(retired["published_until"])
@@ -301,6 +304,7 @@ def test_no_verifier_rejects_a_valid_token_across_a_publish_ahead_rotation_and_a
         if kid_of(tokens[-1][1]) == first["kid"]:
             last_of_first_key = tokens[-1][1]
     assert kid_of(tokens[-1][1]) == second["kid"]
+    assert jwt.get_unverified_header(tokens[-1][1])["alg"] == after
     assert last_of_first_key is not None
 
     # The first key has left the set: once each verifier's cache has let it go (at most 10 minutes,
