@@ -300,7 +300,12 @@ class _KeyStore:
     def start_background(self) -> None:
         global _background_store
         if self._set is None:
-            self._reload()
+            try:
+                self._reload()
+            except DatabaseError:
+                # A worker starts without its database (down, not migrated yet): /api/health/live
+                # answers, and the first request that needs keys loads them.
+                logger.warning("The signing key set could not be read at start-up; it loads at first use.")
         if self._background is None:
             _background_store = self
             self._background = threading.Thread(target=self._refresh_forever, name="signing-key-set", daemon=True)
