@@ -140,6 +140,10 @@ def post_worker_init(worker: Worker) -> None:
     # arrives: an answer whose headers already said "keep-alive" must keep the connection
     # for the linger above, or the client's next request meets a reset.
     worker.wsgi = _close_once_stopping(worker, worker.wsgi)
+    # The signing key set too, then kept current by a thread of its own: no request waits on the database for keys.
+    from tokens.keys import key_set_refresh_in_background
+
+    key_set_refresh_in_background()
     # Everything the app built at start-up lives for the process's life; moving it out of
     # the garbage collector's reach keeps each collection short (CPython's gc.freeze docs).
     gc.freeze()

@@ -247,6 +247,7 @@ API_THROTTLE_RATES = {
     "sign_in": env_str("API_THROTTLE_SIGN_IN", "60/min"),  # social authorize and callback, per client IP
     "sign_in_provider": env_str("API_THROTTLE_SIGN_IN_PROVIDER", "600/min"),  # the same, per provider
     "tokens": env_str("API_THROTTLE_TOKENS", "120/min"),  # token refresh and verify, per client IP
+    "introspect": env_str("API_THROTTLE_INTROSPECT", "6000/min"),  # RFC 7662 introspection, per resource server
     "session": env_str("API_THROTTLE_SESSION", "600/min"),  # every authenticated endpoint, per session
     "password": env_str("API_THROTTLE_PASSWORD", "30/min"),  # sign-up, password sign-in, reset, per client IP
     # Sign-up and resend per email address in the body, whatever the client IP.
@@ -285,9 +286,25 @@ JWT_ALGORITHM = env_str("JWT_ALGORITHM", "HS256")
 JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY")
 # Empty: derived from JWT_SIGNING_KEY. Alone, a PEM public key: a deployment that only verifies.
 JWT_VERIFYING_KEY = env_str("JWT_VERIFYING_KEY")
-# Each process re-reads the key set from the database at most this often (and at once, at
-# most once a second, on a token with an unknown `kid`); also the JWKS's Cache-Control max-age.
+# Each process re-reads the key set from the database this often, in the background (and soon,
+# at most once a second, on a token with an unknown `kid`).
 JWT_KEY_SET_MAX_AGE = env_int("JWT_KEY_SET_MAX_AGE", 60)
+# A rotated-in key is published this many seconds before it signs, and a retired key stays
+# published this long after its last access token expires: longer than any verifier's cache of
+# the JWKS (jose keeps 10 minutes, PyJWT's PyJWKClient 5). docs/keys.md, per verifier.
+JWT_KEY_ACTIVATION_DELAY = env_int("JWT_KEY_ACTIVATION_DELAY", 3600)
+# The JWKS's (and the metadata's) Cache-Control max-age: how long verifiers should cache the set.
+JWT_JWKS_MAX_AGE = env_int("JWT_JWKS_MAX_AGE", 300)
+# A new key every this many seconds (rotate_signing_key --scheduled, and flush_expired_tokens);
+# 0: only when someone runs rotate_signing_key.
+JWT_KEY_ROTATION_PERIOD = env_int("JWT_KEY_ROTATION_PERIOD", 90 * 24 * 3600)
+# Fernet keys (comma-separated, newest first) that encrypt the database's private signing keys;
+# required with DEBUG off once keys live in the database (tokens/kek.py, docs/keys.md).
+JWT_KEY_ENCRYPTION_KEYS = env_list("JWT_KEY_ENCRYPTION_KEYS", [])
+# The resource servers that may call POST /api/auth/introspect (RFC 7662), as HTTP Basic
+# credentials: "client_id:sha256-hex-of-secret" entries, comma-separated; an id may appear twice
+# while its secret is rotated. Empty: introspection refuses everyone (docs/keys.md).
+JWT_INTROSPECTION_CLIENTS = env_list("JWT_INTROSPECTION_CLIENTS", [])
 JWT_SESSION_DENYLIST = env_bool("JWT_SESSION_DENYLIST", True)
 # With Redis: each process keeps the denylist in memory, kept current by Redis pub/sub, so a
 # bearer check makes no network call (tokens/mirror.py, docs/tokens.md). Off: one Redis read each.

@@ -2,9 +2,13 @@
 
 It imports nothing of the project: only the standard library and PyJWT (`pip install "PyJWT[crypto]"`).
 From the issuer's RFC 8414 metadata it takes `jwks_uri`, fetches the public keys with PyJWT's
-PyJWKClient (which caches them and fetches again when a token names a `kid` it has not seen, so it
-follows key rotations), picks the key by the token's `kid`, and checks the signature with that key's
-own algorithm, then `iss`, `aud`, `exp` and the access-token type (RFC 9068 `typ: at+jwt`).
+PyJWKClient, picks the key by the token's `kid`, and checks the signature with that key's own
+algorithm, then `iss`, `aud`, `exp` and the access-token type (RFC 9068 `typ: at+jwt`).
+
+The client is configured as docs/keys.md recommends for a long-lived service (`jwks_client`):
+the key set cached for the JWKS's max-age, so a new key (published an hour before it signs) is
+fetched long before a token names it and a removed key is dropped within that time; never
+`cache_keys=True`, whose per-`kid` cache has no expiry and would keep a removed key forever.
 
     python examples/verify_elsewhere.py --issuer https://auth.example.com --audience auth-backend TOKEN
 
@@ -19,6 +23,14 @@ import urllib.request
 import jwt
 
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
+# The JWKS's Cache-Control max-age (the API's JWT_JWKS_MAX_AGE): PyJWKClient does not read the header.
+JWKS_CACHE_SECONDS = 300
+
+
+def jwks_client(jwks_uri: str) -> jwt.PyJWKClient:
+    """The key set, cached for JWKS_CACHE_SECONDS, fetched again then or on an unknown `kid`
+    (at most every 30 s, PyJWT's cooldown)."""
+    return jwt.PyJWKClient(jwks_uri, cache_keys=False, cache_jwk_set=True, lifespan=JWKS_CACHE_SECONDS, timeout=5)
 
 
 def authorization_server_metadata(issuer: str) -> dict:
@@ -31,7 +43,7 @@ def authorization_server_metadata(issuer: str) -> dict:
 
 
 def verify(token: str, *, issuer: str, audience: str, jwks: jwt.PyJWKClient) -> dict:
-    signing_key = jwks.get_signing_key_from_jwt(token)  # by `kid`; refetches the JWKS on an unknown one
+    signing_key = jwks.get_signing_key_from_jwt(token)  # by `kid`
     if jwt.get_unverified_header(token).get("typ") not in ACCESS_TOKEN_TYPES:
         raise jwt.InvalidTokenError("not an access token")
     return jwt.decode(
@@ -53,7 +65,7 @@ def main() -> int:
     args = parser.parse_args()
     try:
         metadata = authorization_server_metadata(args.issuer)
-        jwks = jwt.PyJWKClient(metadata["jwks_uri"], cache_keys=True, timeout=5)
+        jwks = jwks_client(metadata["jwks_uri"])
         claims = verify(args.token, issuer=args.issuer, audience=args.audience, jwks=jwks)
     except (jwt.PyJWTError, OSError, ValueError) as exc:
         print(f"refused: {exc}", file=sys.stderr)

@@ -75,7 +75,16 @@ class SigningKeyAdmin(admin.ModelAdmin):
     JWT_KEY_SET_MAX_AGE seconds (docs/keys.md).
     """
 
-    list_display = ("kid", "algorithm", "state", "created_at", "retired_at", "verifies_until")
+    list_display = (
+        "kid",
+        "algorithm",
+        "state",
+        "created_at",
+        "signs_from",
+        "retired_at",
+        "published_until",
+        "verifies_until",
+    )
     list_filter = ("state", "algorithm")
     fields = list_display
     readonly_fields = list_display

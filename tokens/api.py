@@ -2,21 +2,25 @@
 
 from uuid import UUID
 
-from django.http import HttpResponse
-from ninja import Router, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import Form, Router, Status
 
 from core.schemas import problem_responses
 from core.throttling import token_throttle
-from tokens import selectors, services, transport
+from tokens import introspection, revocation, selectors, services, transport
 from tokens.auth import bearer_token, jwt_auth
+from tokens.errors import OAuthInvalidRequest
+from tokens.introspection import introspection_throttle
 from tokens.models import SessionEndReason
 from tokens.schemas import (
     AuthorizationServerMetadataOut,
     ClaimsOut,
+    IntrospectionOut,
     JwksOut,
     RefreshIn,
     SessionOut,
     SessionsEndedOut,
+    TokenFormIn,
     TokenPairOut,
     VerifyIn,
     WhoAmIOut,
@@ -95,6 +99,38 @@ def session_delete(request, session_id: UUID):
     """Ends one of the user's sessions (404 for a session that is not theirs)."""
     services.session_end(session_id=session_id, user_id=request.auth.user_id, reason=SessionEndReason.ENDED_BY_USER)
     return Status(204, None)
+
+
+@auth_router.post(
+    "/introspect",
+    auth=introspection.introspection_client_authenticate,
+    response={200: IntrospectionOut, **problem_responses(400, 401, 429)},
+    throttle=introspection_throttle,
+    exclude_none=True,  # inactive is `{"active": false}` alone (RFC 7662 §2.2)
+)
+def token_introspect(request: HttpRequest, response: HttpResponse, body: Form[TokenFormIn]) -> IntrospectionOut:
+    """RFC 7662, for resource servers (HTTP Basic, JWT_INTROSPECTION_CLIENTS): `{"active": false}`, or the
+    claims of a live access token. A logout shows at once. The answer is RFC 7662's JSON, not a problem."""
+    if not body.token:
+        raise OAuthInvalidRequest("Send the token to introspect as `token`.")
+    response["Cache-Control"] = "no-store"
+    # A schema instance, which Ninja serialises as it is: validated (from a dict, or by the schema's
+    # constructor) it would keep the declared fields only, and the extra claims would be lost.
+    return IntrospectionOut.model_construct(**introspection.token_introspect(token=body.token))
+
+
+@auth_router.post(
+    "/revoke",
+    auth=transport.csrf_guard,
+    response={200: None, **problem_responses(400, 403, 429)},
+    throttle=token_throttle,
+)
+def token_revoke(request: HttpRequest, body: Form[TokenFormIn]) -> HttpResponse:
+    """RFC 7009: ends the session of the access or refresh token sent; 200 whatever the token (even unknown)."""
+    if not body.token:
+        raise OAuthInvalidRequest("Send the token to revoke as `token`.")
+    revocation.token_revoke(token=body.token)
+    return HttpResponse(status=200)
 
 
 @well_known_router.get("/jwks.json", response={200: JwksOut, **problem_responses(503)}, url_name="jwks")

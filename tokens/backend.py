@@ -43,7 +43,7 @@ _KEY_SOURCE_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 
 
 def encode(claims: dict[str, Any], *, token_type: TokenType) -> str:
-    key = keys.key_set().signing
+    key = keys.key_set().signing_key()
     if key is None:
         raise SigningKeyMissing()
     return jwt.encode(

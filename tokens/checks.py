@@ -6,6 +6,7 @@ gunicorn.conf.py runs these with the database (`check --database default`) befor
 """
 
 import ipaddress
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
-from tokens import keys
+from tokens import kek, keys
 from tokens.conf import token_settings
 from tokens.models import SigningKey, SigningKeyState
 
@@ -106,3 +107,38 @@ def signing_key_check(app_configs, databases=None, **kwargs):
             id="tokens.E011",
         )
     ]
+
+
+@register(Tags.security)
+def signing_keys_encrypted_check(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[Error]:
+    """With debug off, private keys in the database are encrypted and a key-encryption key opens them."""
+    try:
+        configured = kek.encryption_configured()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="tokens.E012")]
+    if settings.DEBUG or not databases or "default" not in databases:
+        return []
+    try:
+        stored = list(SigningKey.objects.values_list("private_key", flat=True))
+    except DatabaseError:
+        return []  # not migrated yet, or unreachable: as for tokens.E011
+    if not stored:
+        return []
+    if not configured:
+        return [
+            Error(
+                "The database holds private signing keys and JWT_KEY_ENCRYPTION_KEYS is empty.",
+                hint="Set JWT_KEY_ENCRYPTION_KEYS (docs/keys.md says how to make one), then run "
+                "`python manage.py reencrypt_signing_keys`.",
+                id="tokens.E012",
+            )
+        ]
+    if not all(kek.is_sealed(value) for value in stored):
+        return [
+            Error(
+                "Some private signing keys in the database are not encrypted.",
+                hint="Run `python manage.py reencrypt_signing_keys`.",
+                id="tokens.E013",
+            )
+        ]
+    return []

@@ -60,3 +60,30 @@ class SigningKeyMissing(ServiceUnavailable):
 
     code = "signing_key_missing"
     title = "This server has no key to sign tokens with"
+
+
+class OAuthProblem(Problem):
+    """An error of an RFC 6749-family endpoint (introspection, revocation): problem+json as every
+    error here, with RFC 6749 §5.2's `error` member too, for OAuth client libraries."""
+
+    oauth_error = "invalid_request"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, error=self.oauth_error)
+
+
+class OAuthInvalidRequest(OAuthProblem):
+    code = "invalid_request"
+    title = "The request lacks a required parameter"
+
+
+class IntrospectionClientInvalid(OAuthProblem):
+    """RFC 7662 §2.1: the caller (a resource server) failed HTTP Basic authentication."""
+
+    status = 401
+    code = "introspection_client_invalid"
+    title = "Introspection needs the credentials of a resource server"
+    oauth_error = "invalid_client"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Basic realm="introspection", charset="UTF-8"'}

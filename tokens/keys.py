@@ -1,4 +1,4 @@
-"""The key set: one current key signs, retired keys verify until the tokens they signed expire.
+"""The key set: one key signs at a time, published before it signs; retired keys verify until their tokens expire.
 
 Where keys come from (docs/keys.md argues the choice):
 - the database (`SigningKey` rows, made by `manage.py rotate_signing_key`): every process
@@ -8,14 +8,17 @@ Where keys come from (docs/keys.md argues the choice):
 - with DEBUG on, an HMAC algorithm and no key configured, SECRET_KEY, so that `make run`
   needs no setup. Never with DEBUG off (config/settings.py and tokens.checks refuse).
 
-The database's current key signs when there is one, otherwise the environment's. Every key
-is named by its `kid`: the RFC 7638 thumbprint of its public half, or for HMAC of the key
-itself (a SHA-256 hash: it names the secret without revealing it).
+A rotation publishes the new key at once and lets it sign only JWT_KEY_ACTIVATION_DELAY
+later, so that every verifier's cached JWKS holds it before a token names it; each key's
+signing window is in its row, and the key whose window holds the moment signs (a database key
+before the environment's). Every key is named by its `kid`: the RFC 7638 thumbprint of its
+public half, or for HMAC of the key itself (a SHA-256 hash: it names the secret without
+revealing it). Private keys are stored encrypted (tokens/kek.py).
 
 Each process keeps the set in memory, so verifying a token costs no query. It re-reads the
-rows when its copy is older than JWT_KEY_SET_MAX_AGE seconds, and at once when a token
-names a `kid` it does not know, but at most once per UNKNOWN_KID_REFETCH_INTERVAL, so that
-made-up `kid`s cannot cost a query per request.
+rows every JWT_KEY_SET_MAX_AGE seconds (in a serving process, from a thread of its own: see
+_KeyStore), and soon when a token names a `kid` it does not know, but at most once per
+UNKNOWN_KID_REFETCH_INTERVAL, so that made-up `kid`s cannot cost a query per request.
 """
 
 import base64
@@ -27,14 +30,15 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError
@@ -42,6 +46,7 @@ from jwt.exceptions import InvalidKeyError
 from core.conf import settings_accessor
 from core.secret_keys import HMAC_MIN_KEY_BYTES
 from core.transactions import is_transaction_conflict
+from tokens import kek
 from tokens.conf import token_settings
 from tokens.models import SigningKey, SigningKeyState
 
@@ -49,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 # A made-up `kid` may make a process re-read the set at most this often (seconds).
 UNKNOWN_KID_REFETCH_INTERVAL = 1.0
+# How long, at most, the request that names an unknown `kid` waits for the background re-read (seconds).
+UNKNOWN_KID_WAIT = 0.5
 # What every `kid` of this API looks like: base64url of a SHA-256 digest, no padding. Anything
 # else is refused before any lookup, and a `kid` is never a path, a query or a file name.
 KID_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -84,7 +91,21 @@ class Key:
     algorithm: str
     verifying: Any  # a public key object, or the HMAC secret's bytes
     signing: Any = field(default=None, repr=False)  # None when this process only verifies with it
+    # Its signing window; None: open on that side (the environment's key has none).
+    signs_from: datetime | None = None
+    signs_until: datetime | None = None
+    published_until: datetime | None = None  # None: in the JWKS for as long as it verifies
     verifies_until: datetime | None = None  # None: for as long as it is in the set
+
+    def signs_at(self, now: datetime) -> bool:
+        return (
+            self.signing is not None
+            and (self.signs_from is None or self.signs_from <= now)
+            and (self.signs_until is None or now < self.signs_until)
+        )
+
+    def published_at(self, now: datetime) -> bool:
+        return all(end is None or now < end for end in (self.published_until, self.verifies_until))
 
     @property
     def is_hmac(self) -> bool:
@@ -133,33 +154,59 @@ def static_key() -> Key | None:
     return None
 
 
-# Parsed database keys by kid: parsing a PEM costs milliseconds, re-reading the rows should not.
+# Parsed database keys by kid: decrypting and parsing a PEM cost milliseconds, re-reading the rows should not.
 _parsed_rows: dict[str, Key] = {}
+
+
+def _secret_of(algorithm: str, private_key: str) -> str | bytes:
+    """What PyJWT takes for a stored (decrypted) private key: the PEM, or the HMAC secret's bytes."""
+    if algorithm in HMAC_MIN_KEY_BYTES:
+        return base64.urlsafe_b64decode(private_key + "=" * (-len(private_key) % 4))
+    return private_key
 
 
 def _key_from_row(row: SigningKey) -> Key:
     parsed = _parsed_rows.get(row.kid)
     if parsed is None or parsed.algorithm != row.algorithm:
-        secret: str | bytes = row.private_key
-        if row.algorithm in HMAC_MIN_KEY_BYTES:
-            secret = base64.urlsafe_b64decode(row.private_key + "=" * (-len(row.private_key) % 4))
         parsed = _key_from_pem_or_secret(
-            algorithm=row.algorithm, signing=secret, verifying=None, setting=f"signing key {row.kid}"
+            algorithm=row.algorithm,
+            signing=_secret_of(row.algorithm, kek.private_key_open(row.private_key)),
+            verifying=None,
+            setting=f"signing key {row.kid}",
         )
+        if parsed.kid != row.kid:
+            # The row's key is not the one its kid names (a row altered in the database): never use it.
+            raise ImproperlyConfigured(f"Signing key {row.kid} does not hold the key its kid names.")
         _parsed_rows[row.kid] = parsed
     return Key(
         kid=row.kid,
         algorithm=row.algorithm,
         verifying=parsed.verifying,
-        signing=parsed.signing if row.state == SigningKeyState.CURRENT else None,
+        signing=parsed.signing,
+        signs_from=row.signs_from,
+        signs_until=row.retired_at,
+        published_until=row.published_until,
         verifies_until=row.verifies_until,
     )
 
 
 @dataclass(frozen=True)
 class KeySet:
-    signing: Key | None
     by_kid: dict[str, Key]
+
+    def signing_key(self, now: datetime | None = None) -> Key | None:
+        """The key that signs at `now`: of those whose signing window holds it, the newest.
+
+        Every process knows the schedule, so all switch to a new key at its `signs_from`
+        without re-reading anything. The environment's key (no window) signs only when no
+        database key does.
+        """
+        now = now or timezone.now()
+        signing = None
+        for key in self.by_kid.values():
+            if key.signs_at(now) and (signing is None or _signs_from(key) > _signs_from(signing)):
+                signing = key
+        return signing
 
     def verifying_key(self, kid: str) -> Key | None:
         key = self.by_kid.get(kid)
@@ -168,19 +215,36 @@ class KeySet:
         return key
 
     def jwks(self) -> dict[str, Any]:
-        """RFC 7517 JWK Set of the public keys that verify now; HMAC keys are secrets, never published."""
+        """RFC 7517 JWK Set of the public keys published now: a new key from its creation, before
+        it signs; a retired one until its last access token has expired (plus the activation
+        delay). HMAC keys are secrets, never published."""
         now = timezone.now()
-        return {
-            "keys": [
-                key.public_jwk()
-                for key in self.by_kid.values()
-                if not key.is_hmac and (key.verifies_until is None or key.verifies_until > now)
-            ]
-        }
+        return {"keys": [key.public_jwk() for key in self.by_kid.values() if not key.is_hmac and key.published_at(now)]}
+
+
+def _signs_from(key: Key) -> datetime:
+    return key.signs_from or datetime.min.replace(tzinfo=UTC)
+
+
+def _load_key_set(static: Key | None) -> KeySet:
+    rows = SigningKey.objects.exclude(verifies_until__lte=timezone.now()).only(
+        "kid", "algorithm", "private_key", "signs_from", "retired_at", "published_until", "verifies_until"
+    )
+    by_kid = {key.kid: key for key in map(_key_from_row, rows)}
+    if static is not None:
+        by_kid.setdefault(static.kid, static)
+    return KeySet(by_kid=by_kid)
 
 
 class _KeyStore:
-    """This process's copy of the set, re-read from the database when stale (see the module docstring)."""
+    """This process's copy of the set (see the module docstring).
+
+    In a serving process (gunicorn's workers: `key_set_refresh_in_background`) a thread of its
+    own re-reads the rows every JWT_KEY_SET_MAX_AGE seconds, so that no request waits on the
+    database for keys, and a hung database holds that thread alone while requests go on with
+    the copy they have. Elsewhere (commands, tests, runserver) a use that finds the copy stale
+    re-reads it inline.
+    """
 
     def __init__(self) -> None:
         self._static = static_key()
@@ -188,25 +252,82 @@ class _KeyStore:
         self._set: KeySet | None = None
         self._loaded_at = 0.0
         self._lock = threading.Lock()
+        self._background: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._loaded = threading.Condition()
+        self._generation = 0
+        self._last_kick = 0.0
 
     def key_set(self) -> KeySet:
-        age = time.time() - self._loaded_at
-        if self._set is None or not 0 <= age < self._max_age:
+        if self._background is None and _refresh_in_background:
+            self.start_background()  # a serving process's store made anew (settings changed, a rotation here)
+        if self._set is None:
             self._reload()
+        elif not 0 <= time.time() - self._loaded_at < self._max_age:
+            if self._background is None:
+                self._reload()
+            else:
+                self._wake.set()  # the thread re-reads; this request goes on with the copy it has
         assert self._set is not None
         return self._set
 
     def fresh_key_set(self) -> KeySet:
-        if not 0 <= time.time() - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
-            self._reload()
+        if self._set is not None and not 0 <= time.time() - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
+            if self._background is None:
+                self._reload()
+            else:
+                self._wake.set()  # the next JWKS request gets the thread's new copy; this one does not wait
         return self.key_set()
 
     def verifying_key(self, kid: str) -> Key | None:
         key = self.key_set().verifying_key(kid)
-        if key is None and not 0 <= time.time() - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
-            self._reload()
-            key = self.key_set().verifying_key(kid)
-        return key
+        if key is not None:
+            return key
+        now = time.time()
+        if self._background is None:
+            if not 0 <= now - self._loaded_at < UNKNOWN_KID_REFETCH_INTERVAL:
+                self._reload()
+                key = self.key_set().verifying_key(kid)
+            return key
+        # Published ahead, a new key is known here long before it signs; only a `--now`
+        # rotation gets here. The first such request each second asks the thread for a
+        # re-read and waits for it, at most UNKNOWN_KID_WAIT; the others do not wait.
+        if 0 <= now - self._last_kick < UNKNOWN_KID_REFETCH_INTERVAL:
+            return None
+        self._last_kick = now
+        with self._loaded:
+            generation = self._generation
+            self._wake.set()
+            self._loaded.wait_for(lambda: self._generation != generation, timeout=UNKNOWN_KID_WAIT)
+        return self.key_set().verifying_key(kid)
+
+    def start_background(self) -> None:
+        global _background_store
+        if self._set is None:
+            try:
+                self._reload()
+            except DatabaseError:
+                # A worker starts without its database (down, not migrated yet): /api/health/live
+                # answers, and the first request that needs keys loads them.
+                logger.warning("The signing key set could not be read at start-up; it loads at first use.")
+        if self._background is None:
+            _background_store = self
+            self._background = threading.Thread(target=self._refresh_forever, name="signing-key-set", daemon=True)
+            self._background.start()
+
+    def _refresh_forever(self) -> None:
+        while True:
+            self._wake.wait(timeout=self._max_age)
+            self._wake.clear()
+            if _background_store is not self:
+                return  # this copy was dropped; the one that replaced it has its own thread
+            try:
+                self._reload()
+            except Exception:  # this thread must outlive any one failure
+                logger.exception("The signing key set could not be re-read; keeping this process's copy.")
+            finally:
+                # This thread's connection, so that a database restart costs one failed re-read.
+                connections.close_all()
 
     def _reload(self) -> None:
         # One thread re-reads; others keep using the copy they have (if there is one yet).
@@ -214,29 +335,18 @@ class _KeyStore:
             return
         try:
             try:
-                rows = list(
-                    SigningKey.objects.exclude(verifies_until__lte=timezone.now()).only(
-                        "kid", "algorithm", "state", "private_key", "verifies_until"
-                    )
-                )
+                self._set = _load_key_set(self._static)
             except DatabaseError:
                 if self._set is None:
                     raise
                 # Keep verifying with the copy we have; try again after the usual interval.
                 logger.warning("The signing key set could not be re-read; keeping this process's copy.")
-                self._loaded_at = time.time()
-                return
-            db_keys = [_key_from_row(row) for row in rows]
-            by_kid = {key.kid: key for key in db_keys}
-            if self._static is not None:
-                by_kid.setdefault(self._static.kid, self._static)
-            signing = next((key for key in db_keys if key.signing is not None), None)
-            if signing is None and self._static is not None and self._static.signing is not None:
-                signing = self._static
-            self._set = KeySet(signing=signing, by_kid=by_kid)
             self._loaded_at = time.time()
         finally:
             self._lock.release()
+        with self._loaded:
+            self._generation += 1
+            self._loaded.notify_all()
 
 
 @settings_accessor
@@ -244,15 +354,32 @@ def _key_store() -> _KeyStore:
     return _KeyStore()
 
 
+# Set by key_set_refresh_in_background: this process serves requests.
+_refresh_in_background = False
+# The copy whose thread keeps it current; a dropped copy's thread ends.
+_background_store: _KeyStore | None = None
+
+
 def key_set() -> KeySet:
-    """The set as this process knows it, at most JWT_KEY_SET_MAX_AGE seconds old."""
+    """The set as this process knows it, at most JWT_KEY_SET_MAX_AGE seconds old (give or take a re-read)."""
     return _key_store().key_set()
 
 
 def key_set_fresh() -> KeySet:
-    """The set as the database has it now (re-read at most once a second): for the JWKS, which
-    must list a new key as soon as tokens signed with it can exist."""
+    """The set as the database has it now (re-read at most once a second), for the JWKS; in a
+    serving process, the thread's copy, which a JWKS request finding it older than a second has
+    the thread re-read (a new key is published long before it signs: no need to wait for it)."""
     return _key_store().fresh_key_set()
+
+
+def key_set_refresh_in_background(*, enabled: bool = True) -> None:
+    """Loads the set now and keeps it current from a thread of its own (a serving process's start)."""
+    global _refresh_in_background
+    _refresh_in_background = enabled
+    if enabled:
+        _key_store().start_background()
+    else:
+        key_set_forget()
 
 
 def verifying_key(kid: str) -> Key | None:
@@ -264,7 +391,11 @@ def verifying_key(kid: str) -> Key | None:
 
 def key_set_forget() -> None:
     """Drops this process's copy, so that the next use re-reads the set (after a rotation here)."""
+    global _background_store
     _key_store.cache_clear()  # type: ignore[attr-defined]
+    dropped, _background_store = _background_store, None
+    if dropped is not None:
+        dropped._wake.set()  # its thread sees it was dropped, and ends
 
 
 # --- rotation ----------------------------------------------------------------------------
@@ -297,31 +428,34 @@ class Rotation:
 
 
 def default_retire_after() -> timedelta:
-    """How long a retired key must verify: the longest token it signed, plus the leeway, plus
-    the time other processes may still sign with it before they re-read the set."""
+    """How long a retired key must verify after it stops signing: the longest token it signed,
+    plus the leeway, plus the time other processes may still sign with it before they re-read
+    the set (a `--now` rotation, which they learn of only then)."""
     conf = token_settings()
     return max(conf.access_ttl, conf.refresh_ttl) + conf.leeway + conf.key_set_max_age
 
 
-def signing_key_rotate(*, algorithm: str, retire_after: timedelta) -> Rotation:
-    """Makes a new current key; the previous one verifies for `retire_after`, then goes."""
+def signing_key_rotate(*, algorithm: str, retire_after: timedelta, now_: bool = False) -> Rotation:
+    """Publishes a new key at once; it signs after JWT_KEY_ACTIVATION_DELAY (at once with `now_`,
+    or when nothing signs yet), when the keys signing until then retire.
+
+    A retired key leaves the JWKS once its last access token has expired plus the same delay
+    (verifiers' caches drop it after that), and stops verifying `retire_after` after its last
+    signature (refresh tokens: only this API verifies those). Published ahead, the new key is
+    in every verifier's copy of the JWKS before any token names it.
+    """
     private_key = _new_private_key(algorithm)
-    secret: str | bytes = private_key
-    if algorithm in HMAC_MIN_KEY_BYTES:
-        secret = base64.urlsafe_b64decode(private_key + "=" * (-len(private_key) % 4))
-    kid = _key_from_pem_or_secret(algorithm=algorithm, signing=secret, verifying=None, setting="new key").kid
+    kid = _key_from_pem_or_secret(
+        algorithm=algorithm, signing=_secret_of(algorithm, private_key), verifying=None, setting="new key"
+    ).kid
+    stored = kek.private_key_seal(private_key)
     for attempt in range(1, ROTATION_ATTEMPTS + 1):
         now = timezone.now()
         try:
             with transaction.atomic():
-                retired = list(SigningKey.objects.select_for_update().filter(state=SigningKeyState.CURRENT))
-                for key in retired:
-                    key.state, key.retired_at, key.verifies_until = SigningKeyState.RETIRED, now, now + retire_after
-                    key.save(update_fields=["state", "retired_at", "verifies_until"])
-                current = SigningKey.objects.create(
-                    kid=kid, algorithm=algorithm, state=SigningKeyState.CURRENT, private_key=private_key, created_at=now
+                current, retired, deleted = _rotation_write(
+                    kid=kid, algorithm=algorithm, stored=stored, retire_after=retire_after, now=now, now_=now_
                 )
-                deleted = signing_keys_delete_expired(now=now)
             break
         except (IntegrityError, OperationalError) as exc:
             # A concurrent rotation made its key current after this one read the set (the unique
@@ -332,6 +466,65 @@ def signing_key_rotate(*, algorithm: str, retire_after: timedelta) -> Rotation:
     return Rotation(current=current, retired=retired, deleted=deleted)
 
 
+def _rotation_write(
+    *, kid: str, algorithm: str, stored: str, retire_after: timedelta, now: datetime, now_: bool
+) -> tuple[SigningKey, list[SigningKey], list[str]]:
+    conf = token_settings()
+    # Keys that sign now or will: they stop when the new key starts.
+    signing = list(
+        SigningKey.objects.select_for_update()
+        .filter(Q(retired_at__isnull=True) | Q(retired_at__gt=now))
+        .order_by("signs_from")
+    )
+    static = static_key()
+    something_signs = any(row.signs_from <= now for row in signing) or (
+        static is not None and static.signing is not None
+    )
+    signs_from = now + conf.key_activation_delay if something_signs and not now_ else now
+    retired = []
+    for key in signing:
+        if key.retired_at is not None and key.retired_at <= signs_from:
+            continue  # already stops before the new key starts
+        key.state, key.retired_at = SigningKeyState.RETIRED, signs_from
+        key.verifies_until = signs_from + retire_after
+        key.published_until = min(
+            key.verifies_until, signs_from + conf.access_ttl + conf.leeway + conf.key_activation_delay
+        )
+        key.save(update_fields=["state", "retired_at", "published_until", "verifies_until"])
+        retired.append(key)
+    current = SigningKey.objects.create(
+        kid=kid,
+        algorithm=algorithm,
+        state=SigningKeyState.CURRENT,
+        private_key=stored,
+        created_at=now,
+        signs_from=signs_from,
+    )
+    return current, retired, signing_keys_delete_expired(now=now)
+
+
+def signing_key_rotation_due(*, now: datetime | None = None) -> bool:
+    """Whether JWT_KEY_ROTATION_PERIOD calls for a new key now: the newest database key will have
+    signed for the period by the time a key made now would sign. Never for a deployment without
+    database keys (its key is the environment's)."""
+    period = token_settings().key_rotation_period
+    newest = SigningKey.objects.order_by("-signs_from").values_list("signs_from", flat=True).first()
+    if period is None or newest is None:
+        return False
+    now = now or timezone.now()
+    return newest + period <= now + token_settings().key_activation_delay
+
+
+def signing_key_rotate_if_due(*, algorithm: str) -> Rotation | None:
+    """The scheduled rotation: a publish-ahead rotation when one is due, else nothing."""
+    with transaction.atomic():
+        # One host of several running the schedule at once rotates; the others see its key.
+        SigningKey.objects.select_for_update().filter(state=SigningKeyState.CURRENT).exists()
+        if not signing_key_rotation_due():
+            return None
+        return signing_key_rotate(algorithm=algorithm, retire_after=default_retire_after())
+
+
 def signing_keys_delete_expired(*, now: datetime | None = None) -> list[str]:
     """Deletes the retired keys whose tokens have all expired; returns their kids."""
     expired = SigningKey.objects.filter(state=SigningKeyState.RETIRED, verifies_until__lte=now or timezone.now())
@@ -340,3 +533,13 @@ def signing_keys_delete_expired(*, now: datetime | None = None) -> list[str]:
         SigningKey.objects.filter(kid__in=kids).delete()
         key_set_forget()
     return kids
+
+
+def signing_keys_reencrypt() -> int:
+    """Re-encrypts every private key under the newest JWT_KEY_ENCRYPTION_KEYS key; returns how many."""
+    with transaction.atomic():
+        rows = list(SigningKey.objects.select_for_update().only("kid", "private_key"))
+        for row in rows:
+            row.private_key = kek.private_key_reseal(row.private_key)
+            row.save(update_fields=["private_key"])
+    return len(rows)

@@ -88,8 +88,8 @@ class RefreshToken(models.Model):
 
 
 class SigningKeyState(models.TextChoices):
-    CURRENT = "current", "Current: signs new tokens"
-    RETIRED = "retired", "Retired: verifies until its tokens expire"
+    CURRENT = "current", "Current: the newest key, signs from `signs_from`"
+    RETIRED = "retired", "Retired: signs until `retired_at`, then verifies until its tokens expire"
 
 
 class SigningKey(models.Model):
@@ -103,11 +103,17 @@ class SigningKey(models.Model):
     kid = IdentifierField(max_length=43, primary_key=True, editable=False)
     algorithm = models.CharField(max_length=8, editable=False)
     state = models.CharField(max_length=8, choices=SigningKeyState.choices, default=SigningKeyState.CURRENT)
-    # PEM (PKCS #8) for asymmetric algorithms, the base64url secret for HMAC. Never shown.
+    # PEM (PKCS #8) for asymmetric algorithms, the base64url secret for HMAC, encrypted under
+    # JWT_KEY_ENCRYPTION_KEYS (tokens/kek.py). Never shown, never decrypted by the admin.
     private_key = models.TextField(editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Published (JWKS) from `created_at`, signing from here: verifiers fetch it first (JWT_KEY_ACTIVATION_DELAY).
+    signs_from = models.DateTimeField(default=timezone.now, editable=False)
+    # When it stops signing (its successor's `signs_from`); may be ahead while the successor waits.
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # A retired key stops verifying here (then manage.py flush_expired_tokens deletes it).
+    # A retired key leaves the JWKS here: its last access token has expired, plus the activation delay.
+    published_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # A retired key stops verifying here, refresh tokens included (then flush_expired_tokens deletes it).
     verifies_until = models.DateTimeField(null=True, blank=True, editable=False)
     # True for the current key, NULL for every other: a unique column holds any number of NULLs
     # and one True, so the database admits one current key. A unique constraint with a

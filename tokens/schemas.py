@@ -73,9 +73,35 @@ class AuthorizationServerMetadataOut(Schema):
     issuer: str = Field(description="Equal to every token's `iss` (JWT_ISSUER).")
     jwks_uri: str
     token_endpoint: str = Field(description="Refresh: a refresh token for a new pair.")
-    revocation_endpoint: str = Field(description="Logout: ends the session of the token sent.")
+    revocation_endpoint: str = Field(description="RFC 7009: ends the session of the token sent.")
+    introspection_endpoint: str = Field(description="RFC 7662, for resource servers (HTTP Basic).")
     grant_types_supported: list[str]
     response_types_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
     revocation_endpoint_auth_methods_supported: list[str]
+    introspection_endpoint_auth_methods_supported: list[str]
     service_documentation: str
+
+
+class TokenFormIn(Schema):
+    """RFC 7662 §2.1 / RFC 7009 §2.1 parameters, form-encoded. Optional here so that a missing
+    `token` is the RFCs' 400 `invalid_request`, not a 422."""
+
+    token: str | None = None
+    token_type_hint: str | None = Field(None, description="`access_token` or `refresh_token`; only a hint.")
+
+
+class IntrospectionOut(Schema):
+    """RFC 7662 §2.2. Inactive: `{"active": false}` alone. Active: the access token's claims, extra ones included."""
+
+    model_config = ConfigDict(extra="allow")
+
+    active: bool
+    sub: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+    iss: str | None = None
+    aud: str | list[str] | None = None
+    token_type: str | None = Field(None, examples=["Bearer"])
+    sid: str | None = None
+    jti: str | None = None

@@ -37,9 +37,9 @@ def jwks() -> dict:
 
 
 def discovery_cache_control() -> str:
-    # No verifier may hold a copy longer than this process would (JWT_KEY_SET_MAX_AGE),
-    # far shorter than the time a retired key keeps verifying (docs/keys.md).
-    return f"public, max-age={int(token_settings().key_set_max_age.total_seconds())}"
+    # How long verifiers should cache the set: shorter than JWT_KEY_ACTIVATION_DELAY (tokens.E001),
+    # so that one honouring it fetches a new key before the key signs (docs/keys.md, per verifier).
+    return f"public, max-age={int(token_settings().jwks_max_age.total_seconds())}"
 
 
 def authorization_server_metadata() -> dict:
@@ -49,14 +49,19 @@ def authorization_server_metadata() -> dict:
         "issuer": token_settings().issuer,
         "jwks_uri": base + reverse("well-known:jwks"),
         "token_endpoint": base + reverse("api:token_refresh"),
-        "revocation_endpoint": base + reverse("api:logout"),
+        "revocation_endpoint": base + reverse("api:token_revoke"),
+        "introspection_endpoint": base + reverse("api:token_introspect"),
         # Sign-in is a social login exchanged by this API, not an OAuth grant a client makes
-        # here, so refresh is the only grant and no response type is offered (docs/keys.md).
+        # here, so refresh is the only grant. RFC 8414 requires a non-empty response type list;
+        # "none" (OAuth 2.0 Multiple Response Type Encoding Practices §4) is the one that issues
+        # no credential from an authorization endpoint, which this API does not have (docs/keys.md).
         "grant_types_supported": ["refresh_token"],
-        "response_types_supported": [],
+        "response_types_supported": ["none"],
         # Public clients: the refresh token itself is the credential, no client authentication.
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
+        # Resource servers, with the credentials of JWT_INTROSPECTION_CLIENTS.
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "service_documentation": base + reverse("api:openapi-view"),
     }
 

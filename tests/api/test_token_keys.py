@@ -15,6 +15,7 @@ from io import StringIO
 import jwt
 import pytest
 import time_machine
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.core.management import call_command
@@ -24,7 +25,7 @@ from joserfc.jwk import import_key
 
 from tests.conftest import bearer
 from tests.forge import claims_of, header_of, hmac_signed, pem_pair, unsigned
-from tokens import keys
+from tokens import kek, keys
 from tokens.models import SigningKey, SigningKeyState
 from tokens.services import session_start
 
@@ -96,15 +97,20 @@ def test_each_algorithm_signs_in_refreshes_and_verifies_with_kid_in_the_header(c
     assert verified.json()["sub"] == str(user.pk)
 
 
+def private_key_of(row: SigningKey) -> str:
+    return kek.private_key_open(row.private_key)
+
+
 def test_kid_is_the_rfc7638_thumbprint_of_the_public_key_or_of_the_hmac_key(algorithm):
     row = SigningKey.objects.get()
+    private_key = private_key_of(row)
     if algorithm == "HS256":
-        secret = base64.urlsafe_b64decode(row.private_key + "=" * (-len(row.private_key) % 4))
+        secret = base64.urlsafe_b64decode(private_key + "=" * (-len(private_key) % 4))
         reference = import_key({"kty": "oct", "k": _b64(secret)}).thumbprint()
     else:
-        reference = import_key(row.private_key, KEY_TYPES[algorithm]).thumbprint()
+        reference = import_key(private_key, KEY_TYPES[algorithm]).thumbprint()
     assert row.kid == reference
-    assert row.private_key not in row.kid
+    assert private_key not in row.kid
 
 
 def test_jwks_publishes_the_public_key_that_verifies_the_tokens(user, asymmetric):
@@ -118,13 +124,13 @@ def test_jwks_publishes_the_public_key_that_verifies_the_tokens(user, asymmetric
     assert claims["sub"] == str(user.pk)
 
 
-def test_jwks_is_empty_with_hmac_and_cached_for_less_than_a_rotation_overlap(database_keys):
+def test_jwks_is_empty_with_hmac_and_cached_for_less_than_the_publish_ahead(database_keys):
     database_keys.JWT_ALGORITHM = "HS256"
     rotate()
     response = Client().get("/.well-known/jwks.json")
     assert response.json() == {"keys": []}
-    assert response["Cache-Control"] == "public, max-age=60"
-    assert keys.default_retire_after().total_seconds() > 60
+    assert response["Cache-Control"] == "public, max-age=300"
+    assert database_keys.JWT_KEY_ACTIVATION_DELAY > 300
 
 
 def test_authorization_server_metadata_names_the_issuer_and_the_jwks(settings, db):
@@ -133,25 +139,52 @@ def test_authorization_server_metadata_names_the_issuer_and_the_jwks(settings, d
     assert metadata["issuer"] == "https://auth.example.com"
     assert metadata["jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
     assert metadata["token_endpoint"] == "https://auth.example.com/api/auth/token/refresh"
-    assert metadata["revocation_endpoint"] == "https://auth.example.com/api/auth/logout"
+    assert metadata["revocation_endpoint"] == "https://auth.example.com/api/auth/revoke"
+    assert metadata["introspection_endpoint"] == "https://auth.example.com/api/auth/introspect"
+    assert metadata["introspection_endpoint_auth_methods_supported"] == ["client_secret_basic"]
     assert metadata["grant_types_supported"] == ["refresh_token"]
+    AuthorizationServerMetadata(metadata).validate()  # a strict validator: raises on any fault
 
 
 # --- rotation ------------------------------------------------------------------------
 
 
-def test_rotation_keeps_old_tokens_working_and_signs_new_ones_with_the_new_kid(client, user, database_keys):
+def test_rotation_publishes_the_new_key_at_once_and_signs_with_it_after_the_delay(client, user, database_keys):
     database_keys.JWT_ALGORITHM = "ES256"
     first = rotate()
+    assert first["signs_from"] == first["created_at"]  # nothing signed before it: no one to warn
     before = session_start(user=user)
     second = rotate("--algorithm", "EdDSA")
+    signs_from = timezone.datetime.fromisoformat(second["signs_from"])
+    assert signs_from - timezone.datetime.fromisoformat(second["created_at"]) == timedelta(hours=1)
     assert second["retired"][0]["kid"] == first["kid"]
-    after = session_start(user=user)
-    assert header_of(after.access)["kid"] == second["kid"] != header_of(before.access)["kid"]
-    assert header_of(after.access)["alg"] == "EdDSA"
-    assert client.get("/auth/whoami", headers=bearer(before.access)).status_code == 200
-    assert client.post("/auth/token/refresh", json={"refresh": before.refresh}).status_code == 200
+    assert second["retired"][0]["signs_until"] == second["signs_from"]
     assert {key["kid"] for key in jwks()["keys"]} == {first["kid"], second["kid"]}
+    waiting = session_start(user=user)
+    assert header_of(waiting.access)["kid"] == first["kid"]  # published, not signing yet
+    with time_machine.travel(signs_from, tick=False):
+        after = session_start(user=user)
+        assert header_of(after.access)["kid"] == second["kid"]
+        assert header_of(after.access)["alg"] == "EdDSA"
+        assert client.get("/auth/whoami", headers=bearer(after.access)).status_code == 200
+        assert client.post("/auth/token/refresh", json={"refresh": before.refresh}).status_code == 200
+
+
+def test_a_retired_key_leaves_the_jwks_after_its_last_access_token_plus_the_delay(user, database_keys):
+    database_keys.JWT_ALGORITHM = "ES256"
+    first = rotate()
+    retired = rotate()["retired"][0]
+    signs_until = timezone.datetime.fromisoformat(retired["signs_until"])
+    published_until = timezone.datetime.fromisoformat(retired["published_until"])
+    # The last token it signed (at signs_until) expires JWT_ACCESS_TTL later; verifiers may cache
+    # the set for up to the delay after that.
+    assert published_until - signs_until == timedelta(seconds=900 + 30 + 3600)
+    with time_machine.travel(published_until - timedelta(seconds=1), tick=False):
+        assert first["kid"] in {key["kid"] for key in jwks()["keys"]}
+    with time_machine.travel(published_until, tick=False):
+        assert first["kid"] not in {key["kid"] for key in jwks()["keys"]}
+        # Refresh tokens, which only this API verifies, still verify with it.
+        assert keys.verifying_key(first["kid"]) is not None
 
 
 def test_default_retirement_outlives_every_token_the_old_key_signed(database_keys):
@@ -164,8 +197,8 @@ def test_default_retirement_outlives_every_token_the_old_key_signed(database_key
 def test_a_retired_key_stops_verifying_at_its_end_and_flush_deletes_it(client, user, database_keys):
     rotate()
     before = session_start(user=user)
-    rotate("--retire-after", "60")
-    later = timezone.now() + timedelta(seconds=61)
+    retired = rotate("--retire-after", "60")["retired"][0]
+    later = timezone.datetime.fromisoformat(retired["signs_until"]) + timedelta(seconds=61)
     with time_machine.travel(later, tick=False):
         refused(client, before.access)
         assert client.post("/auth/token/refresh", json={"refresh": before.refresh}).json()["code"] == "token_invalid"
@@ -181,7 +214,7 @@ def test_a_deleted_key_stops_its_tokens_even_those_verified_before(client, user,
     rotate()
     before = session_start(user=user)
     assert client.get("/auth/whoami", headers=bearer(before.access)).status_code == 200
-    rotate("--retire-after", "0")  # say the old key leaked: it goes at once
+    rotate("--now", "--retire-after", "0")  # say the old key leaked: it goes at once
     refused(client, before.access)
 
 
@@ -231,7 +264,7 @@ def test_alg_none_in_any_capitalisation_is_refused(client, pair, alg):
 def test_hs256_keyed_with_the_public_key_pem_or_jwk_is_refused(client, user, asymmetric):
     pair = session_start(user=user)
     row = SigningKey.objects.get()
-    public = import_key(row.private_key, KEY_TYPES[asymmetric])
+    public = import_key(private_key_of(row), KEY_TYPES[asymmetric])
     pem = public.as_pem(private=False)
     jwk_json = json.dumps(public.as_dict(private=False)).encode()
     for secret in (pem, pem.strip(), jwk_json):
@@ -361,11 +394,13 @@ def test_a_deployment_with_only_the_public_key_verifies_and_refuses_to_sign(clie
 
 def test_the_environments_key_keeps_verifying_after_the_first_rotation(client, user, settings):
     pair = session_start(user=user)  # JWT_SIGNING_KEY from the tests' environment
-    rotate()
-    after = session_start(user=user)
-    assert header_of(after.access)["kid"] != header_of(pair.access)["kid"]
-    assert client.get("/auth/whoami", headers=bearer(pair.access)).status_code == 200
-    assert client.get("/auth/whoami", headers=bearer(after.access)).status_code == 200
+    rotation = rotate()
+    assert header_of(session_start(user=user).access)["kid"] == header_of(pair.access)["kid"]  # until it signs
+    with time_machine.travel(timezone.datetime.fromisoformat(rotation["signs_from"]), tick=False):
+        after = session_start(user=user)
+        assert header_of(after.access)["kid"] != header_of(pair.access)["kid"]
+        assert client.post("/auth/token/refresh", json={"refresh": pair.refresh}).status_code == 200
+        assert client.get("/auth/whoami", headers=bearer(after.access)).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -389,5 +424,6 @@ def test_the_admin_shows_each_keys_metadata_never_its_private_half(admin_client,
         assert row.kid in page
         assert "ES256" in page
         assert "PRIVATE KEY" not in page
-        assert row.private_key.splitlines()[1] not in page
+        assert private_key_of(row).splitlines()[1] not in page
+        assert row.private_key not in page  # nor the ciphertext
     assert admin_client.get("/admin/tokens/signingkey/add/").status_code == 403

@@ -73,6 +73,7 @@ class Fleet:
             "JWT_ALGORITHM": "ES256",
             "JWT_ISSUER": f"http://127.0.0.1:{self.issuer_port}",
             "JWT_AUDIENCE": AUDIENCE,
+            "JWT_KEY_ENCRYPTION_KEYS": "bW_SgpDFTJBZZVi-9OlhvXBRkpThA-FMR9bSb6x-8Lg=",  # debug off: keys encrypted
             "LOG_LEVEL": "WARNING",
         }
         self.env.pop("REDIS_URL", None)  # each server's own memory: only the database is shared here
@@ -153,8 +154,10 @@ def test_a_rotation_reaches_a_second_live_server_and_a_verifier_elsewhere_and_lo
     assert verified.returncode == 0, verified.stderr
     assert json.loads(verified.stdout)["sub"] == str(get(f"{server_a}/api/auth/whoami", before["access"])[1]["user_id"])
 
-    # Rotate on "another host" (a separate process); neither server restarts.
-    second = fleet.rotate("--algorithm", "EdDSA")
+    # Rotate on "another host" (a separate process); neither server restarts. --now: the new key signs
+    # at once, before the servers' background re-reads could have published it to them
+    # (tests/api/test_rotation_verifiers.py covers the usual publish-ahead rotation).
+    second = fleet.rotate("--algorithm", "EdDSA", "--now")
     assert [key["kid"] for key in second["retired"]] == [first["kid"]]
     after = fleet.issue()
     assert kid_of(after["access"]) == second["kid"]
@@ -173,12 +176,17 @@ def test_a_rotation_reaches_a_second_live_server_and_a_verifier_elsewhere_and_lo
 
     # A key removed at once (as for a leak): its tokens fail on the server that verified them before,
     # as soon as that server re-reads the set (here: on the next new kid it sees).
-    third = fleet.rotate("--retire-after", "0")
+    third = fleet.rotate("--now", "--retire-after", "0")
     assert third["deleted"] == [second["kid"]]
     newest = fleet.issue()
     assert get(f"{server_b}/api/auth/whoami", newest["access"])[0] == 200
     status, problem = get(f"{server_b}/api/auth/whoami", after["access"])
     assert (status, problem["code"]) == (401, "token_invalid")
+    # The JWKS drops the key once the server's key-set thread has re-read the rows (a JWKS request asks it to).
+    deadline = time.monotonic() + 30
+    while second["kid"] in {key["kid"] for key in get(f"{server_a}/.well-known/jwks.json")[1]["keys"]}:
+        assert time.monotonic() < deadline, "the JWKS still lists the deleted key"
+        time.sleep(0.2)
     refused = fleet.verify_elsewhere(after["access"])
     assert refused.returncode == 1
     assert "refused" in refused.stderr

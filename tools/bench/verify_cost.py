@@ -47,7 +47,7 @@ def main() -> None:
     token = backend.encode(
         {**claims, "iat": now, "exp": now + 3600, "jti": uuid.uuid4().hex}, token_type=TokenType.ACCESS
     )
-    key = keys.key_set().signing
+    key = keys.key_set().signing_key()
     assert key is not None
 
     def project() -> None:
