@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from core.conf import forget_when_settings_change
@@ -388,17 +388,59 @@ def sessions_end_by_admin(*, sessions: QuerySet[Session]) -> int:
     return _sessions_end(sessions, reason=SessionEndReason.ADMIN)
 
 
-def tokens_flush_expired(*, now: datetime | None = None) -> tuple[int, int]:
+# Rows per flush batch: each batch is one short transaction (a few milliseconds on PostgreSQL),
+# so a refresh waits on it at most that long, and its IN lists stay far below the 65,535
+# parameters PostgreSQL's server-side binding and MySQL allow per statement.
+FLUSH_BATCH_SIZE = 1000
+
+
+def tokens_flush_expired(*, now: datetime | None = None, batch_size: int = FLUSH_BATCH_SIZE) -> tuple[int, int]:
     """Deletes expired refresh tokens, then the sessions that have nothing left to refresh with.
 
     Used tokens are kept until they expire: presenting one before then is how reuse is
-    detected. Returns (sessions deleted, refresh tokens deleted).
+    detected. Works in batches (refresh_tokens_flush_batch), each its own transaction, until
+    none is left: stopped at any point, it has lost nothing and the next run goes on where it
+    stopped. Returns (sessions deleted, refresh tokens deleted).
     """
-    now = now or timezone.now()
+    # Past `exp` plus the leeway: a token still within it may be presented, and its successor's
+    # insert must find it (a vanished predecessor would look like reuse).
+    cutoff = (now or timezone.now()) - token_settings().leeway
+    sessions_deleted = tokens_deleted = 0
+    while True:
+        sessions, tokens = refresh_tokens_flush_batch(cutoff=cutoff, batch_size=batch_size)
+        sessions_deleted, tokens_deleted = sessions_deleted + sessions, tokens_deleted + tokens
+        if tokens < batch_size:
+            return sessions_deleted, tokens_deleted
+
+
+def refresh_tokens_flush_batch(*, cutoff: datetime, batch_size: int = FLUSH_BATCH_SIZE) -> tuple[int, int]:
+    """Deletes up to `batch_size` refresh tokens that expired before `cutoff`, oldest first, and
+    the sessions of theirs left without a token; one transaction, 5 queries on every database.
+
+    Every query is bounded by an index (expires_at, rotated_from, the primary keys,
+    session_id), so a batch costs the same whatever the tables hold. A session loses its last
+    token only here, in the same transaction, so no session is ever left behind empty. Returns
+    (sessions deleted, refresh tokens deleted).
+    """
     with transaction.atomic():
-        tokens_deleted = RefreshToken.objects.filter(expires_at__lte=now).delete()[1].get(RefreshToken._meta.label, 0)
-        sessions = Session.objects.filter(Q(expires_at__lte=now) | Q(refresh_tokens__isnull=True))
-        sessions_deleted = sessions.delete()[1].get(Session._meta.label, 0)
+        rows = list(
+            RefreshToken.objects.filter(expires_at__lt=cutoff)
+            .order_by("expires_at")
+            .values_list("jti", "session_id")[:batch_size]
+        )
+        if not rows:
+            return 0, 0
+        jtis = [jti for jti, _ in rows]
+        # What on_delete=SET_NULL does, as one UPDATE per batch: a successor may outlive its
+        # predecessor. First, for MySQL checks the foreign key at once, not at commit.
+        RefreshToken.objects.filter(rotated_from__in=jtis).update(rotated_from=None)
+        # Raw deletes: the collector would read the rows back and run the UPDATE above again.
+        # Nothing else references a refresh token, and the sessions deleted have no token left.
+        tokens_deleted = RefreshToken.objects.filter(jti__in=jtis)._raw_delete(using=DEFAULT_DB_ALIAS)
+        emptied = Session.objects.filter(id__in={session_id for _, session_id in rows}).exclude(
+            Exists(RefreshToken.objects.filter(session=OuterRef("pk")))
+        )
+        sessions_deleted = emptied._raw_delete(using=DEFAULT_DB_ALIAS)
     return sessions_deleted, tokens_deleted
 
 
