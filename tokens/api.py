@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from django.http import HttpResponse
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from core.schemas import problem_responses
 from core.throttling import token_throttle
@@ -15,7 +15,7 @@ from tokens.schemas import (
     ClaimsOut,
     JwksOut,
     RefreshIn,
-    SessionOut,
+    SessionPageOut,
     SessionsEndedOut,
     TokenPairOut,
     VerifyIn,
@@ -84,10 +84,16 @@ def logout_all(request, response: HttpResponse):
     return {"sessions_ended": ended}
 
 
-@auth_router.get("/sessions", auth=jwt_auth, response={200: list[SessionOut], **problem_responses(401, 429)})
-def sessions(request):
-    """The user's live sessions; `current` marks the one of this token."""
-    return selectors.session_list(user_id=request.auth.user_id, current_session_id=request.auth.session_id)
+@auth_router.get("/sessions", auth=jwt_auth, response={200: SessionPageOut, **problem_responses(400, 401, 422, 429)})
+def sessions(
+    request,
+    limit: int = Query(selectors.SESSION_PAGE_DEFAULT, ge=1, le=selectors.SESSION_PAGE_MAX),
+    cursor: str | None = Query(None, description="`next` of the previous page."),
+):
+    """A page of the user's live sessions, newest sign-in first; `current` marks the one of this token."""
+    return selectors.session_list(
+        user_id=request.auth.user_id, current_session_id=request.auth.session_id, limit=limit, cursor=cursor
+    )
 
 
 @auth_router.delete("/sessions/{session_id}", auth=jwt_auth, response={204: None, **problem_responses(401, 404, 429)})

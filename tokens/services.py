@@ -153,7 +153,32 @@ def session_start(*, user: User, user_agent: str = "", ip: str | None = None) ->
             ip=ip,
         )
         refresh_token = _refresh_token_create(session=session, now=now)
+    _sessions_over_limit_end(user_id=user.pk)
     return _token_pair_issue(user=user, session=session, refresh_token=refresh_token, now=now)
+
+
+def _sessions_over_limit_end(*, user_id: int) -> None:
+    """Ends the user's least recently used live sessions beyond JWT_MAX_SESSIONS_PER_USER.
+
+    One COUNT on the (user, ended_at) index while under the limit, as nearly always. After the
+    sign-in's commit, so that a slow denylist write holds no transaction. Two sign-ins at once
+    may each see the other's session uncommitted and leave one more than the limit; the next
+    sign-in ends it.
+    """
+    limit = token_settings().max_sessions_per_user
+    if Session.objects.filter(user_id=user_id, ended_at__isnull=True).count() <= limit:
+        return
+    least_recently_used = list(
+        Session.objects.live()
+        .filter(user_id=user_id)
+        .order_by("-last_used_at", "-created_at")
+        .values_list("id", flat=True)[limit:]
+    )
+    if not least_recently_used:
+        return  # the unended ones beyond the limit have expired: nothing to refuse
+    _sessions_end(Session.objects.filter(id__in=least_recently_used), reason=SessionEndReason.SESSION_LIMIT)
+    for session_id in least_recently_used:
+        emit(AuthEvent.SESSION_EVICTED, outcome=SessionEndReason.SESSION_LIMIT, user_id=user_id, session_id=session_id)
 
 
 def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
