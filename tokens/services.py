@@ -413,10 +413,18 @@ def sessions_end_by_admin(*, sessions: QuerySet[Session]) -> int:
     return _sessions_end(sessions, reason=SessionEndReason.ADMIN)
 
 
-# Rows per flush batch: each batch is one short transaction (a few milliseconds on PostgreSQL),
-# so a refresh waits on it at most that long, and its IN lists stay far below the 65,535
-# parameters PostgreSQL's server-side binding and MySQL allow per statement.
+# Rows per flush batch: each batch is one short transaction, so a refresh waits on it at most
+# that long, and its IN lists stay far below the 65,535 parameters PostgreSQL's server-side
+# binding and MySQL allow per statement.
 FLUSH_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class FlushBatch:
+    sessions: int
+    tokens: int
+    # The oldest expiry the batch deleted: where the next batch's scan of the expires_at index starts.
+    reached: datetime | None
 
 
 def tokens_flush_expired(*, now: datetime | None = None, batch_size: int = FLUSH_BATCH_SIZE) -> tuple[int, int]:
@@ -429,44 +437,52 @@ def tokens_flush_expired(*, now: datetime | None = None, batch_size: int = FLUSH
     """
     # Past `exp` plus the leeway: a token still within it may be presented, and its successor's
     # insert must find it (a vanished predecessor would look like reuse).
-    cutoff = (now or timezone.now()) - token_settings().leeway
+    before = (now or timezone.now()) - token_settings().leeway
     sessions_deleted = tokens_deleted = 0
     while True:
-        sessions, tokens = refresh_tokens_flush_batch(cutoff=cutoff, batch_size=batch_size)
-        sessions_deleted, tokens_deleted = sessions_deleted + sessions, tokens_deleted + tokens
-        if tokens < batch_size:
+        batch = refresh_tokens_flush_batch(before=before, batch_size=batch_size)
+        sessions_deleted, tokens_deleted = sessions_deleted + batch.sessions, tokens_deleted + batch.tokens
+        if batch.tokens < batch_size or batch.reached is None:
             return sessions_deleted, tokens_deleted
+        # Inclusive: tokens expiring at the same instant as the batch's last may remain.
+        before = batch.reached + timedelta(microseconds=1)
 
 
-def refresh_tokens_flush_batch(*, cutoff: datetime, batch_size: int = FLUSH_BATCH_SIZE) -> tuple[int, int]:
-    """Deletes up to `batch_size` refresh tokens that expired before `cutoff`, oldest first, and
-    the sessions of theirs left without a token; one transaction, 5 queries on every database.
+def refresh_tokens_flush_batch(*, before: datetime, batch_size: int = FLUSH_BATCH_SIZE) -> FlushBatch:
+    """Deletes up to `batch_size` refresh tokens that expired before `before`, the newest of them
+    first, and the sessions of theirs left without a token; one transaction of 5 queries.
 
-    Every query is bounded by an index (expires_at, rotated_from, the primary keys,
-    session_id), so a batch costs the same whatever the tables hold. A session loses its last
-    token only here, in the same transaction, so no session is ever left behind empty. Returns
-    (sessions deleted, refresh tokens deleted).
+    Newest first, so that a token's successor is gone already (an earlier batch) or goes in
+    this one, or is its chain's live head: only those heads need `rotated_from` cleared, one
+    row per chain instead of one per token (where the database checks foreign keys at commit;
+    MySQL checks each row, so there every successor is cleared first). Every query is bounded
+    by an index (expires_at, rotated_from, the primary keys, session_id), and the next batch's
+    scan starts where this one stopped, past the entries it left dead: a batch costs the same
+    whatever the tables hold. A session loses its last token only here, in the same
+    transaction, so none is ever left behind empty.
     """
     with transaction.atomic():
         rows = list(
-            RefreshToken.objects.filter(expires_at__lt=cutoff)
-            .order_by("expires_at")
-            .values_list("jti", "session_id")[:batch_size]
+            RefreshToken.objects.filter(expires_at__lt=before)
+            .order_by("-expires_at")
+            .values_list("jti", "session_id", "expires_at")[:batch_size]
         )
         if not rows:
-            return 0, 0
-        jtis = [jti for jti, _ in rows]
-        # What on_delete=SET_NULL does, as one UPDATE per batch: a successor may outlive its
-        # predecessor. First, for MySQL checks the foreign key at once, not at commit.
-        RefreshToken.objects.filter(rotated_from__in=jtis).update(rotated_from=None)
+            return FlushBatch(sessions=0, tokens=0, reached=None)
+        jtis = [jti for jti, _, _ in rows]
+        # What on_delete=SET_NULL does, as one UPDATE per batch: a successor may outlive its predecessor.
+        successors = RefreshToken.objects.filter(rotated_from__in=jtis)
+        if transaction.get_connection().features.can_defer_constraint_checks:
+            successors = successors.exclude(jti__in=jtis)
+        successors.update(rotated_from=None)
         # Raw deletes: the collector would read the rows back and run the UPDATE above again.
         # Nothing else references a refresh token, and the sessions deleted have no token left.
         tokens_deleted = RefreshToken.objects.filter(jti__in=jtis)._raw_delete(using=DEFAULT_DB_ALIAS)
-        emptied = Session.objects.filter(id__in={session_id for _, session_id in rows}).exclude(
+        emptied = Session.objects.filter(id__in={session_id for _, session_id, _ in rows}).exclude(
             Exists(RefreshToken.objects.filter(session=OuterRef("pk")))
         )
         sessions_deleted = emptied._raw_delete(using=DEFAULT_DB_ALIAS)
-    return sessions_deleted, tokens_deleted
+    return FlushBatch(sessions=sessions_deleted, tokens=tokens_deleted, reached=rows[-1][2])
 
 
 def token_pair_for_email(*, email: str, create: bool = False) -> TokenPair:

@@ -112,11 +112,10 @@ def test_flush_deletes_200000_chained_expired_tokens_while_refreshes_go_on(user)
     else:
         # SQLite has one writer: a refresh gets its turn between two batches, never waiting out the flush.
         deleted = (0, 0)
-        while True:
-            batch = services.refresh_tokens_flush_batch(cutoff=now)
-            deleted = (deleted[0] + batch[0], deleted[1] + batch[1])
+        while batch := services.refresh_tokens_flush_batch(before=now):
+            deleted = (deleted[0] + batch.sessions, deleted[1] + batch.tokens)
             refresher.rotate()
-            if batch[1] < services.FLUSH_BATCH_SIZE:
+            if not batch.tokens:
                 break
 
     assert deleted == (SESSIONS - LIVE_HEADS, SESSIONS * CHAIN)
@@ -141,7 +140,8 @@ def test_a_flush_batch_is_one_short_transaction_of_five_queries(user, django_ass
     # BEGIN, the batch's ids, the successors' UPDATE, the tokens' DELETE, the emptied sessions' DELETE, COMMIT:
     # parameters in proportion to the batch, never to the backlog.
     with django_assert_num_queries(6):
-        assert services.refresh_tokens_flush_batch(cutoff=later, batch_size=10) == (1, 2)
+        batch = services.refresh_tokens_flush_batch(before=later, batch_size=10)
+    assert (batch.sessions, batch.tokens) == (1, 2)
     assert list(Session.objects.values_list("id", flat=True)) == [_session_id(live.access)]
 
 
