@@ -112,11 +112,9 @@ def test_flush_deletes_200000_chained_expired_tokens_while_refreshes_go_on(user)
     else:
         # SQLite has one writer: a refresh gets its turn between two batches, never waiting out the flush.
         deleted = (0, 0)
-        while batch := services.refresh_tokens_flush_batch(before=now):
+        for batch in services.refresh_tokens_flush_batches(now=now):
             deleted = (deleted[0] + batch.sessions, deleted[1] + batch.tokens)
             refresher.rotate()
-            if not batch.tokens:
-                break
 
     assert deleted == (SESSIONS - LIVE_HEADS, SESSIONS * CHAIN)
     assert refresher.errors == []
@@ -140,7 +138,7 @@ def test_a_flush_batch_is_one_short_transaction_of_five_queries(user, django_ass
     # BEGIN, the batch's ids, the successors' UPDATE, the tokens' DELETE, the emptied sessions' DELETE, COMMIT:
     # parameters in proportion to the batch, never to the backlog.
     with django_assert_num_queries(6):
-        batch = services.refresh_tokens_flush_batch(before=later, batch_size=10)
+        batch = next(services.refresh_tokens_flush_batches(now=later, batch_size=10))
     assert (batch.sessions, batch.tokens) == (1, 2)
     assert list(Session.objects.values_list("id", flat=True)) == [_session_id(live.access)]
 
