@@ -16,7 +16,9 @@ DATABASE_URL (default the local `bench` database, created if missing) is emptied
 
 import argparse
 import contextlib
+import itertools
 import json
+import logging
 import os
 import re
 import secrets
@@ -285,10 +287,10 @@ def scale_costs(*, repeats: int) -> tuple[dict[str, float], dict[str, list[str]]
         assert response.status_code == 200, response.content
         assert len(response.json()["items"]) == 50
 
-    logout_users = []
+    logout_users, leavers = [], itertools.count()
 
     def prepare_logout_all() -> None:
-        user = User.objects.create_user(email=f"leaver-{tag}-{len(logout_users)}@bench.invalid")
+        user = User.objects.create_user(email=f"leaver-{tag}-{next(leavers)}@bench.invalid")
         pairs = [services.session_start(user=user) for _ in range(5)]
         logout_users.append(pairs[0].access)
 
@@ -351,6 +353,8 @@ def scale_bench(database_url: str, *, sizes: list[int], repeats: int) -> bool:
     from django.db import connections
 
     django.setup()
+    # The event log has its own handler, whatever LOG_LEVEL says: a line per refresh would bury the table.
+    logging.getLogger("auth.events").disabled = True
     results, seed_seconds, statements = {}, {}, {}
     for size in sizes:
         connections.close_all()

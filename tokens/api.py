@@ -1,8 +1,9 @@
 """HTTP glue for tokens: each endpoint parses, calls one service, returns a schema."""
 
+from typing import Any
 from uuid import UUID
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from core.schemas import problem_responses
@@ -86,13 +87,16 @@ def logout_all(request, response: HttpResponse):
 
 @auth_router.get("/sessions", auth=jwt_auth, response={200: SessionPageOut, **problem_responses(400, 401, 422, 429)})
 def sessions(
-    request,
+    request: HttpRequest,
     limit: int = Query(selectors.SESSION_PAGE_DEFAULT, ge=1, le=selectors.SESSION_PAGE_MAX),
     cursor: str | None = Query(None, description="`next` of the previous page."),
-):
+) -> dict[str, Any]:
     """A page of the user's live sessions, newest sign-in first; `current` marks the one of this token."""
     return selectors.session_list(
-        user_id=request.auth.user_id, current_session_id=request.auth.session_id, limit=limit, cursor=cursor
+        user_id=request.auth.user_id,  # type: ignore[attr-defined]  # Ninja sets `auth`
+        current_session_id=request.auth.session_id,  # type: ignore[attr-defined]
+        limit=limit,
+        cursor=cursor,
     )
 
 

@@ -2,7 +2,8 @@
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -14,16 +15,16 @@ from tests.api.test_token_api import assert_invalid_token, assert_problem
 from tests.conftest import bearer
 from tests.forge import claims_of
 from tokens.models import Session, SessionEndReason
-from tokens.services import session_start, token_pair_refresh
+from tokens.services import TokenPair, session_start, token_pair_refresh
 
 
-def sign_in_at(user: User, moment, **client_info):
+def sign_in_at(user: User, moment: datetime, **client_info: Any) -> TokenPair:
     with time_machine.travel(moment, tick=False):
         return session_start(user=user, **client_info)
 
 
 @pytest.fixture
-def five_sessions(user):
+def five_sessions(user: User) -> list[TokenPair]:
     """Five sessions of `user`, signed in a minute apart: the newest last."""
     start = timezone.now() - timedelta(minutes=10)
     return [sign_in_at(user, start + timedelta(minutes=i), user_agent=f"device {i}") for i in range(5)]
@@ -40,7 +41,7 @@ def sids(page: dict) -> list[str]:
     return [item["id"] for item in page["items"]]
 
 
-def test_pages_go_newest_first_and_the_last_one_has_no_next(client, five_sessions, django_assert_num_queries):
+def test_pages_go_newest_first_and_the_last_one_has_no_next(client, five_sessions, django_assert_num_queries) -> None:
     access = five_sessions[1].access
     expected = [claims_of(pair.access)["sid"] for pair in reversed(five_sessions)]
     client.get("/auth/whoami", headers=bearer(access))  # the process reads its key set once
@@ -57,7 +58,7 @@ def test_pages_go_newest_first_and_the_last_one_has_no_next(client, five_session
     assert [item["current"] for item in second["items"]] == [False, True]
 
 
-def test_a_refresh_between_two_pages_moves_no_session_across_them(client, user, five_sessions):
+def test_a_refresh_between_two_pages_moves_no_session_across_them(client, user, five_sessions) -> None:
     access = five_sessions[4].access
     first = client.get("/auth/sessions?limit=3", headers=bearer(access)).json()
     # The oldest session is used now: listed by sign-in time, it stays where it was.
@@ -66,7 +67,7 @@ def test_a_refresh_between_two_pages_moves_no_session_across_them(client, user, 
     assert sids(first) + sids(second) == [claims_of(pair.access)["sid"] for pair in reversed(five_sessions)]
 
 
-def test_the_default_page_is_50_and_limit_is_between_1_and_100(client, user):
+def test_the_default_page_is_50_and_limit_is_between_1_and_100(client, user) -> None:
     start = timezone.now() - timedelta(minutes=1)
     pairs = [sign_in_at(user, start + timedelta(seconds=i)) for i in range(51)]
     page = client.get("/auth/sessions", headers=bearer(pairs[0].access)).json()
@@ -77,7 +78,7 @@ def test_the_default_page_is_50_and_limit_is_between_1_and_100(client, user):
         assert_problem(response, 422, "validation_error")
 
 
-def test_a_tampered_cursor_is_a_400_problem(client, five_sessions):
+def test_a_tampered_cursor_is_a_400_problem(client, five_sessions) -> None:
     access = five_sessions[0].access
     cursor = client.get("/auth/sessions?limit=2", headers=bearer(access)).json()["next"]
     payload, signed_at, signature = cursor.split(":")
@@ -91,7 +92,7 @@ def test_a_tampered_cursor_is_a_400_problem(client, five_sessions):
         assert problem["title"] == "The cursor is not valid"
 
 
-def test_another_users_cursor_is_refused(client, user, five_sessions):
+def test_another_users_cursor_is_refused(client, user, five_sessions) -> None:
     eve = session_start(user=User.objects.create_user(email="eve@example.com"))
     session_start(user=User.objects.get(email="eve@example.com"))
     eves_cursor = client.get("/auth/sessions?limit=1", headers=bearer(eve.access)).json()["next"]
@@ -100,7 +101,7 @@ def test_another_users_cursor_is_refused(client, user, five_sessions):
     assert_problem(response, 400, "cursor_invalid")
 
 
-def test_a_sign_in_beyond_the_limit_ends_the_least_recently_used_session(client, user, settings, caplog):
+def test_a_sign_in_beyond_the_limit_ends_the_least_recently_used_session(client, user, settings, caplog) -> None:
     settings.JWT_MAX_SESSIONS_PER_USER = 3
     start = timezone.now() - timedelta(minutes=10)
     oldest, middle, newest = (sign_in_at(user, start + timedelta(minutes=i)) for i in range(3))
@@ -125,7 +126,7 @@ def test_a_sign_in_beyond_the_limit_ends_the_least_recently_used_session(client,
     assert set(sids(listed)) == {claims_of(pair.access)["sid"] for pair in (fourth, newest, oldest)}
 
 
-def test_under_the_limit_a_sign_in_costs_one_count_more(user, settings, django_assert_num_queries):
+def test_under_the_limit_a_sign_in_costs_one_count_more(user, settings, django_assert_num_queries) -> None:
     settings.JWT_MAX_SESSIONS_PER_USER = 2
     session_start(user=user)
     # BEGIN, the session, its first token, COMMIT; then the COUNT of the user's unended sessions.
@@ -134,7 +135,7 @@ def test_under_the_limit_a_sign_in_costs_one_count_more(user, settings, django_a
     assert not Session.objects.filter(end_reason=SessionEndReason.SESSION_LIMIT).exists()
 
 
-def test_sessions_of_other_users_and_ended_ones_do_not_count(user, settings):
+def test_sessions_of_other_users_and_ended_ones_do_not_count(user, settings) -> None:
     settings.JWT_MAX_SESSIONS_PER_USER = 2
     eve = User.objects.create_user(email="eve@example.com")
     for _ in range(3):

@@ -188,7 +188,7 @@ def test_the_docs_authorize_with_the_token_and_run_users_me(page, screenshot):
     screenshot(operation, "api-docs")
 
 
-def test_the_session_list_shows_a_page_and_the_next_on_demand(page):
+def test_the_session_list_shows_a_page_and_the_next_on_demand(page) -> None:
     from core.models import User
     from tokens.services import session_start
 

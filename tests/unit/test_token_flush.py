@@ -93,7 +93,7 @@ class Refresher(threading.Thread):
             connections.close_all()
 
 
-def test_flush_deletes_200000_chained_expired_tokens_while_refreshes_go_on(user):
+def test_flush_deletes_200000_chained_expired_tokens_while_refreshes_go_on(user) -> None:
     if connection.vendor == "postgresql":
         # The configuration that broke it: parameters bound on the server, 5 s statement timeout.
         assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
@@ -129,7 +129,7 @@ def test_flush_deletes_200000_chained_expired_tokens_while_refreshes_go_on(user)
     assert RefreshToken.objects.exclude(session__user_agent="seeded").count() == refresher.rotations + 1
 
 
-def test_a_flush_batch_is_one_short_transaction_of_five_queries(user, django_assert_num_queries):
+def test_a_flush_batch_is_one_short_transaction_of_five_queries(user, django_assert_num_queries) -> None:
     gone = services.session_start(user=user)
     services.token_pair_refresh(refresh=gone.refresh)
     live = services.session_start(user=user)
@@ -143,7 +143,7 @@ def test_a_flush_batch_is_one_short_transaction_of_five_queries(user, django_ass
     assert list(Session.objects.values_list("id", flat=True)) == [_session_id(live.access)]
 
 
-def test_flush_goes_on_batch_after_batch_until_nothing_has_expired(user):
+def test_flush_goes_on_batch_after_batch_until_nothing_has_expired(user) -> None:
     for _ in range(3):
         pair = services.session_start(user=user)
         services.token_pair_refresh(refresh=pair.refresh)
