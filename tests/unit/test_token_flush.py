@@ -1,4 +1,5 @@
-"""flush_expired_tokens on a real backlog: bounded batches, each its own transaction, refreshes going on.
+"""flush_expired_tokens on a real backlog: bounded batches, each its own transaction, refreshes going on; on
+SQLite, PostgreSQL, and MySQL/MariaDB (`DATABASE_URL=mysql://...`).
 
 The backlog is what broke the single-transaction flush (issue 26): 200,000 expired tokens chained by
 `rotated_from`, 10 to a session, some chains' heads still live. Seeded with one INSERT ... SELECT each.
@@ -35,7 +36,13 @@ def _uuid(expression: str, kind: int) -> str:
     it; `%` doubled, for a query with parameters."""
     if connection.vendor == "postgresql":
         return f"(lpad(to_hex({kind}), 8, '0') || lpad(to_hex({expression}), 24, '0'))::uuid"
+    if connection.vendor == "mysql":
+        return f"lower(concat(lpad(hex({kind}), 8, '0'), lpad(hex({expression}), 24, '0')))"
     return f"printf('%%08x%%024x', {kind}, {expression})"
+
+
+def _div(dividend: str, divisor: int) -> str:
+    return f"{dividend} DIV {divisor}" if connection.vendor == "mysql" else f"{dividend} / {divisor}"
 
 
 def seed_expired_chains(user: User, *, now: datetime) -> None:
@@ -47,6 +54,10 @@ def seed_expired_chains(user: User, *, now: datetime) -> None:
         if connection.vendor == "postgresql":
             # The seed is not what is measured: on a busy machine its 200,000 rows may take longer.
             cursor.execute("SET LOCAL statement_timeout = 0")
+        if connection.vendor == "mysql":
+            # The seed's numbers are a recursive CTE, which MySQL and MariaDB stop at 1,000 rows by default.
+            limit = "max_recursive_iterations" if connection.mysql_is_mariadb else "cte_max_recursion_depth"
+            cursor.execute(f"SET SESSION {limit} = {SESSIONS * CHAIN}")
         cursor.execute(
             "INSERT INTO tokens_session (id, user_id, created_at, expires_at, end_reason, user_agent)"  # noqa: S608
             f" SELECT {_uuid('i', session)}, %s, %s, %s, '', 'seeded' FROM ({_numbers(SESSIONS)}) AS numbers",
@@ -55,7 +66,7 @@ def seed_expired_chains(user: User, *, now: datetime) -> None:
         # Token i belongs to session i / CHAIN and was rotated from token i - 1 of the same session.
         cursor.execute(
             "INSERT INTO tokens_refreshtoken (jti, session_id, issued_at, expires_at, rotated_from_id)"  # noqa: S608
-            f" SELECT {_uuid('i', token)}, {_uuid(f'i / {CHAIN}', session)}, %s, %s,"
+            f" SELECT {_uuid('i', token)}, {_uuid(_div('i', CHAIN), session)}, %s, %s,"
             f" CASE WHEN i %% {CHAIN} = 0 THEN NULL ELSE {_uuid('i - 1', token)} END"
             f" FROM ({_numbers(SESSIONS * CHAIN)}) AS numbers",
             [long_ago, expired],
