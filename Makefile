@@ -11,7 +11,7 @@ MYSQL := $(VENV)/.installed-mysql
 # that connects to the database.
 DATABASE_DRIVER := $(if $(filter mysql%,$(DATABASE_URL)),$(MYSQL))
 
-.PHONY: install install-dev install-mysql run test coverage lint format bench load screenshots
+.PHONY: install install-dev install-mysql run test coverage lint format bench bench-scale load screenshots
 
 $(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,7 +68,8 @@ format: install-dev
 	$(BIN)/ruff format .
 
 # This project's hot paths (tools/bench/run.py), then side by side with its peers on SQLite and on
-# PostgreSQL + Redis (tools/bench/side_by_side.py, docs/benchmarks.md). BENCH_ARGS=--quick: one short round.
+# PostgreSQL + Redis (tools/bench/side_by_side.py, docs/benchmarks.md), then the flush of 1,000,000 expired
+# tokens (tools/bench/tables.py). BENCH_ARGS=--quick: one short round.
 # Only this target builds the peers' virtualenv (.venv-peers).
 # Each part prints its table even when an earlier one missed a target; the exit status says whether all met theirs.
 bench: install-dev
@@ -76,7 +77,13 @@ bench: install-dev
 	$(BIN)/python tools/bench/run.py $(BENCH_ARGS) || status=1; \
 	$(BIN)/python tools/bench/side_by_side.py --database sqlite $(BENCH_ARGS) || status=1; \
 	$(BIN)/python tools/bench/side_by_side.py --database postgres $(BENCH_ARGS) || status=1; \
+	$(BIN)/python tools/bench/tables.py $(BENCH_ARGS) || status=1; \
 	exit $$status
+
+# The tokens tables at 10,000 and at 10,000,000 refresh tokens on PostgreSQL: each operation's cost at both
+# (tools/bench/tables.py --scale, docs/benchmarks.md). Minutes and a few GB: run it on a quiet machine.
+bench-scale: install-dev
+	$(BIN)/python tools/bench/tables.py --scale $(BENCH_ARGS)
 
 # Mixed traffic against gunicorn, then the data checks (docs/load.md); LOAD_ARGS passes
 # e.g. --database-url postgresql://... --redis-url redis://... --concurrency 16 --duration 30.

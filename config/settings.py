@@ -317,6 +317,11 @@ JWT_REFRESH_TRANSPORT = env_str("JWT_REFRESH_TRANSPORT", "body")
 # is still the active one, gets the current refresh token back instead of ending the session.
 # 0: strict, every second presentation is reuse. docs/sessions.md weighs the trade-off.
 JWT_REFRESH_REUSE_INTERVAL = env_int("JWT_REFRESH_REUSE_INTERVAL", 10)
+# Live sessions one user may have; a sign-in beyond it ends the least recently used. 100: one
+# full page of GET /api/auth/sessions, and more than three new sign-ins a day that never log
+# out for JWT_SESSION_MAX_AGE (30 days): no person's devices, but a script's or a looping
+# client's (docs/sessions.md#the-session-list).
+JWT_MAX_SESSIONS_PER_USER = env_int("JWT_MAX_SESSIONS_PER_USER", 100)
 
 # --- CORS (django-cors-headers): frontends on other origins (docs/sessions.md) ---------
 # Exact origins ("https://app.example.com"), never a wildcard: credentials (the refresh

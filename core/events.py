@@ -31,6 +31,7 @@ class AuthEvent(StrEnum):
     LOGOUT = "logout"
     LOGOUT_ALL = "logout_all"
     SESSION_DELETED = "session_deleted"
+    SESSION_EVICTED = "session_evicted"
     PROVIDER_FAILURE = "provider_failure"
     THROTTLED = "throttled"
 

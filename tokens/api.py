@@ -1,9 +1,10 @@
 """HTTP glue for tokens: each endpoint parses, calls one service, returns a schema."""
 
+from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Form, Router, Status
+from ninja import Form, Query, Router, Status
 
 from core.schemas import problem_responses
 from core.throttling import token_throttle
@@ -18,7 +19,7 @@ from tokens.schemas import (
     IntrospectionOut,
     JwksOut,
     RefreshIn,
-    SessionOut,
+    SessionPageOut,
     SessionsEndedOut,
     TokenFormIn,
     TokenPairOut,
@@ -88,10 +89,19 @@ def logout_all(request, response: HttpResponse):
     return {"sessions_ended": ended}
 
 
-@auth_router.get("/sessions", auth=jwt_auth, response={200: list[SessionOut], **problem_responses(401, 429)})
-def sessions(request):
-    """The user's live sessions; `current` marks the one of this token."""
-    return selectors.session_list(user_id=request.auth.user_id, current_session_id=request.auth.session_id)
+@auth_router.get("/sessions", auth=jwt_auth, response={200: SessionPageOut, **problem_responses(400, 401, 422, 429)})
+def sessions(
+    request: HttpRequest,
+    limit: int = Query(selectors.SESSION_PAGE_DEFAULT, ge=1, le=selectors.SESSION_PAGE_MAX),
+    cursor: str | None = Query(None, description="`next` of the previous page."),
+) -> dict[str, Any]:
+    """A page of the user's live sessions, newest sign-in first; `current` marks the one of this token."""
+    return selectors.session_list(
+        user_id=request.auth.user_id,  # type: ignore[attr-defined]  # Ninja sets `auth`
+        current_session_id=request.auth.session_id,  # type: ignore[attr-defined]
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 @auth_router.delete("/sessions/{session_id}", auth=jwt_auth, response={204: None, **problem_responses(401, 404, 429)})

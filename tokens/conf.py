@@ -59,6 +59,7 @@ class TokenSettings:
     extra_claims: Callable[["User"], dict[str, Any]] | None
     refresh_transport: RefreshTransport
     refresh_reuse_interval: timedelta
+    max_sessions_per_user: int
     # Origins besides the API's own whose requests may use the refresh cookie (CORS_ALLOWED_ORIGINS).
     cookie_origins: frozenset[str]
 
@@ -79,6 +80,8 @@ def token_settings() -> TokenSettings:
         )
     if settings.JWT_REFRESH_REUSE_INTERVAL < 0:
         raise ImproperlyConfigured("JWT_REFRESH_REUSE_INTERVAL must be 0 (strict) or a positive number of seconds.")
+    if settings.JWT_MAX_SESSIONS_PER_USER < 1:
+        raise ImproperlyConfigured("JWT_MAX_SESSIONS_PER_USER must be at least 1.")
     if not 1 <= settings.JWT_KEY_SET_MAX_AGE < settings.JWT_ACCESS_TTL:
         # 0 would re-read the key set on every request; a copy as old as an access token's
         # lifetime would keep a deleted key's tokens alive for that long (docs/keys.md).
@@ -117,6 +120,7 @@ def token_settings() -> TokenSettings:
         extra_claims=_extra_claims_hook(),
         refresh_transport=RefreshTransport(settings.JWT_REFRESH_TRANSPORT),
         refresh_reuse_interval=timedelta(seconds=settings.JWT_REFRESH_REUSE_INTERVAL),
+        max_sessions_per_user=settings.JWT_MAX_SESSIONS_PER_USER,
         cookie_origins=frozenset(settings.CORS_ALLOWED_ORIGINS),
     )
 

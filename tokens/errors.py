@@ -47,6 +47,13 @@ class SessionNotFound(NotFound):
     title = "No such session"
 
 
+class CursorInvalid(Problem):
+    """A session list's `cursor` that this API did not make for this user, or that was altered."""
+
+    code = "cursor_invalid"
+    title = "The cursor is not valid"
+
+
 class CsrfFailed(Problem):
     """A request the refresh cookie would authenticate lacks the proof that the API's own frontend sent it."""
 

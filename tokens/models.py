@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Max, Q, Value, When
+from django.db.models import Case, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from core.fields import IdentifierField, PartialIndex
@@ -28,14 +28,21 @@ class SessionEndReason(models.TextChoices):
     USER_DISABLED = "user_disabled", "User disabled or deleted"
     SIGN_IN_METHOD_REMOVED = "sign_in_method_removed", "The user's last way to sign in was removed"
     EMAIL_CLAIMED = "email_claimed", "A provider proved the unverified email belongs to someone else"
+    SESSION_LIMIT = "session_limit", "Least recently used beyond JWT_MAX_SESSIONS_PER_USER"
 
 
 class SessionQuerySet(models.QuerySet):
     def with_activity(self):
-        """Adds `last_used_at` (the newest token's issue) and `refresh_expires_at` (its expiry)."""
+        """Adds `last_used_at` (the newest token's issue) and `refresh_expires_at` (its expiry).
+
+        The newest token, not an aggregate over the chain: one probe of the (session,
+        issued_at) index per session, whatever the number of tokens. It is the one that can
+        still refresh, and its expiry is the chain's latest (each is capped by the session's end).
+        """
+        newest = RefreshToken.objects.filter(session=OuterRef("pk")).order_by("-issued_at")
         return self.annotate(
-            last_used_at=Max("refresh_tokens__issued_at"),
-            refresh_expires_at=Max("refresh_tokens__expires_at"),
+            last_used_at=Subquery(newest.values("issued_at")[:1]),
+            refresh_expires_at=Subquery(newest.values("expires_at")[:1]),
         )
 
     def live(self, *, now: datetime | None = None):
@@ -69,13 +76,21 @@ class Session(models.Model):
 
 class RefreshToken(models.Model):
     jti = models.UUIDField(primary_key=True, editable=False)
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens")
+    # Indexed with issued_at below, which serves the foreign key's lookups as well.
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens", db_index=False)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
     # One-to-one, so unique: the guard that makes rotation race-safe.
     rotated_from = models.OneToOneField(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by"
     )
+
+    class Meta:
+        indexes = [
+            # A session's newest token in one probe (SessionQuerySet.with_activity): the session list,
+            # the per-user cap, the admin.
+            models.Index(fields=["session", "issued_at"], name="tokens_refresh_session_issued"),
+        ]
 
     def __str__(self) -> str:
         return f"refresh token {self.jti}"

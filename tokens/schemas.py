@@ -57,6 +57,11 @@ class SessionOut(Schema):
     current: bool
 
 
+class SessionPageOut(Schema):
+    items: list[SessionOut] = Field(description="Newest sign-in first.")
+    next: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
 class SessionsEndedOut(Schema):
     sessions_ended: int
 

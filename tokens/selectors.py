@@ -1,18 +1,41 @@
 """Read-only queries of the tokens app."""
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from django.core import signing
+from django.db.models import Q
 from django.urls import reverse
 
 from tokens import fastsql, keys
 from tokens.conf import token_settings
+from tokens.errors import CursorInvalid
 from tokens.models import RefreshToken, Session
 
+# GET /api/auth/sessions: `limit`'s default and bound.
+SESSION_PAGE_DEFAULT = 50
+SESSION_PAGE_MAX = 100
+_CURSOR_SALT = "tokens.session_list.cursor"
 
-def session_list(*, user_id: int, current_session_id: UUID) -> list[dict]:
-    sessions = Session.objects.live().filter(user_id=user_id).order_by("-last_used_at")
-    return [
+
+def session_list(
+    *, user_id: int, current_session_id: UUID, limit: int = SESSION_PAGE_DEFAULT, cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of the user's live sessions, newest sign-in first, and the cursor of the next one: one query.
+
+    Ordered by (created_at, id), which no refresh moves, so a session never skips a page or
+    shows on two while a client reads the list. The cursor is the last item's place, signed
+    for this user (CursorInvalid otherwise). The user's sessions come from the (user,
+    ended_at) index, each one's activity from one probe of its newest token, so a page costs
+    the same whatever the tables hold (docs/benchmarks.md).
+    """
+    sessions = Session.objects.live().filter(user_id=user_id).order_by("-created_at", "-id")
+    if cursor is not None:
+        created_at, session_id = _cursor_read(cursor, user_id=user_id)
+        sessions = sessions.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=session_id))
+    page = list(sessions[: limit + 1])
+    items = [
         {
             "id": session.id,
             "created_at": session.created_at,
@@ -22,8 +45,24 @@ def session_list(*, user_id: int, current_session_id: UUID) -> list[dict]:
             "ip": session.ip,
             "current": session.id == current_session_id,
         }
-        for session in sessions
+        for session in page[:limit]
     ]
+    more = len(page) > limit
+    return {"items": items, "next": _cursor_make(page[limit - 1], user_id=user_id) if more else None}
+
+
+def _cursor_make(session: Session, *, user_id: int) -> str:
+    return signing.dumps([user_id, session.created_at.isoformat(), session.id.hex], salt=_CURSOR_SALT)
+
+
+def _cursor_read(cursor: str, *, user_id: int) -> tuple[datetime, UUID]:
+    try:
+        cursor_user_id, created_at, session_id = signing.loads(cursor, salt=_CURSOR_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise CursorInvalid("The cursor was altered or not made by this API: list again without it.") from None
+    if cursor_user_id != user_id:
+        raise CursorInvalid("The cursor belongs to another user's session list.")
+    return datetime.fromisoformat(created_at), UUID(session_id)
 
 
 def session_started_at(*, session_id: UUID) -> datetime | None:

@@ -10,14 +10,15 @@ import contextlib
 import functools
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 
 from core.conf import forget_when_settings_change
@@ -131,7 +132,32 @@ def session_start(*, user: User, user_agent: str = "", ip: str | None = None) ->
             ip=ip,
         )
         refresh_token = _refresh_token_create(session=session, now=now)
+    _sessions_over_limit_end(user_id=user.pk)
     return _token_pair_issue(user=user, session=session, refresh_token=refresh_token, now=now)
+
+
+def _sessions_over_limit_end(*, user_id: int) -> None:
+    """Ends the user's least recently used live sessions beyond JWT_MAX_SESSIONS_PER_USER.
+
+    One COUNT on the (user, ended_at) index while under the limit, as nearly always. After the
+    sign-in's commit, so that a slow denylist write holds no transaction. Two sign-ins at once
+    may each see the other's session uncommitted and leave one more than the limit; the next
+    sign-in ends it.
+    """
+    limit = token_settings().max_sessions_per_user
+    if Session.objects.filter(user_id=user_id, ended_at__isnull=True).count() <= limit:
+        return
+    least_recently_used = list(
+        Session.objects.live()
+        .filter(user_id=user_id)
+        .order_by("-last_used_at", "-created_at")
+        .values_list("id", flat=True)[limit:]
+    )
+    if not least_recently_used:
+        return  # the unended ones beyond the limit have expired: nothing to refuse
+    _sessions_end(Session.objects.filter(id__in=least_recently_used), reason=SessionEndReason.SESSION_LIMIT)
+    for session_id in least_recently_used:
+        emit(AuthEvent.SESSION_EVICTED, outcome=SessionEndReason.SESSION_LIMIT, user_id=user_id, session_id=session_id)
 
 
 def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
@@ -367,19 +393,112 @@ def sessions_end_by_admin(*, sessions: QuerySet[Session]) -> int:
     return _sessions_end(sessions, reason=SessionEndReason.ADMIN)
 
 
-@retry_on_conflict
-def tokens_flush_expired(*, now: datetime | None = None) -> tuple[int, int]:
+# Rows per flush batch: each batch is one short transaction, so a refresh waits on it at most
+# that long, and its IN lists stay far below the 65,535 parameters PostgreSQL's server-side
+# binding and MySQL allow per statement.
+FLUSH_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class FlushBatch:
+    sessions: int
+    tokens: int
+
+
+def tokens_flush_expired(*, now: datetime | None = None, batch_size: int = FLUSH_BATCH_SIZE) -> tuple[int, int]:
     """Deletes expired refresh tokens, then the sessions that have nothing left to refresh with.
 
     Used tokens are kept until they expire: presenting one before then is how reuse is
     detected. Returns (sessions deleted, refresh tokens deleted).
     """
-    now = now or timezone.now()
-    with transaction.atomic():
-        tokens_deleted = RefreshToken.objects.filter(expires_at__lte=now).delete()[1].get(RefreshToken._meta.label, 0)
-        sessions = Session.objects.filter(Q(expires_at__lte=now) | Q(refresh_tokens__isnull=True))
-        sessions_deleted = sessions.delete()[1].get(Session._meta.label, 0)
-    return sessions_deleted, tokens_deleted
+    batches = list(refresh_tokens_flush_batches(now=now, batch_size=batch_size))
+    return sum(batch.sessions for batch in batches), sum(batch.tokens for batch in batches)
+
+
+def refresh_tokens_flush_batches(
+    *, now: datetime | None = None, batch_size: int = FLUSH_BATCH_SIZE
+) -> Iterator[FlushBatch]:
+    """Deletes the expired refresh tokens in batches, each its own transaction, yielding each once committed.
+
+    Stopped at any point, it has lost nothing, and the next run goes on with what is left. A
+    token counts as expired past `exp` plus the leeway: one still within it may be presented,
+    and its successor's insert must find it (a vanished predecessor would look like reuse).
+    Each batch starts its scan of the expires_at index where the last one stopped, past the
+    entries that one left dead.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    until = db.ops.adapt_datetimefield_value((now or timezone.now()) - token_settings().leeway)
+    while True:
+        batch, until = _refresh_tokens_flush_batch(db, until=until, batch_size=batch_size)
+        yield batch
+        if batch.tokens < batch_size:
+            return
+
+
+@functools.lru_cache(maxsize=64)
+def _flush_names(db: BaseDatabaseWrapper) -> dict[str, str]:
+    """The quoted table and column names the flush's SQL uses, from the models."""
+    quote = db.ops.quote_name
+    names = {"tokens": quote(RefreshToken._meta.db_table), "sessions": quote(Session._meta.db_table)}
+    for key, model, name in (
+        ("jti", RefreshToken, "jti"),
+        ("session", RefreshToken, "session"),
+        ("expires_at", RefreshToken, "expires_at"),
+        ("rotated_from", RefreshToken, "rotated_from"),
+        ("session_pk", Session, "id"),
+    ):
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)
+        assert field.column is not None  # a concrete field
+        names[key] = quote(field.column)
+    return names
+
+
+@retry_on_conflict  # each batch its own transaction: a batch that lost to a refresh runs again
+def _refresh_tokens_flush_batch(db: BaseDatabaseWrapper, *, until: Any, batch_size: int) -> tuple[FlushBatch, Any]:
+    """Up to `batch_size` tokens expired at `until` or before, the newest first, and the sessions of
+    theirs left without a token, deleted in one transaction of 5 queries; and where the next starts.
+
+    Newest first, so that a token's successor is gone already (an earlier batch) or goes in
+    this one, or is its chain's live head: only those heads need `rotated_from` cleared (what
+    on_delete=SET_NULL does), one row per chain instead of one per token. MySQL checks foreign
+    keys row by row, not at commit: there every successor is cleared first. Every statement is
+    bounded by an index (expires_at, rotated_from, the primary keys, session_id) and binds at
+    most 2 x batch_size parameters, so a batch costs the same whatever the tables hold. A
+    session loses its last token only here, in the same transaction: none is left empty.
+
+    Plain SQL on values as the driver returns them: the ORM's IN lookups prepared and
+    converted each of the batch's ids three times, most of a batch's CPU.
+    """
+    n = _flush_names(db)
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {n['jti']}, {n['session']}, {n['expires_at']} FROM {n['tokens']}"  # noqa: S608 (names from the models)
+            f" WHERE {n['expires_at']} <= %s ORDER BY {n['expires_at']} DESC LIMIT %s",
+            [until, batch_size],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return FlushBatch(sessions=0, tokens=0), until
+        jtis = [row[0] for row in rows]
+        batch = ", ".join(["%s"] * len(jtis))
+        successors = f"UPDATE {n['tokens']} SET {n['rotated_from']} = NULL WHERE {n['rotated_from']} IN ({batch})"  # noqa: S608
+        if db.features.can_defer_constraint_checks:
+            cursor.execute(f"{successors} AND {n['jti']} NOT IN ({batch})", jtis + jtis)
+        else:
+            cursor.execute(successors, jtis)
+        cursor.execute(f"DELETE FROM {n['tokens']} WHERE {n['jti']} IN ({batch})", jtis)  # noqa: S608
+        tokens_deleted = cursor.rowcount
+        session_ids = list(dict.fromkeys(row[1] for row in rows))
+        cursor.execute(
+            f"DELETE FROM {n['sessions']} WHERE {n['session_pk']} IN ({', '.join(['%s'] * len(session_ids))})"  # noqa: S608
+            f" AND NOT EXISTS (SELECT 1 FROM {n['tokens']} WHERE {n['tokens']}.{n['session']}"
+            f" = {n['sessions']}.{n['session_pk']})",
+            session_ids,
+        )
+        sessions_deleted = cursor.rowcount
+    # Inclusive: tokens expiring at the same instant as the batch's oldest may remain.
+    return FlushBatch(sessions=sessions_deleted, tokens=tokens_deleted), rows[-1][2]
 
 
 def token_pair_for_email(*, email: str, create: bool = False) -> TokenPair:

@@ -106,8 +106,10 @@ def test_a_full_run_logs_every_event_with_its_request_and_never_a_secret(django_
     provider_down = run.sign_in(provider_status=500)
     state_replayed = run.post("/auth/social/kakao/callback", {"code": "code-replayed", "state": run.states[0]})
     sixth = run.sign_in().json()
+    settings.JWT_MAX_SESSIONS_PER_USER = 1
+    seventh = run.sign_in().json()  # beyond the limit: the sixth session is ended
     settings.API_THROTTLE_RATES = {"session": "1/min"}
-    throttled = [run.post("/auth/sessions", access=sixth["access"], method="get").status_code for _ in range(3)]
+    throttled = [run.post("/auth/sessions", access=seventh["access"], method="get").status_code for _ in range(3)]
 
     assert (refreshed.status_code, reused.status_code, logout.status_code) == (200, 401, 204)
     assert (logout_by_refresh.status_code, deleted.status_code, logout_all.status_code) == (204, 204, 200)
@@ -136,6 +138,10 @@ def test_a_full_run_logs_every_event_with_its_request_and_never_a_secret(django_
         "kakao",
     )
     assert by_name["session_deleted"]["session_id"] == session_of(fourth)
+    assert (by_name["session_evicted"]["session_id"], by_name["session_evicted"]["outcome"]) == (
+        session_of(sixth),
+        "session_limit",
+    )
     assert {e["outcome"] for e in events if e["event"] == "sign_in"} == {"success", "state_invalid"}
     assert [e for e in events if e["event"] == "throttled"] == [by_name["throttled"]]  # once per window
     assert all(event["request_id"] in run.request_ids for event in events)
@@ -145,7 +151,7 @@ def test_a_full_run_logs_every_event_with_its_request_and_never_a_secret(django_
     assert "auth.events INFO" in captured
     assert "django.request WARNING" in captured
     leaked = [value for value in [*run.secrets, *run.code_verifiers()] if value in captured]
-    assert len(run.code_verifiers()) == 7
+    assert len(run.code_verifiers()) == 8
     assert leaked == []
 
 

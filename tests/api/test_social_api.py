@@ -282,7 +282,7 @@ def test_client_info_goes_to_the_session(client, rsps):
 
     body = mocks.callback(client, "kakao", state=state, **{"User-Agent": "Frontend/1.0"}).json()
 
-    sessions = client.get("/auth/sessions", headers=bearer(body["access"])).json()
+    sessions = client.get("/auth/sessions", headers=bearer(body["access"])).json()["items"]
     assert sessions[0]["user_agent"] == "Frontend/1.0"
 
 

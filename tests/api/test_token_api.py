@@ -208,7 +208,8 @@ def test_sessions_lists_the_live_sessions_and_marks_the_current_one(client, user
 
     response = client.get("/auth/sessions", headers=bearer(pair.access))
     assert response.status_code == 200
-    listed = {s["id"]: s for s in response.json()}
+    assert response.json()["next"] is None
+    listed = {s["id"]: s for s in response.json()["items"]}
     assert set(listed) == {claims_of(pair.access)["sid"], claims_of(laptop.access)["sid"]}
     current = listed[claims_of(pair.access)["sid"]]
     assert current["current"] is True
@@ -223,7 +224,7 @@ def test_session_list_shows_the_last_refresh(client, pair):
     later = timezone.now() + timedelta(minutes=5)
     with time_machine.travel(later, tick=False):
         new = client.post("/auth/token/refresh", json={"refresh": pair.refresh}).json()
-        (listed,) = client.get("/auth/sessions", headers=bearer(new["access"])).json()
+        (listed,) = client.get("/auth/sessions", headers=bearer(new["access"])).json()["items"]
     assert listed["last_used_at"].startswith(later.isoformat()[:19])
 
 

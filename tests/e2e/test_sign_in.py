@@ -186,3 +186,23 @@ def test_the_docs_authorize_with_the_token_and_run_users_me(page, screenshot):
     assert me.value.json()["email"] == "ada@example.com"
     expect(operation.locator(".live-responses-table tbody .response-col_status")).to_have_text("200")
     screenshot(operation, "api-docs")
+
+
+def test_the_session_list_shows_a_page_and_the_next_on_demand(page) -> None:
+    from core.models import User
+    from tokens.services import session_start
+
+    sign_in(page)
+    ada = User.objects.get(email="ada@example.com")
+    for _ in range(50):  # 51 sessions: one more than the first page holds
+        session_start(user=ada, user_agent="elsewhere")
+    page.reload()
+    rows, more = page.locator("#sessions tr"), page.get_by_role("button", name="More sessions")
+    expect(rows).to_have_count(50)
+
+    more.click()
+
+    expect(rows).to_have_count(51)
+    expect(more).to_be_hidden()
+    # Newest sign-in first: this tab's session, the oldest, comes last.
+    expect(rows.last).to_contain_text("this tab")

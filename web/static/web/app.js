@@ -63,8 +63,11 @@ function cell(text, className) {
   return td;
 }
 
-function renderSessions(sessions) {
-  const rows = sessions.map((session) => {
+// GET /api/auth/sessions answers a page, newest sign-in first; `next` is the cursor of the one after.
+let nextSessions = null;
+
+function renderSessions(page, { append = false } = {}) {
+  const rows = page.items.map((session) => {
     const row = document.createElement("tr");
     row.dataset.sessionId = session.id;
     const device = cell(session.user_agent || "unknown", "device");
@@ -89,7 +92,16 @@ function renderSessions(sessions) {
     );
     return row;
   });
-  $("sessions").replaceChildren(...rows);
+  if (append) $("sessions").append(...rows);
+  else $("sessions").replaceChildren(...rows);
+  nextSessions = page.next;
+  $("more-sessions").hidden = nextSessions === null;
+}
+
+async function moreSessions() {
+  renderSessions(await client.call("GET", `/auth/sessions?cursor=${encodeURIComponent(nextSessions)}`), {
+    append: true,
+  });
 }
 
 // --- the flow -----------------------------------------------------------------------
@@ -322,6 +334,7 @@ async function run(step, { keepMessages = false } = {}) {
 $("refresh").addEventListener("click", () => run(refresh));
 $("logout").addEventListener("click", () => run(logout));
 $("logout-all").addEventListener("click", () => run(logoutAll));
+$("more-sessions").addEventListener("click", () => run(moreSessions));
 $("copy-token").addEventListener("click", () => run(copyToken));
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
