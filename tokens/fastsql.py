@@ -1,4 +1,4 @@
-"""The refresh path's hand-built SQL: its one read and its one insert, each beside its ORM form.
+"""The hand-built SQL: the refresh path's one read and one insert, each beside its ORM form, and the flush's batch.
 
 A refresh runs both on every call, and the ORM compiled their SQL again each time, the largest costs of a
 refresh once the database's own work is done (the numbers: docs/benchmarks.md, "What it took"). Here the
@@ -7,19 +7,23 @@ here too, and the values go through the fields' own conversions.
 
 Each fast function has its ORM form next to it (`*_orm`): the readable reference of what it does, which it
 must match exactly. tests/unit/test_refresh_token_sql.py compares the two on the same rows, on SQLite and
-PostgreSQL. The rest of the app reads and writes refresh tokens through the ORM.
+PostgreSQL. The flush's batch (the last section) has no ORM form: the ORM's IN lookups cost most of a batch's
+CPU; tests/unit/test_token_flush.py asserts what it deletes and keeps. The rest of the app reads and writes
+refresh tokens through the ORM.
 """
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 from core.models import User
+from core.transactions import retry_on_conflict
 from tokens.models import RefreshToken, Session
 
 # --- the read: a token with its session, user, successor and successor's successor ----------------------
@@ -163,3 +167,78 @@ def _refresh_token_insert_sql(db: BaseDatabaseWrapper) -> str:
     placeholders = ", ".join(["%s"] * len(columns))
     # Names from the model's metadata, quoted; the values are parameters.
     return f"INSERT INTO {quote(RefreshToken._meta.db_table)} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+
+
+# --- the flush: one batch of expired tokens and the sessions they leave empty -------------------------------
+
+
+@dataclass(frozen=True)
+class FlushBatch:
+    sessions: int
+    tokens: int
+
+
+@functools.lru_cache(maxsize=64)
+def _flush_names(db: BaseDatabaseWrapper) -> dict[str, str]:
+    """The quoted table and column names the flush's SQL uses, from the models."""
+    quote = db.ops.quote_name
+    names = {"tokens": quote(RefreshToken._meta.db_table), "sessions": quote(Session._meta.db_table)}
+    for key, model, name in (
+        ("jti", RefreshToken, "jti"),
+        ("session", RefreshToken, "session"),
+        ("expires_at", RefreshToken, "expires_at"),
+        ("rotated_from", RefreshToken, "rotated_from"),
+        ("session_pk", Session, "id"),
+    ):
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)
+        assert field.column is not None  # a concrete field
+        names[key] = quote(field.column)
+    return names
+
+
+@retry_on_conflict  # each batch its own transaction: a batch that lost to a refresh runs again
+def refresh_tokens_flush_batch(db: BaseDatabaseWrapper, *, until: Any, batch_size: int) -> tuple[FlushBatch, Any]:
+    """Up to `batch_size` tokens expired at `until` or before, the newest first, and the sessions of
+    theirs left without a token, deleted in one transaction of 5 queries; and where the next starts.
+
+    Newest first, so that a token's successor is gone already (an earlier batch) or goes in
+    this one, or is its chain's live head: only those heads need `rotated_from` cleared (what
+    on_delete=SET_NULL does), one row per chain instead of one per token. MySQL checks foreign
+    keys row by row, not at commit: there every successor is cleared first. Every statement is
+    bounded by an index (expires_at, rotated_from, the primary keys, session_id) and binds at
+    most 2 x batch_size parameters, so a batch costs the same whatever the tables hold. A
+    session loses its last token only here, in the same transaction: none is left empty.
+
+    Plain SQL on values as the driver returns them: the ORM's IN lookups prepared and
+    converted each of the batch's ids three times, most of a batch's CPU.
+    """
+    n = _flush_names(db)
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {n['jti']}, {n['session']}, {n['expires_at']} FROM {n['tokens']}"  # noqa: S608 (names from the models)
+            f" WHERE {n['expires_at']} <= %s ORDER BY {n['expires_at']} DESC LIMIT %s",
+            [until, batch_size],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return FlushBatch(sessions=0, tokens=0), until
+        jtis = [row[0] for row in rows]
+        batch = ", ".join(["%s"] * len(jtis))
+        successors = f"UPDATE {n['tokens']} SET {n['rotated_from']} = NULL WHERE {n['rotated_from']} IN ({batch})"  # noqa: S608
+        if db.features.can_defer_constraint_checks:
+            cursor.execute(f"{successors} AND {n['jti']} NOT IN ({batch})", jtis + jtis)
+        else:
+            cursor.execute(successors, jtis)
+        cursor.execute(f"DELETE FROM {n['tokens']} WHERE {n['jti']} IN ({batch})", jtis)  # noqa: S608
+        tokens_deleted = cursor.rowcount
+        session_ids = list(dict.fromkeys(row[1] for row in rows))
+        cursor.execute(
+            f"DELETE FROM {n['sessions']} WHERE {n['session_pk']} IN ({', '.join(['%s'] * len(session_ids))})"  # noqa: S608
+            f" AND NOT EXISTS (SELECT 1 FROM {n['tokens']} WHERE {n['tokens']}.{n['session']}"
+            f" = {n['sessions']}.{n['session_pk']})",
+            session_ids,
+        )
+        sessions_deleted = cursor.rowcount
+    # Inclusive: tokens expiring at the same instant as the batch's oldest may remain.
+    return FlushBatch(sessions=sessions_deleted, tokens=tokens_deleted), rows[-1][2]

@@ -17,8 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.conf import forget_when_settings_change
@@ -399,12 +398,6 @@ def sessions_end_by_admin(*, sessions: QuerySet[Session]) -> int:
 FLUSH_BATCH_SIZE = 1000
 
 
-@dataclass(frozen=True)
-class FlushBatch:
-    sessions: int
-    tokens: int
-
-
 def tokens_flush_expired(*, now: datetime | None = None, batch_size: int = FLUSH_BATCH_SIZE) -> tuple[int, int]:
     """Deletes expired refresh tokens, then the sessions that have nothing left to refresh with.
 
@@ -417,7 +410,7 @@ def tokens_flush_expired(*, now: datetime | None = None, batch_size: int = FLUSH
 
 def refresh_tokens_flush_batches(
     *, now: datetime | None = None, batch_size: int = FLUSH_BATCH_SIZE
-) -> Iterator[FlushBatch]:
+) -> Iterator[fastsql.FlushBatch]:
     """Deletes the expired refresh tokens in batches, each its own transaction, yielding each once committed.
 
     Stopped at any point, it has lost nothing, and the next run goes on with what is left. A
@@ -429,76 +422,10 @@ def refresh_tokens_flush_batches(
     db = connections[DEFAULT_DB_ALIAS]
     until = db.ops.adapt_datetimefield_value((now or timezone.now()) - token_settings().leeway)
     while True:
-        batch, until = _refresh_tokens_flush_batch(db, until=until, batch_size=batch_size)
+        batch, until = fastsql.refresh_tokens_flush_batch(db, until=until, batch_size=batch_size)
         yield batch
         if batch.tokens < batch_size:
             return
-
-
-@functools.lru_cache(maxsize=64)
-def _flush_names(db: BaseDatabaseWrapper) -> dict[str, str]:
-    """The quoted table and column names the flush's SQL uses, from the models."""
-    quote = db.ops.quote_name
-    names = {"tokens": quote(RefreshToken._meta.db_table), "sessions": quote(Session._meta.db_table)}
-    for key, model, name in (
-        ("jti", RefreshToken, "jti"),
-        ("session", RefreshToken, "session"),
-        ("expires_at", RefreshToken, "expires_at"),
-        ("rotated_from", RefreshToken, "rotated_from"),
-        ("session_pk", Session, "id"),
-    ):
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field)
-        assert field.column is not None  # a concrete field
-        names[key] = quote(field.column)
-    return names
-
-
-@retry_on_conflict  # each batch its own transaction: a batch that lost to a refresh runs again
-def _refresh_tokens_flush_batch(db: BaseDatabaseWrapper, *, until: Any, batch_size: int) -> tuple[FlushBatch, Any]:
-    """Up to `batch_size` tokens expired at `until` or before, the newest first, and the sessions of
-    theirs left without a token, deleted in one transaction of 5 queries; and where the next starts.
-
-    Newest first, so that a token's successor is gone already (an earlier batch) or goes in
-    this one, or is its chain's live head: only those heads need `rotated_from` cleared (what
-    on_delete=SET_NULL does), one row per chain instead of one per token. MySQL checks foreign
-    keys row by row, not at commit: there every successor is cleared first. Every statement is
-    bounded by an index (expires_at, rotated_from, the primary keys, session_id) and binds at
-    most 2 x batch_size parameters, so a batch costs the same whatever the tables hold. A
-    session loses its last token only here, in the same transaction: none is left empty.
-
-    Plain SQL on values as the driver returns them: the ORM's IN lookups prepared and
-    converted each of the batch's ids three times, most of a batch's CPU.
-    """
-    n = _flush_names(db)
-    with transaction.atomic(using=db.alias), db.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {n['jti']}, {n['session']}, {n['expires_at']} FROM {n['tokens']}"  # noqa: S608 (names from the models)
-            f" WHERE {n['expires_at']} <= %s ORDER BY {n['expires_at']} DESC LIMIT %s",
-            [until, batch_size],
-        )
-        rows = cursor.fetchall()
-        if not rows:
-            return FlushBatch(sessions=0, tokens=0), until
-        jtis = [row[0] for row in rows]
-        batch = ", ".join(["%s"] * len(jtis))
-        successors = f"UPDATE {n['tokens']} SET {n['rotated_from']} = NULL WHERE {n['rotated_from']} IN ({batch})"  # noqa: S608
-        if db.features.can_defer_constraint_checks:
-            cursor.execute(f"{successors} AND {n['jti']} NOT IN ({batch})", jtis + jtis)
-        else:
-            cursor.execute(successors, jtis)
-        cursor.execute(f"DELETE FROM {n['tokens']} WHERE {n['jti']} IN ({batch})", jtis)  # noqa: S608
-        tokens_deleted = cursor.rowcount
-        session_ids = list(dict.fromkeys(row[1] for row in rows))
-        cursor.execute(
-            f"DELETE FROM {n['sessions']} WHERE {n['session_pk']} IN ({', '.join(['%s'] * len(session_ids))})"  # noqa: S608
-            f" AND NOT EXISTS (SELECT 1 FROM {n['tokens']} WHERE {n['tokens']}.{n['session']}"
-            f" = {n['sessions']}.{n['session_pk']})",
-            session_ids,
-        )
-        sessions_deleted = cursor.rowcount
-    # Inclusive: tokens expiring at the same instant as the batch's oldest may remain.
-    return FlushBatch(sessions=sessions_deleted, tokens=tokens_deleted), rows[-1][2]
 
 
 def token_pair_for_email(*, email: str, create: bool = False) -> TokenPair:
