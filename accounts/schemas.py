@@ -3,7 +3,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from core.schemas import OptionalFieldsIn
+from core.schemas import OptionalFieldsIn, PrintableText
 from tokens.schemas import TokenPairOut
 
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
@@ -14,7 +14,7 @@ _EMAIL = Field(min_length=3, max_length=254, examples=["ada@example.com"])
 class RegisterIn(Schema):
     email: str = _EMAIL
     password: str = _PASSWORD
-    display_name: str = Field("", max_length=150)
+    display_name: PrintableText = Field("", max_length=150)
 
 
 class EmailIn(Schema):

@@ -123,8 +123,7 @@ def account_email_verify(
     _password_login_required()
     user = links.link_user(uid=uid, token=token, generator=links.email_verification_tokens)
     if password is not None:
-        if not user.has_usable_password() or not user.check_password(password):
-            raise PasswordIncorrect("The password is not this account's.")
+        _password_prove(user, password)
     elif access is None or access_token_authenticate(token=access).user_id != user.pk:
         raise PasswordRequired("Open the link in the browser you signed up in and give the password you chose.")
     user.email_verified = True
@@ -215,6 +214,17 @@ def password_reset_confirm(
     return session_start(user=user, user_agent=user_agent, ip=ip)
 
 
+def _password_prove(user: User, password: str) -> None:
+    """PasswordIncorrect unless `password` is the account's. Wrong guesses count per account
+    (sign_in_failures, apart from the sign-in's own counts): whoever holds a stolen access token
+    or a verification link cannot guess on without limit (429 once spent)."""
+    counted_as = f"account:{user.pk}"
+    sign_in_failures.check(counted_as)
+    if not user.has_usable_password() or not user.check_password(password):
+        sign_in_failures.record(counted_as)
+        raise PasswordIncorrect("The password is not this account's.")
+
+
 def _signed_in_recently(session_id: uuid.UUID) -> bool:
     started_at = session_started_at(session_id=session_id)
     return started_at is not None and timezone.now() - started_at <= account_settings().recent_sign_in
@@ -223,8 +233,7 @@ def _signed_in_recently(session_id: uuid.UUID) -> bool:
 def _reauthenticate(user: User, *, session_id: uuid.UUID, password: str | None) -> None:
     """The current password if one is given (or the user has one and asks to change it), else a recent sign-in."""
     if password is not None:
-        if not user.has_usable_password() or not user.check_password(password):
-            raise PasswordIncorrect()
+        _password_prove(user, password)
         return
     if not _signed_in_recently(session_id):
         minutes = int(account_settings().recent_sign_in.total_seconds() // 60)

@@ -14,6 +14,9 @@ from django.core.validators import validate_email
 
 from core.errors import Problem
 
+# RFC 5321's limit on a path, and the column's length (core.models.User.email).
+EMAIL_MAX_LENGTH = 254
+
 
 class EmailInvalid(Problem):
     status = 422
@@ -28,11 +31,17 @@ def canonical_email(address: str) -> str:
         raise EmailInvalid("An email address has the form name@domain.")
     if not local.isascii():
         raise EmailInvalid("The part before the @ must be ASCII.")
+    if '"' in local or "\\" in local:
+        # A quoted local part ("owner"@) is another spelling of the same mailbox: one address, one account.
+        raise EmailInvalid("The part before the @ cannot be quoted.")
     try:
         ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
     except idna.IDNAError:
         raise EmailInvalid("The domain is not a valid host name.") from None
     canonical = f"{local.lower()}@{ascii_domain}"
+    if len(canonical) > EMAIL_MAX_LENGTH:
+        # Checked on the stored form: an internationalised domain grows in punycode.
+        raise EmailInvalid(f"The address is longer than {EMAIL_MAX_LENGTH} characters once its domain is encoded.")
     try:
         validate_email(canonical)
     except ValidationError:

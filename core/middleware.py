@@ -31,20 +31,26 @@ API_PATHS = (API_PREFIX, "/.well-known/")
 
 
 class ApiProblemMiddleware:
+    """Every answer under /api/ is JSON (an error Django made as HTML becomes its problem) and
+    `Cache-Control: no-store` unless the endpoint says otherwise: token pairs, profiles and
+    sessions must not be kept by a browser's or a proxy's cache (RFC 6749 §5.1, RFC 9111)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            response.status_code >= 400
-            and request.path.startswith(API_PREFIX)
-            and not response.get("Content-Type", "").startswith((CONTENT_TYPE, "application/json"))
+        if not request.path.startswith(API_PREFIX):
+            return response
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
+            (CONTENT_TYPE, "application/json")
         ):
             problem = status_problem(response.status_code)
             if response.has_header("Allow"):
                 problem["Allow"] = response["Allow"]
-            return problem
+            response = problem
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
         return response
 
 

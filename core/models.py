@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core.emails import EmailInvalid, canonical_email
+from core.emails import EMAIL_MAX_LENGTH, EmailInvalid, canonical_email
 from core.fields import CanonicalEmailField
 from core.signals import users_disabled
 
@@ -55,17 +55,12 @@ DISPLAY_NAME_MAX_LENGTH = 150
 AVATAR_URL_MAX_LENGTH = 1000
 
 
-# Named so that code trimming a provider's profile to fit says which limit it trims to.
-DISPLAY_NAME_MAX_LENGTH = 150
-AVATAR_URL_MAX_LENGTH = 1000
-
-
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Social logins attach to it; it may have no email (Kakao may not give one)."""
 
     # NULL rather than "" for "no email", so that the unique constraint ignores it. Always
     # canonical (core.emails), so uniqueness and look-ups are exact equality, on MySQL too (core.fields).
-    email = CanonicalEmailField(max_length=254, unique=True, null=True, blank=True)
+    email = CanonicalEmailField(max_length=EMAIL_MAX_LENGTH, unique=True, null=True, blank=True)
     # Whether the person proved they receive mail there: an emailed link, a provider that
     # vouches for it, or an administrator. An unverified password account may not sign in
     # and never has a social identity linked to it by email (docs/accounts.md).

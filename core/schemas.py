@@ -1,9 +1,25 @@
 """Schemas shared by every app's API: the problem body and the user."""
 
+import unicodedata
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Schema
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+
+# Bidirectional overrides and isolates: text that reads one way and is stored another.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable_text(value: str) -> str:
+    """Refuses control characters (NUL, which PostgreSQL cannot store, CR/LF, ...) and bidi overrides."""
+    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# Text a person chose and others will read (a display name): a 422, never a 500 or a forged line.
+PrintableText = Annotated[str, AfterValidator(_printable_text)]
 
 
 class ProblemOut(Schema):

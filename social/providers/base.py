@@ -77,6 +77,8 @@ def answer_text(value: Any, what: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ProviderUnavailable(f"The provider's {what} is not a string.")
+    if "\x00" in value:  # no database text column holds it (PostgreSQL refuses it): a malformed answer
+        raise ProviderUnavailable(f"The provider's {what} contains a NUL character.")
     return value
 
 
