@@ -7,9 +7,9 @@ from core.services import readiness_check
 
 router = Router(tags=["health"])
 
-# Load balancers often probe with HEAD: each probe answers it as it answers GET (gunicorn
-# sends no body).
-PROBE_METHODS = ["GET", "HEAD"]
+# HEAD answered as GET (gunicorn sends no body): load balancers probe with it, and a verifier
+# may ask with it whether the key set changed.
+READ_METHODS = ["GET", "HEAD"]
 
 
 class DependencyOut(Schema):
@@ -33,19 +33,19 @@ class LivenessOut(Schema):
     status: str
 
 
-@router.api_operation(PROBE_METHODS, "/ready", response={200: ReadinessOut, **problem_responses(503)})
+@router.api_operation(READ_METHODS, "/ready", response={200: ReadinessOut, **problem_responses(503)})
 def readiness(request):
     """Readiness: each dependency with its status and latency; 503 (with every report) when one is down."""
     return readiness_check()
 
 
-@router.api_operation(PROBE_METHODS, "", response={200: ReadinessOut, **problem_responses(503)})
+@router.api_operation(READ_METHODS, "", response={200: ReadinessOut, **problem_responses(503)})
 def health(request):
     """The same as /ready, at the address earlier deployments probe."""
     return readiness_check()
 
 
-@router.api_operation(PROBE_METHODS, "/live", response=LivenessOut)
+@router.api_operation(READ_METHODS, "/live", response=LivenessOut)
 def liveness(request):
     """Liveness: the process serves requests (touches nothing else, so a dependency outage never restarts it)."""
     return {"status": "ok"}

@@ -2,7 +2,7 @@
 without its cost for requests that have no Origin, and Django's browser-site middleware kept
 off the API.
 
-ApiProblemMiddleware keeps /api/ free of HTML error pages.
+ApiProblemMiddleware keeps /api/ free of HTML error pages and of bodies in a charset other than UTF-8.
 
 Ninja's handlers (core.problems) cover errors raised inside API views. Some responses are
 made before a view runs: an unknown URL (Django's 404 page) or a known URL with the wrong
@@ -20,18 +20,22 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.http import parse_header_parameters
 
 from core import events
 from core.clients import client_ip
-from core.problems import CONTENT_TYPE, status_problem
+from core.errors import UnsupportedMediaType
+from core.problems import CONTENT_TYPE, problem_from, status_problem
 
 API_PREFIX = "/api/"
+# What a request body under /api/ may declare as its charset (an undeclared one is read as UTF-8).
+READABLE_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
 # Where only the API's own JSON endpoints live: no view there reads a session, request.user or messages.
 API_PATHS = (API_PREFIX, "/.well-known/")
 
 
 class ApiProblemMiddleware:
-    """Every answer under /api/ is JSON (an error Django made as HTML becomes its problem) and
+    """Every answer under /api/ and /.well-known/ is JSON (an error Django made as HTML becomes its problem) and
     `Cache-Control: no-store` unless the endpoint says otherwise: token pairs, profiles and
     sessions must not be kept by a browser's or a proxy's cache (RFC 6749 §5.1, RFC 9111)."""
 
@@ -39,9 +43,16 @@ class ApiProblemMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if not request.path.startswith(API_PREFIX):
-            return response
+        if not request.path.startswith(API_PATHS):
+            return self.get_response(request)
+        content_type = request.META.get("CONTENT_TYPE")
+        charset = content_type and parse_header_parameters(content_type)[1].get("charset")
+        if charset and charset.lower() not in READABLE_CHARSETS:
+            # Django would decode the form with it (UTF-16, or a codec that is no text encoding at all:
+            # a 500); JSON is UTF-8 by definition (RFC 8259), and so is every form this API reads.
+            response = problem_from(UnsupportedMediaType(f"Send the body in UTF-8, not {charset}."))
+        else:
+            response = self.get_response(request)
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
             (CONTENT_TYPE, "application/json")
         ):

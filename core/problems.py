@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -128,6 +129,11 @@ def _from_unreadable_body(request: HttpRequest, exc: UnreadablePostError) -> Jso
     return status_problem(400, detail="The request body stopped arriving before it was complete.")
 
 
+def _from_malformed_multipart(request: HttpRequest, exc: MultiPartParserError) -> JsonResponse:
+    # Read lazily, inside the view, so Django's own 400 for it never applies: a client's body, never a 500.
+    return status_problem(400, detail="The multipart body could not be parsed.")
+
+
 def _from_request_data_too_big(request: HttpRequest, exc: RequestDataTooBig) -> JsonResponse:
     _log_suspicious(request, exc)
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -158,6 +164,7 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[HttpRequest, Any], JsonRespons
     (HttpError, _from_http_error),
     (Http404, _from_http404),
     (UnreadablePostError, _from_unreadable_body),
+    (MultiPartParserError, _from_malformed_multipart),
     (RequestDataTooBig, _from_request_data_too_big),
     (SuspiciousOperation, _from_suspicious_operation),
     (Exception, _from_unexpected),

@@ -6,6 +6,7 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse
 from ninja import Form, Query, Router, Status
 
+from core.api import READ_METHODS
 from core.schemas import problem_responses
 from core.throttling import token_throttle
 from tokens import introspection, revocation, selectors, services, transport
@@ -121,12 +122,11 @@ def session_delete(request, session_id: UUID):
 def token_introspect(request: HttpRequest, response: HttpResponse, body: Form[TokenFormIn]) -> IntrospectionOut:
     """RFC 7662, for resource servers (HTTP Basic, JWT_INTROSPECTION_CLIENTS): `{"active": false}`, or the
     claims of a live access token. A logout shows at once. The answer is RFC 7662's JSON, not a problem."""
-    if not body.token:
-        raise OAuthInvalidRequest("Send the token to introspect as `token`.")
+    token = _form_token(request, body, purpose="introspect")
     response["Cache-Control"] = "no-store"
     # A schema instance, which Ninja serialises as it is: validated (from a dict, or by the schema's
     # constructor) it would keep the declared fields only, and the extra claims would be lost.
-    return IntrospectionOut.model_construct(**introspection.token_introspect(token=body.token))
+    return IntrospectionOut.model_construct(**introspection.token_introspect(token=token))
 
 
 @auth_router.post(
@@ -137,20 +137,27 @@ def token_introspect(request: HttpRequest, response: HttpResponse, body: Form[To
 )
 def token_revoke(request: HttpRequest, body: Form[TokenFormIn]) -> HttpResponse:
     """RFC 7009: ends the session of the access or refresh token sent; 200 whatever the token (even unknown)."""
-    if not body.token:
-        raise OAuthInvalidRequest("Send the token to revoke as `token`.")
-    revocation.token_revoke(token=body.token)
+    revocation.token_revoke(token=_form_token(request, body, purpose="revoke"))
     return HttpResponse(status=200)
 
 
-@well_known_router.get("/jwks.json", response={200: JwksOut, **problem_responses(503)}, url_name="jwks")
+def _form_token(request: HttpRequest, body: TokenFormIn, *, purpose: str) -> str:
+    # RFC 6749 §3.1: a parameter sent twice is invalid_request, not "the last one wins".
+    if not body.token or len(request.POST.getlist("token")) > 1:
+        raise OAuthInvalidRequest(f"Send the token to {purpose} as `token`, once.")
+    return body.token
+
+
+@well_known_router.api_operation(
+    READ_METHODS, "/jwks.json", response={200: JwksOut, **problem_responses(503)}, url_name="jwks"
+)
 def jwks(request, response: HttpResponse):
     """RFC 7517: the public keys that verify this API's tokens. Empty with HMAC: its key is a secret."""
     response["Cache-Control"] = selectors.discovery_cache_control()
     return selectors.jwks()
 
 
-@well_known_router.get("/oauth-authorization-server", response=AuthorizationServerMetadataOut)
+@well_known_router.api_operation(READ_METHODS, "/oauth-authorization-server", response=AuthorizationServerMetadataOut)
 def authorization_server_metadata(request, response: HttpResponse):
     """RFC 8414: the issuer, where its keys are, and this API's token and revocation endpoints."""
     response["Cache-Control"] = selectors.discovery_cache_control()

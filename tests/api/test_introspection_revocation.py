@@ -238,3 +238,50 @@ def test_in_cookie_mode_a_revocation_carrying_the_cookie_needs_the_csrf_header(d
     accepted = django_client.post("/api/auth/revoke", {"token": pair.access}, HTTP_X_REQUESTED_WITH="fetch")
     assert accepted.status_code == 200
     assert Session.objects.get().ended_at is not None
+
+
+# --- what a resource server's tester sent next (malformed bodies, repeated parameters) -----------
+
+
+def test_a_token_sent_twice_is_400_not_the_last_one_wins(django_client, pair):
+    body = f"token=garbage&token={pair.access}"
+    for path, headers in (("introspect", basic("orders", SECRET_NEW)), ("revoke", {})):
+        response = django_client.post(
+            f"/api/auth/{path}",
+            body,
+            content_type="application/x-www-form-urlencoded",
+            headers=headers,
+        )
+        assert response.status_code == 400, (path, response.content)
+        assert response.json()["code"] == "invalid_request"
+    assert Session.objects.get().ended_at is None
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "utf-32", "utf-7", "cp037"])
+def test_a_body_in_another_charset_is_415_never_500(django_client, pair, charset):
+    for path in ("introspect", "revoke"):
+        response = django_client.post(
+            f"/api/auth/{path}",
+            b"token=abc",
+            content_type=f"application/x-www-form-urlencoded; charset={charset}",
+            headers=basic("orders", SECRET_NEW),
+        )
+        assert response.status_code == 415, (path, response.content)
+        assert response.json()["code"] == "unsupported_media_type"
+
+
+def test_a_multipart_body_without_a_boundary_is_400_never_500(django_client, pair):
+    for path in ("introspect", "revoke"):
+        response = django_client.post(
+            f"/api/auth/{path}", b"abc", content_type="multipart/form-data", headers=basic("orders", SECRET_NEW)
+        )
+        assert response.status_code == 400, (path, response.content)
+        assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_key_set_and_metadata_answer_head_and_a_wrong_method_is_a_problem(django_client, db):
+    for path in ("/.well-known/jwks.json", "/.well-known/oauth-authorization-server"):
+        assert django_client.head(path).status_code == 200
+        refused = django_client.post(path)
+        assert refused.status_code == 405
+        assert refused["Content-Type"] == "application/problem+json"
