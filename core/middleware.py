@@ -17,12 +17,13 @@ import corsheaders.middleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
 
 from core import events
 from core.clients import client_ip
+from core.http import GetResponse
 from core.problems import CONTENT_TYPE, status_problem
 
 API_PREFIX = "/api/"
@@ -31,10 +32,10 @@ API_PATHS = (API_PREFIX, "/.well-known/")
 
 
 class ApiProblemMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if (
             response.status_code >= 400
@@ -57,10 +58,10 @@ class RequestContextMiddleware:
     """Gives each request an id (the client's sane X-Request-ID, or a new one), echoed in the
     response, and puts it with the client IP in context for the auth event log (core.events)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         given = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
         with events.request_context(request_id=request_id, client_ip=client_ip(request)):
