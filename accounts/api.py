@@ -1,6 +1,8 @@
 """HTTP glue for accounts: each endpoint parses, calls one service, returns a schema."""
 
-from django.http import HttpResponse
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from accounts import selectors, services
@@ -21,23 +23,24 @@ from accounts.schemas import (
 from accounts.throttling import password_throttles, reset_throttles, sign_in_throttles
 from core.clients import client_ip
 from core.cookies import cookie_get, cookie_set
+from core.models import User
 from core.schemas import UserOut, problem_responses
 from tokens import transport
-from tokens.auth import bearer_token, jwt_auth
+from tokens.auth import PrincipalRequest, bearer_token, jwt_auth
 from tokens.schemas import TokenPairOut
 
 auth_router = Router(tags=["accounts"])
 users_router = Router(tags=["users"], auth=jwt_auth)
 
 
-def _client(request) -> dict:
+def _client(request: HttpRequest) -> dict[str, str]:
     return {"user_agent": request.headers.get("User-Agent", ""), "ip": client_ip(request)}
 
 
 @auth_router.post(
     "/register", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=password_throttles
 )
-def register(request, body: RegisterIn):
+def register(request: HttpRequest, body: RegisterIn) -> Status[dict[str, str]]:
     """Signs up with an email and a password; the same answer whether or not the address has an account."""
     services.account_register(email=body.email, password=body.password, display_name=body.display_name)
     return Status(202, {"detail": "Check the inbox of the address for a link to continue."})
@@ -49,7 +52,7 @@ def register(request, body: RegisterIn):
     throttle=password_throttles,
     auth=transport.sign_in_guard,
 )
-def email_verify(request, response: HttpResponse, body: VerifyEmailIn):
+def email_verify(request: HttpRequest, response: HttpResponse, body: VerifyEmailIn) -> dict[str, Any]:
     """Confirms the address with the emailed link's uid and token and the account's password (or a bearer token
     of the account), and signs in. The link alone is 403 `password_required`."""
     pair = services.account_email_verify(
@@ -61,7 +64,7 @@ def email_verify(request, response: HttpResponse, body: VerifyEmailIn):
 @auth_router.post(
     "/email/verify/resend", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=password_throttles
 )
-def email_verify_resend(request, body: EmailIn):
+def email_verify_resend(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
     """A new verification link, if the address is waiting for one; the same answer either way."""
     services.account_verification_resend(email=body.email)
     return Status(202, {"detail": "If the address is waiting for confirmation, a new link is on its way."})
@@ -73,7 +76,7 @@ def email_verify_resend(request, body: EmailIn):
     throttle=sign_in_throttles,
     auth=transport.sign_in_guard,
 )
-def token(request, response: HttpResponse, body: PasswordSignInIn):
+def token(request: HttpRequest, response: HttpResponse, body: PasswordSignInIn) -> dict[str, Any]:
     """Signs in with an email and a password; answers a device token too (the `device` cookie for browsers)."""
     sign_in = services.account_password_sign_in(
         email=body.email,
@@ -95,7 +98,7 @@ def token(request, response: HttpResponse, body: PasswordSignInIn):
 @auth_router.post(
     "/password/reset", response={202: AcceptedOut, **problem_responses(404, 422, 429)}, throttle=reset_throttles
 )
-def password_reset(request, body: EmailIn):
+def password_reset(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
     """Emails a link to set a new password, if the address has an account; the same answer either way."""
     services.password_reset_request(email=body.email)
     return Status(202, {"detail": "If the address has an account, a link to reset its password is on its way."})
@@ -107,7 +110,7 @@ def password_reset(request, body: EmailIn):
     throttle=password_throttles,
     auth=transport.sign_in_guard,
 )
-def password_reset_confirm(request, response: HttpResponse, body: ResetConfirmIn):
+def password_reset_confirm(request: HttpRequest, response: HttpResponse, body: ResetConfirmIn) -> dict[str, Any]:
     """Sets the new password from the emailed link, ends every session and signs in afresh."""
     pair = services.password_reset_confirm(
         uid=body.uid, token=body.token, new_password=body.new_password, **_client(request)
@@ -116,13 +119,13 @@ def password_reset_confirm(request, response: HttpResponse, body: ResetConfirmIn
 
 
 @users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})
-def me(request):
+def me(request: PrincipalRequest) -> User:
     """The signed-in user's profile (one query)."""
     return selectors.user_get(user_id=request.auth.user_id)
 
 
 @users_router.post("/me/password", response={204: None, **problem_responses(401, 403, 404, 422, 429)})
-def password_change(request, body: PasswordChangeIn):
+def password_change(request: PrincipalRequest, body: PasswordChangeIn) -> Status[None]:
     """Changes the password; every other session of the user ends."""
     services.password_change(
         user_id=request.auth.user_id,
@@ -134,20 +137,20 @@ def password_change(request, body: PasswordChangeIn):
 
 
 @users_router.get("/me/identities", response={200: IdentitiesOut, **problem_responses(401, 429)})
-def identities(request):
+def identities(request: PrincipalRequest) -> dict[str, Any]:
     """The provider identities linked to the user, and whether a password is set."""
     return selectors.identity_list(user_id=request.auth.user_id)
 
 
 @users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 404, 409, 429)})
-def identity_delete(request, identity_id: int):
+def identity_delete(request: PrincipalRequest, identity_id: int) -> Status[None]:
     """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in)."""
     services.identity_remove(user_id=request.auth.user_id, identity_id=identity_id)
     return Status(204, None)
 
 
 @users_router.delete("/me", response={204: None, **problem_responses(401, 403, 422, 429, 502, 504)})
-def account_delete(request, body: AccountDeleteIn | None = None):
+def account_delete(request: PrincipalRequest, body: AccountDeleteIn | None = None) -> Status[None]:
     """Deletes the account: its identities (unlinked at Kakao too), sessions and the user. Needs a recent sign-in
     (ACCOUNTS_RECENT_SIGN_IN_MINUTES) or the current password."""
     services.account_delete(

@@ -1,18 +1,21 @@
 """Start-up checks of the accounts settings."""
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, register
 
 from accounts.conf import LINK_PLACEHOLDERS, account_settings
 
 
 @register()
-def account_settings_check(app_configs, **kwargs):
+def account_settings_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     conf = account_settings()
-    errors = []
+    errors: list[CheckMessage] = []
     for name, url in (
         ("ACCOUNTS_VERIFY_EMAIL_URL", conf.verify_email_url),
         ("ACCOUNTS_RESET_PASSWORD_URL", conf.reset_password_url),

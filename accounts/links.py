@@ -22,7 +22,7 @@ from core.models import User
 class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
     key_salt = "accounts.links.EmailVerificationTokenGenerator"
 
-    def _make_hash_value(self, user, timestamp: int) -> str:
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         return f"{user.pk}{user.password}{user.email}{user.email_verified}{timestamp}"
 
 
@@ -44,7 +44,7 @@ def reset_password_link(user: User) -> str:
     return _link(account_settings().reset_password_url, user, password_reset_tokens)
 
 
-def link_user(*, uid: str, token: str, generator: PasswordResetTokenGenerator):
+def link_user(*, uid: str, token: str, generator: PasswordResetTokenGenerator) -> User:
     """The active user a link was made for, or LinkInvalid (unknown, expired, used or tampered with)."""
     try:
         user_id = int(urlsafe_base64_decode(uid).decode())

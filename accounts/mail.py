@@ -13,11 +13,11 @@ task's to log and retry.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 from django.template.loader import render_to_string
 
@@ -78,10 +78,10 @@ class DevMailboxBackend(ConsoleEmailBackend):
     the link it would have received (web.views.dev_mailbox refuses to serve them without DEBUG).
     """
 
-    def send_messages(self, email_messages):
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         sent = super().send_messages(email_messages)
         mailbox = [
-            {"to": message.to, "subject": message.subject, "links": _LINK.findall(message.body)}
+            {"to": message.to, "subject": message.subject, "links": _LINK.findall(str(message.body))}
             for message in email_messages
         ]
         cache.set(_DEV_MAILBOX_KEY, (mailbox + dev_mailbox())[:_DEV_MAILBOX_SIZE], timeout=3600)

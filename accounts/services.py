@@ -70,7 +70,7 @@ def _dummy_password_check(password: str) -> None:
     check_password(password, _dummy_encoded(f"{type(hasher).__module__}.{type(hasher).__qualname__}"))
 
 
-def _user_by_email(email: str):
+def _user_by_email(email: str) -> User | None:
     address = canonical_email_or_none(email)
     return User.objects.filter(email=address).first() if address else None
 

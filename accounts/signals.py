@@ -22,6 +22,7 @@ from django.dispatch import receiver
 from accounts.selectors import password_is_a_way_in
 from core.models import User
 from core.signals import users_disabled
+from social.models import SocialAccount
 from social.selectors import social_account_list
 from social.signals import identity_unlinked_by_provider
 from tokens.models import SessionEndReason
@@ -88,7 +89,7 @@ def sign_out_deleted_user(sender: type[User], instance: User, **kwargs: Any) -> 
 
 
 @receiver(identity_unlinked_by_provider, dispatch_uid="accounts.signals.sign_out_unlinked_user")
-def sign_out_unlinked_user(sender, user_id: int, **kwargs) -> None:
+def sign_out_unlinked_user(sender: type[SocialAccount], user_id: int, **kwargs: Any) -> None:
     """The person unlinked the app at the provider: when that was their only way in, their sessions end too.
 
     Nothing could sign them in again, and what they hold should not outlive the link they cut.

@@ -1,5 +1,6 @@
 """The ground's own endpoints: liveness and readiness."""
 
+from django.http import HttpRequest
 from ninja import Router, Schema
 
 from core.schemas import problem_responses
@@ -34,18 +35,18 @@ class LivenessOut(Schema):
 
 
 @router.api_operation(READ_METHODS, "/ready", response={200: ReadinessOut, **problem_responses(503)})
-def readiness(request):
+def readiness(request: HttpRequest) -> dict[str, object]:
     """Readiness: each dependency with its status and latency; 503 (with every report) when one is down."""
     return readiness_check()
 
 
 @router.api_operation(READ_METHODS, "", response={200: ReadinessOut, **problem_responses(503)})
-def health(request):
+def health(request: HttpRequest) -> dict[str, object]:
     """The same as /ready, at the address earlier deployments probe."""
     return readiness_check()
 
 
 @router.api_operation(READ_METHODS, "/live", response=LivenessOut)
-def liveness(request):
+def liveness(request: HttpRequest) -> dict[str, str]:
     """Liveness: the process serves requests (touches nothing else, so a dependency outage never restarts it)."""
     return {"status": "ok"}

@@ -24,13 +24,13 @@ process minus two (gunicorn.conf.py tells it the count), at least one; with no t
 """
 
 import threading
-from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from core.conf import core_settings
+from core.http import GetResponse
 from core.outages import DatabaseBusy, outage_log
 from core.problems import problem_from
 
@@ -133,7 +133,7 @@ class BulkheadMiddleware:
     permit is given back only once the response is complete.
     """
 
-    def __init__(self, get_response: Any) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:

@@ -70,7 +70,7 @@ class AnyKeyMixin:
 
 
 class RedisCache(AnyKeyMixin, DjangoRedisCache):
-    def __init__(self, server, params):
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
 

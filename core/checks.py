@@ -1,7 +1,11 @@
 """System checks for what would make a deployment unsafe or broken."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, register
 
 from core.clients import client_ip
 from core.conf import core_settings
@@ -9,7 +13,7 @@ from core.throttling import Throttle
 
 
 @register(Tags.security)
-def secret_key_check(app_configs, **kwargs):
+def secret_key_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     if settings.DEBUG:
         return []
     if not settings.SECRET_KEY or settings.SECRET_KEY == settings.INSECURE_DEFAULT_SECRET_KEY:
@@ -30,7 +34,7 @@ def cache_is_shared() -> bool:
 
 
 @register(Tags.caches)
-def shared_cache_check(app_configs, **kwargs):
+def shared_cache_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """Per-process security state is an error in production, not a warning.
 
     The session denylist, id_token spends, pending social logins and throttle counters live
@@ -53,8 +57,8 @@ def shared_cache_check(app_configs, **kwargs):
 
 
 @register(Tags.security)
-def throttle_settings_check(app_configs, **kwargs):
-    errors = [
+def throttle_settings_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = [
         Error(
             f"API_THROTTLE_{scope.upper()} is {rate!r}, not a rate.",
             hint="Write requests/period, e.g. 60/min, 10/s, 1000/hour or 5000/day; empty turns the limit off.",
@@ -81,7 +85,7 @@ def throttle_settings_check(app_configs, **kwargs):
 
 
 @register()
-def database_request_concurrency_check(app_configs, **kwargs):
+def database_request_concurrency_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     if settings.DATABASE_REQUEST_CONCURRENCY < 0:
         return [
             Error(

@@ -30,7 +30,7 @@ def forget_when_settings_change(cached: F) -> F:
     return cached
 
 
-def _forget_cached_settings(**_kwargs) -> None:
+def _forget_cached_settings(**_kwargs: object) -> None:
     for accessor in _accessors:
         accessor.cache_clear()
 

@@ -6,6 +6,7 @@ functions and checks that docs/configuration.md documents each.
 
 import json
 import os
+from typing import Any
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -44,7 +45,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_json(name: str, default):
+def env_json(name: str, default: Any) -> Any:
+    # JSON of any shape: the setting that reads it declares the shape it expects.
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default

@@ -17,7 +17,7 @@ import corsheaders.middleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.http import parse_header_parameters
@@ -25,6 +25,7 @@ from django.utils.http import parse_header_parameters
 from core import events
 from core.clients import client_ip
 from core.errors import UnsupportedMediaType
+from core.http import GetResponse
 from core.problems import CONTENT_TYPE, problem_from, status_problem
 
 API_PREFIX = "/api/"
@@ -39,14 +40,15 @@ class ApiProblemMiddleware:
     `Cache-Control: no-store` unless the endpoint says otherwise: token pairs, profiles and
     sessions must not be kept by a browser's or a proxy's cache (RFC 6749 §5.1, RFC 9111)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not request.path.startswith(API_PATHS):
             return self.get_response(request)
         content_type = request.META.get("CONTENT_TYPE")
         charset = content_type and parse_header_parameters(content_type)[1].get("charset")
+        response: HttpResponseBase
         if charset and charset.lower() not in READABLE_CHARSETS:
             # Django would decode the form with it (UTF-16, or a codec that is no text encoding at all:
             # a 500); JSON is UTF-8 by definition (RFC 8259), and so is every form this API reads.
@@ -74,10 +76,10 @@ class RequestContextMiddleware:
     """Gives each request an id (the client's sane X-Request-ID, or a new one), echoed in the
     response, and puts it with the client IP in context for the auth event log (core.events)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         given = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
         with events.request_context(request_id=request_id, client_ip=client_ip(request)):

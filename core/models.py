@@ -12,7 +12,7 @@ from core.signals import users_disabled
 
 
 class UserQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         """A bulk update that disables users tells the apps that keep their sessions."""
         if kwargs.get("is_active") is not False:
             return super().update(**kwargs)

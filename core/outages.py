@@ -17,12 +17,13 @@ import time
 
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from ninja import NinjaAPI
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import ServiceUnavailable
+from core.http import GetResponse
 from core.problems import problem_from
 
 logger = logging.getLogger(__name__)
@@ -116,10 +117,10 @@ def install(api: NinjaAPI) -> None:
 class OutageMiddleware:
     """503 for an outage in any Django view outside the API (Ninja's handler covers /api/)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:

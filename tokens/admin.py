@@ -1,11 +1,15 @@
-from typing import cast
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tokens import services
-from tokens.models import RefreshToken, Session, SessionQuerySet, SigningKey
+from tokens.models import RefreshToken, Session, SessionActivity, SessionQuerySet, SigningKey
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 class RefreshTokenInline(admin.TabularInline):
@@ -17,7 +21,7 @@ class RefreshTokenInline(admin.TabularInline):
     can_delete = False
     ordering = ("-issued_at",)
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
         return False
 
 
@@ -36,14 +40,14 @@ class SessionAdmin(admin.ModelAdmin):
         return cast(SessionQuerySet, super().get_queryset(request)).with_activity()
 
     @admin.display(ordering="last_used_at")
-    def last_used_at(self, session):
+    def last_used_at(self, session: "WithAnnotations[Session, SessionActivity]") -> datetime:
         return session.last_used_at
 
     @admin.display(ordering="refresh_expires_at", description="ends if idle at")
-    def refresh_expires_at(self, session):
+    def refresh_expires_at(self, session: "WithAnnotations[Session, SessionActivity]") -> datetime:
         return session.refresh_expires_at
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="End selected sessions (their tokens stop working)")
@@ -60,10 +64,10 @@ class RefreshTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("jti", "session", "issued_at", "expires_at", "rotated_from")
 
     @admin.display(boolean=True, description="used (blacklisted)")
-    def used(self, token):
+    def used(self, token: RefreshToken) -> bool:
         return token.is_used
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -90,5 +94,5 @@ class SigningKeyAdmin(admin.ModelAdmin):
     readonly_fields = list_display
     ordering = ("-created_at",)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -10,7 +10,7 @@ from core.api import READ_METHODS
 from core.schemas import problem_responses
 from core.throttling import token_throttle
 from tokens import introspection, revocation, selectors, services, transport
-from tokens.auth import bearer_token, jwt_auth
+from tokens.auth import PrincipalRequest, bearer_token, jwt_auth
 from tokens.errors import OAuthInvalidRequest
 from tokens.introspection import introspection_throttle
 from tokens.models import SessionEndReason
@@ -39,7 +39,7 @@ well_known_router = Router(tags=["discovery"])
     response={200: TokenPairOut, **problem_responses(401, 403, 422, 429)},
     throttle=token_throttle,
 )
-def token_refresh(request, response: HttpResponse, body: RefreshIn | None = None):
+def token_refresh(request: HttpRequest, response: HttpResponse, body: RefreshIn | None = None) -> dict[str, Any]:
     """Rotates the refresh token (from the body, or the cookie with its CSRF header): a new pair."""
     refresh = transport.refresh_token_require(request, body_refresh=body.refresh if body else None)
     return transport.token_pair_out(request, response, services.token_pair_refresh(refresh=refresh))
@@ -48,13 +48,13 @@ def token_refresh(request, response: HttpResponse, body: RefreshIn | None = None
 @auth_router.post(
     "/token/verify", response={200: ClaimsOut, **problem_responses(401, 422, 429)}, throttle=token_throttle
 )
-def token_verify(request, body: VerifyIn):
+def token_verify(request: HttpRequest, body: VerifyIn) -> dict[str, Any]:
     """The claims of a valid access or refresh token."""
     return services.token_verify(token=body.token)
 
 
 @auth_router.get("/whoami", auth=jwt_auth, response={200: WhoAmIOut, **problem_responses(401, 429)})
-def whoami(request):
+def whoami(request: PrincipalRequest) -> WhoAmIOut:
     """The identity in the access token, verified with zero database queries."""
     principal = request.auth
     # A schema instance, which Ninja serialises as it is: a Principal would go through Ninja's
@@ -72,7 +72,7 @@ def whoami(request):
     response={204: None, **problem_responses(401, 403, 422, 429)},
     throttle=token_throttle,
 )
-def logout(request, response: HttpResponse, body: RefreshIn | None = None):
+def logout(request: HttpRequest, response: HttpResponse, body: RefreshIn | None = None) -> Status[None]:
     """Ends the session of the refresh token (body or cookie) whatever the access token's state; else the bearer's."""
     services.session_logout(
         refresh=transport.refresh_token_read(request, body_refresh=body.refresh if body else None),
@@ -83,7 +83,7 @@ def logout(request, response: HttpResponse, body: RefreshIn | None = None):
 
 
 @auth_router.post("/logout-all", auth=jwt_auth, response={200: SessionsEndedOut, **problem_responses(401, 429)})
-def logout_all(request, response: HttpResponse):
+def logout_all(request: PrincipalRequest, response: HttpResponse) -> dict[str, int]:
     """Ends every session of the user, on every device."""
     ended = services.session_end_all(user_id=request.auth.user_id)
     transport.refresh_cookie_clear(request, response)
@@ -92,21 +92,21 @@ def logout_all(request, response: HttpResponse):
 
 @auth_router.get("/sessions", auth=jwt_auth, response={200: SessionPageOut, **problem_responses(400, 401, 422, 429)})
 def sessions(
-    request: HttpRequest,
+    request: PrincipalRequest,
     limit: int = Query(selectors.SESSION_PAGE_DEFAULT, ge=1, le=selectors.SESSION_PAGE_MAX),
     cursor: str | None = Query(None, description="`next` of the previous page."),
 ) -> dict[str, Any]:
     """A page of the user's live sessions, newest sign-in first; `current` marks the one of this token."""
     return selectors.session_list(
-        user_id=request.auth.user_id,  # type: ignore[attr-defined]  # Ninja sets `auth`
-        current_session_id=request.auth.session_id,  # type: ignore[attr-defined]
+        user_id=request.auth.user_id,
+        current_session_id=request.auth.session_id,
         limit=limit,
         cursor=cursor,
     )
 
 
 @auth_router.delete("/sessions/{session_id}", auth=jwt_auth, response={204: None, **problem_responses(401, 404, 429)})
-def session_delete(request, session_id: UUID):
+def session_delete(request: PrincipalRequest, session_id: UUID) -> Status[None]:
     """Ends one of the user's sessions (404 for a session that is not theirs)."""
     services.session_end(session_id=session_id, user_id=request.auth.user_id, reason=SessionEndReason.ENDED_BY_USER)
     return Status(204, None)
@@ -151,14 +151,14 @@ def _form_token(request: HttpRequest, body: TokenFormIn, *, purpose: str) -> str
 @well_known_router.api_operation(
     READ_METHODS, "/jwks.json", response={200: JwksOut, **problem_responses(503)}, url_name="jwks"
 )
-def jwks(request, response: HttpResponse):
+def jwks(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
     """RFC 7517: the public keys that verify this API's tokens. Empty with HMAC: its key is a secret."""
     response["Cache-Control"] = selectors.discovery_cache_control()
     return selectors.jwks()
 
 
 @well_known_router.api_operation(READ_METHODS, "/oauth-authorization-server", response=AuthorizationServerMetadataOut)
-def authorization_server_metadata(request, response: HttpResponse):
+def authorization_server_metadata(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
     """RFC 8414: the issuer, where its keys are, and this API's token and revocation endpoints."""
     response["Cache-Control"] = selectors.discovery_cache_control()
     return selectors.authorization_server_metadata()

@@ -3,6 +3,7 @@
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from core.http import AuthenticatedRequest
 from core.throttling import Throttle
 from tokens.errors import NotAuthenticated
 from tokens.services import Principal, access_token_authenticate
@@ -44,6 +45,8 @@ class JWTAuth(HttpBearer):
 
 
 jwt_auth = JWTAuth()
+# The request of an endpoint behind jwt_auth (for annotations).
+PrincipalRequest = AuthenticatedRequest[Principal]
 
 
 def _session_of(request: HttpRequest) -> str | None:

@@ -6,11 +6,13 @@ gunicorn.conf.py runs these with the database (`check --database default`) befor
 """
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
@@ -20,7 +22,7 @@ from tokens.models import SigningKey, SigningKeyState
 
 
 @register(Tags.security)
-def token_settings_check(app_configs, **kwargs):
+def token_settings_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     try:
         token_settings()
     except ImproperlyConfigured as error:
@@ -29,7 +31,7 @@ def token_settings_check(app_configs, **kwargs):
 
 
 @register(Tags.security)
-def cors_origins_are_exact_check(app_configs, **kwargs):
+def cors_origins_are_exact_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     # Credentials are allowed for CORS origins, and the refresh cookie's CSRF check trusts
     # them: a pattern or a wildcard would hand the cookie to whatever page matches it.
     if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) or getattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES", []):
@@ -44,7 +46,7 @@ def cors_origins_are_exact_check(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def issuer_check(app_configs, **kwargs):
+def issuer_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     # Every token carries `iss`, and every verifier elsewhere pins it: left at the development
     # default (a loopback URL), production tokens name a host no one else can reach, and a
     # change later logs everyone out.
@@ -79,7 +81,9 @@ def _is_loopback(host: str | None) -> bool:
 
 
 @register(Tags.security)
-def signing_key_check(app_configs, databases=None, **kwargs):
+def signing_key_check(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     try:
         token_settings()
     except ImproperlyConfigured:
@@ -110,7 +114,9 @@ def signing_key_check(app_configs, databases=None, **kwargs):
 
 
 @register(Tags.security)
-def signing_keys_encrypted_check(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[Error]:
+def signing_keys_encrypted_check(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """With debug off, private keys in the database are encrypted and a key-encryption key opens them."""
     try:
         configured = kek.encryption_configured()

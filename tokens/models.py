@@ -9,10 +9,11 @@ every token of it with one update.
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from core.fields import IdentifierField, PartialIndex
@@ -31,8 +32,19 @@ class SessionEndReason(models.TextChoices):
     SESSION_LIMIT = "session_limit", "Least recently used beyond JWT_MAX_SESSIONS_PER_USER"
 
 
-class SessionQuerySet(models.QuerySet):
-    def with_activity(self):
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class SessionActivity(TypedDict):
+    """What SessionQuerySet.with_activity annotates a session with."""
+
+    last_used_at: datetime
+    refresh_expires_at: datetime
+
+
+class SessionQuerySet(models.QuerySet["Session"]):
+    def with_activity(self) -> "QuerySet[WithAnnotations[Session, SessionActivity]]":
         """Adds `last_used_at` (the newest token's issue) and `refresh_expires_at` (its expiry).
 
         The newest token, not an aggregate over the chain: one probe of the (session,
@@ -40,12 +52,17 @@ class SessionQuerySet(models.QuerySet):
         still refresh, and its expiry is the chain's latest (each is capped by the session's end).
         """
         newest = RefreshToken.objects.filter(session=OuterRef("pk")).order_by("-issued_at")
-        return self.annotate(
-            last_used_at=Subquery(newest.values("issued_at")[:1]),
-            refresh_expires_at=Subquery(newest.values("expires_at")[:1]),
+        # The plugin types annotate()'s result with an anonymous TypedDict that no declared
+        # return type can name: the cast names it, so callers read the annotations typed.
+        return cast(
+            "QuerySet[WithAnnotations[Session, SessionActivity]]",
+            self.annotate(
+                last_used_at=Subquery(newest.values("issued_at")[:1]),
+                refresh_expires_at=Subquery(newest.values("expires_at")[:1]),
+            ),
         )
 
-    def live(self, *, now: datetime | None = None):
+    def live(self, *, now: datetime | None = None) -> "QuerySet[WithAnnotations[Session, SessionActivity]]":
         now = now or timezone.now()
         return self.with_activity().filter(ended_at__isnull=True, expires_at__gt=now, refresh_expires_at__gt=now)
 
