@@ -21,7 +21,7 @@ from accounts.schemas import (
     VerifyEmailIn,
 )
 from accounts.throttling import password_throttles, reset_throttles, sign_in_throttles
-from core.clients import client_ip
+from core.clients import client_ip, client_user_agent
 from core.cookies import cookie_get, cookie_set
 from core.models import User
 from core.schemas import UserOut, problem_responses
@@ -34,7 +34,7 @@ users_router = Router(tags=["users"], auth=jwt_auth)
 
 
 def _client(request: HttpRequest) -> dict[str, str]:
-    return {"user_agent": request.headers.get("User-Agent", ""), "ip": client_ip(request)}
+    return {"user_agent": client_user_agent(request), "ip": client_ip(request)}
 
 
 @auth_router.post(

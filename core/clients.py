@@ -47,6 +47,16 @@ def client_network(request: HttpRequest) -> str:
     return str(network)
 
 
+def client_user_agent(request: HttpRequest) -> str:
+    """The User-Agent as the client wrote it: WSGI hands header bytes over as Latin-1, so a UTF-8 one
+    (`Mozilla/5.0 ... 가`) would be stored as mojibake; bytes that are not UTF-8 become U+FFFD."""
+    raw = request.headers.get("User-Agent", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # not from WSGI (a test client's str): already text
+        return raw
+
+
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)

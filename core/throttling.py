@@ -54,7 +54,8 @@ class _Window:
 
     def __init__(self, *, scope: str, ident: str, duration: int, now: float) -> None:
         window = math.floor(now / duration)
-        digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+        # surrogatepass: a lone surrogate from a JSON body (an address not yet validated) is hashed, not a 500.
+        digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         self.key = f"throttle:{scope}:{digest}:{window}"
         self.duration = duration
         # Past the window's end the key is never read again; the cache may drop it.

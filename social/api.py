@@ -6,7 +6,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from ninja import Form, Router
 
-from core.clients import client_ip
+from core.clients import client_ip, client_user_agent
 from core.cookies import SameSite, cookie_delete, cookie_get, cookie_set
 from core.schemas import problem_responses
 from core.throttling import sign_in_throttles
@@ -87,7 +87,7 @@ def callback(request: HttpRequest, response: HttpResponse, provider: str, body: 
         code=body.code,
         state=body.state,
         browser_binding=cookie_get(request, BINDING_COOKIE),
-        user_agent=request.headers.get("User-Agent", ""),
+        user_agent=client_user_agent(request),
         ip=client_ip(request),
     )
     cookie_delete(response, request, name=BINDING_COOKIE, samesite=BINDING_COOKIE_SAMESITE)
@@ -110,7 +110,7 @@ def token(request: HttpRequest, provider: str, body: TokenIn) -> dict[str, Any]:
         nonce=body.nonce,
         access_token=body.access_token,
         display_name=body.display_name,
-        user_agent=request.headers.get("User-Agent", ""),
+        user_agent=client_user_agent(request),
         ip=client_ip(request),
     )
     return {**asdict(login.tokens), "user": login.user, "created": login.created}

@@ -90,3 +90,23 @@ def test_token_answers_and_profiles_are_not_stored_by_caches(existing):
     assert browser.get("/api/nowhere")["Cache-Control"] == "no-store"
     # An endpoint that says how long it may be cached keeps its own word.
     assert "max-age" in browser.get("/.well-known/jwks.json")["Cache-Control"]
+
+
+@pytest.mark.parametrize("path", ["/api/auth/register", "/api/auth/password/reset", "/api/auth/email/verify/resend"])
+def test_a_lone_surrogate_in_the_address_is_422_not_a_500_in_the_throttle(path):
+    # Valid JSON (RFC 8259 lets \\udc00 stand alone) that no UTF-8 encoder takes: the per-address limit hashed
+    # it before the schema refused it.
+    response = Client().post(path, b'{"email": "\\udc00", "password": "x"}', content_type="application/json")
+    assert_problem(response, 422, "validation_error")
+
+
+def test_a_utf8_user_agent_is_stored_as_written(existing):
+    client = Client(HTTP_USER_AGENT="Mozilla/5.0 (가나다)".encode().decode("latin-1"))  # as WSGI hands it over
+    signed_in = client.post(
+        "/api/auth/token",
+        json.dumps({"email": "victim@example.com", "password": STRONG_PASSWORD}),
+        content_type="application/json",
+        HTTP_X_REQUESTED_WITH="fetch",
+    )
+    sessions = client.get("/api/auth/sessions", HTTP_AUTHORIZATION=f"Bearer {signed_in.json()['access']}")
+    assert sessions.json()["items"][0]["user_agent"] == "Mozilla/5.0 (가나다)"
