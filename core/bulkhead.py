@@ -4,9 +4,9 @@ A hung PostgreSQL (paused, or a network that drops packets) cannot enforce its o
 statement timeout, so every request that reaches it waits until it resumes. Under steady
 refresh traffic those requests took every worker thread, and whoami and liveness, which
 never touch the database, queued behind them (issue 26). The bulkhead gives database work
-at most `limit` threads per process; a request that would be one more answers 503
-`service_unavailable` (with Retry-After) at once, and the threads left over serve
-everything else.
+at most `limit` threads per process; a request that would be one more waits a moment
+(PERMIT_WAIT_SECONDS) for a permit, then answers 503 `service_unavailable` (with
+Retry-After), and the threads left over serve everything else.
 
 How a request is classified: by what it does, not by a list of endpoints. The permit is
 taken lazily, the first time a request asks its connection for a cursor or a connection
@@ -36,13 +36,18 @@ from core.problems import problem_from
 
 # Threads a default limit leaves to requests that need no database.
 THREADS_KEPT_FREE = 2
+# How long a request waits for a permit before its 503. A healthy database gives permits back within
+# milliseconds, so a burst of more requests than permits queues this briefly instead of being refused
+# (refusing at once answered 12 of 24 simultaneous refreshes, and readiness, 503 on a healthy server);
+# a hung one holds them, and the request is refused after this short wait.
+PERMIT_WAIT_SECONDS = 0.25
 
 
 class Bulkhead:
     """A count of permits, bounded by a limit read at each acquire (so a settings change applies at once)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._released = threading.Condition()
         self._in_use = 0
         self._server_threads: int | None = None
         self._requests = threading.local()
@@ -63,17 +68,19 @@ class Bulkhead:
     def in_use(self) -> int:
         return self._in_use
 
-    def try_acquire(self) -> bool:
+    def try_acquire(self, timeout: float = 0) -> bool:
+        """A permit, waiting up to `timeout` seconds for one to be given back; False if none came."""
         limit = self.limit()
-        with self._lock:
-            if limit is not None and self._in_use >= limit:
+        with self._released:
+            if limit is not None and not self._released.wait_for(lambda: self._in_use < limit, timeout):
                 return False
             self._in_use += 1
             return True
 
     def release(self) -> None:
-        with self._lock:
+        with self._released:
             self._in_use -= 1
+            self._released.notify()
 
     # --- the permit of the request this thread serves ---------------------------------
 
@@ -91,7 +98,7 @@ class Bulkhead:
         """Takes this thread's request a permit before its first database work; DatabaseBusy when none is left."""
         if not getattr(self._requests, "needs_permit", False):
             return  # outside a request, or it holds its permit already
-        if not self.try_acquire():
+        if not self.try_acquire(PERMIT_WAIT_SECONDS):
             error = DatabaseBusy()
             # A full bulkhead means a database that stopped answering (or traffic beyond it): logged as its outages are.
             outage_log.report("database", error, "the database bulkhead")

@@ -35,3 +35,19 @@ def test_a_negative_setting_stops_the_start(settings):
 
     settings.DATABASE_REQUEST_CONCURRENCY = -1
     assert [error.id for error in database_request_concurrency_check(None)] == ["core.E008"]
+
+
+def test_a_burst_waits_briefly_for_a_permit_given_back_instead_of_being_refused(bulkhead, settings):
+    # A healthy database gives permits back within milliseconds: the request beyond the limit gets one.
+    import threading
+
+    settings.DATABASE_REQUEST_CONCURRENCY = 1
+    assert bulkhead.try_acquire()
+    given_back = threading.Timer(0.01, bulkhead.release)
+    given_back.start()
+    try:
+        assert bulkhead.try_acquire(timeout=30)
+    finally:
+        given_back.join()
+    # A permit never given back (a hung database): refused once the wait is over.
+    assert not bulkhead.try_acquire(timeout=0.01)
