@@ -53,8 +53,10 @@ class Refresher:
 
 def test_refreshes_waiting_on_a_paused_postgres_leave_whoami_and_liveness_answering(start_server, stack, token_pairs):
     own_postgres, _ = stack
-    # As production: two workers of eight threads, so at most six requests per process wait on the database.
-    server = start_server(workers=2, threads=8)
+    # As production: two workers of eight threads, so at most six requests per process wait on the database,
+    # and the denylist mirror on (the suite turns it off): without it a bearer check may need the database
+    # to rebuild a denylist that another test emptied from this stack's Redis.
+    server = start_server(workers=2, threads=8, JWT_DENYLIST_MIRROR="1")
     probe = next(token_pairs)
     assert server.request("GET", "/api/auth/whoami", token=probe["access"])[0] == 200
     stop = threading.Event()

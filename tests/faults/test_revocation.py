@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,11 +36,13 @@ class KeepAlive:
 
 
 def issue_sessions(server: Gunicorn, count: int) -> list[str]:
-    """Access tokens of `count` new sessions of one user, issued by one manage.py run."""
+    """Access tokens of `count` new sessions, 50 per user (JWT_MAX_SESSIONS_PER_USER would end a user's oldest
+    ones beyond 100), issued by one manage.py run."""
     code = (
-        "import json; from core.models import User; from tokens.services import session_start; "
-        f"user = User.objects.create_user(email='{uuid.uuid4().hex}@example.com'); "
-        f"print(json.dumps([session_start(user=user, user_agent='fault test').access for _ in range({count})]))"
+        "import json, uuid; from core.models import User; from tokens.services import session_start; "
+        "new_user = lambda: User.objects.create_user(email=uuid.uuid4().hex + '@example.com'); "
+        f"users = [new_user() for _ in range(-(-{count} // 50))]; "
+        f"print(json.dumps([session_start(user=users[i // 50], user_agent='fault').access for i in range({count})]))"
     )
     return json.loads(server.manage("shell", "-c", code).splitlines()[-1])
 

@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -36,11 +35,13 @@ class KeepAlive:
 
 
 def issue_access_tokens(env: dict[str, str], count: int) -> list[str]:
-    """Access tokens of `count` new sessions of one new user, from one manage.py run."""
+    """Access tokens of `count` new sessions, 50 per new user (JWT_MAX_SESSIONS_PER_USER would end a user's
+    oldest ones beyond 100), from one manage.py run."""
     code = (
-        "import json; from core.models import User; from tokens.services import session_start; "
-        f"user = User.objects.create_user(email='revocation-{uuid.uuid4().hex}@example.com'); "
-        f"print(json.dumps([session_start(user=user, user_agent='bench').access for _ in range({count})]))"
+        "import json, uuid; from core.models import User; from tokens.services import session_start; "
+        "new_user = lambda: User.objects.create_user(email=f'revocation-{uuid.uuid4().hex}@example.com'); "
+        f"users = [new_user() for _ in range(-(-{count} // 50))]; "
+        f"print(json.dumps([session_start(user=users[i // 50], user_agent='bench').access for i in range({count})]))"
     )
     command = [sys.executable, "manage.py", "shell", "-c", code]
     out = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
