@@ -53,10 +53,11 @@ class Refresher:
 
 def test_refreshes_waiting_on_a_paused_postgres_leave_whoami_and_liveness_answering(start_server, stack, token_pairs):
     own_postgres, _ = stack
-    # As production: two workers of eight threads, so at most six requests per process wait on the database,
-    # and the denylist mirror on (the suite turns it off): without it a bearer check may need the database
-    # to rebuild a denylist that another test emptied from this stack's Redis.
-    server = start_server(workers=2, threads=8, JWT_DENYLIST_MIRROR="1")
+    # One worker of eight threads, as each of production's: at most six requests wait on the database. One,
+    # because a second still booting when the database pauses cannot read the signing keys and answers 503
+    # (fail closed; seen in CI), which is not what this test is about. The denylist mirror on (the suite turns
+    # it off): without it a bearer check may need the database to rebuild a denylist another test emptied.
+    server = start_server(workers=1, threads=8, JWT_DENYLIST_MIRROR="1")
     probe = next(token_pairs)
     assert server.request("GET", "/api/auth/whoami", token=probe["access"])[0] == 200
     stop = threading.Event()
@@ -102,4 +103,4 @@ def probe_while_paused(server: Gunicorn, own_postgres: Postgres, refreshers: lis
         # The refreshes in flight through all the probes wait on the database: some, and
         # at most what the bulkhead admits (each worker's 8 threads less 2).
         waiting = [r.in_flight and r.completed == done for r, done in zip(refreshers, before, strict=True)]
-        assert 1 <= sum(waiting) <= 2 * 6, waiting
+        assert 1 <= sum(waiting) <= 6, waiting
