@@ -147,6 +147,10 @@ def test_a_revocation_returns_once_every_other_registered_mirror_has_acknowledge
     other.start()
     try:
         wait_for(other.is_current, "the second mirror to load")
+        # A publisher waits for the mirrors registered when it publishes; the second registers at its next PING.
+        backend = default_cache()
+        client = backend._cache.get_client(write=True)
+        wait_for(lambda: _registered(client, backend, other.id), "the second mirror to register")
         before = dataclasses.replace(publisher_counters)
         session_end(session_id=session_of(pair))
         # No waiting here: the call returned after the other mirror applied it.
