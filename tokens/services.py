@@ -210,6 +210,7 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
     session = token.session
     interval = token_settings().refresh_reuse_interval
     successor: RefreshToken | None
+    raced = False
     if token.is_used:
         successor = token.replaced_by
     else:
@@ -217,10 +218,12 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
         if successor is not None:
             emit(AuthEvent.REFRESH, outcome="success", user_id=session.user_id, session_id=session.pk)
             return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
-        # Another request rotated it a moment ago; its successor is worth a read only if
-        # the interval may forgive this presentation.
+        # Another request rotated it while this one ran: the token was unused when this one read
+        # it, so the two raced (two tabs, a retry after a timeout). Its successor is worth a read
+        # only if the interval may forgive this presentation.
+        raced = True
         successor = _successor_get(token=token) if interval else None
-    if successor is not None and _reuse_is_forgiven(successor=successor, interval=interval, now=now):
+    if successor is not None and _reuse_is_forgiven(successor=successor, interval=interval, now=now, raced=raced):
         emit(AuthEvent.REFRESH, outcome="reuse_interval", user_id=session.user_id, session_id=session.pk)
         return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
     emit(AuthEvent.REUSE_DETECTED, outcome="session_ended", user_id=session.user_id, session_id=session.pk)
@@ -250,9 +253,15 @@ def _successor_get(*, token: RefreshToken) -> RefreshToken | None:
     return RefreshToken.objects.select_related("replaced_by").filter(rotated_from=token).first()
 
 
-def _reuse_is_forgiven(*, successor: RefreshToken, interval: timedelta, now: datetime) -> bool:
-    """Whether a rotated token may have its successor: the interval is on, young, and the successor unused."""
-    return bool(interval) and not successor.is_used and now - successor.issued_at <= interval
+def _reuse_is_forgiven(*, successor: RefreshToken, interval: timedelta, now: datetime, raced: bool) -> bool:
+    """Whether a rotated token may have its successor: the interval is on, the successor unused, and young.
+
+    A presentation that raced the rotation is forgiven whatever the successor's age: `issued_at`
+    is when the winner began, and a database that stalled before its commit (a lock, a pause)
+    would otherwise make a client's own retry, sent during the stall, look like reuse and end
+    its session.
+    """
+    return bool(interval) and not successor.is_used and (raced or now - successor.issued_at <= interval)
 
 
 # How many verified access tokens each process remembers (see _access_principal).

@@ -5,16 +5,18 @@ racing itself keeps its session); with it off, or once it has passed, the losers
 """
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connections
+from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import User
+from tests.forge import claims_of
 from tokens import services
 from tokens.errors import TokenError
 from tokens.models import RefreshToken, Session
@@ -109,3 +111,62 @@ def test_after_the_interval_every_concurrent_presentation_of_a_rotated_token_end
     assert Session.objects.get(user=user).end_reason == "reuse"
     with pytest.raises(TokenError):
         services.token_pair_refresh(refresh=winner.refresh)
+
+
+def _blocked_on_a_lock() -> bool:
+    """Whether some other connection waits for a row lock (a unique key held by an open transaction)."""
+    with connections["default"].cursor() as cursor:
+        if connections["default"].vendor == "postgresql":
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        else:
+            cursor.execute("SELECT count(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'")
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_retry_sent_while_the_rotation_stalls_past_the_interval_is_forgiven(settings):
+    """The first request's insert commits long after it began (a stalled database); the client's retry, sent
+    meanwhile, read the token unused and raced it: it gets the successor, and the session lives."""
+    settings.JWT_REFRESH_REUSE_INTERVAL = 10
+    user = User.objects.create_user(email="stalled@example.com")
+    pair = services.session_start(user=user)
+    token = RefreshToken.objects.get()
+    inserted, release = threading.Event(), threading.Event()
+
+    def stalled_rotation() -> None:
+        # The winner's row, begun a minute ago and not yet committed.
+        try:
+            with transaction.atomic():
+                RefreshToken.objects.create(
+                    jti=uuid.uuid4(),
+                    session=token.session,
+                    issued_at=timezone.now() - timedelta(seconds=60),
+                    expires_at=token.expires_at,
+                    rotated_from=token,
+                )
+                inserted.set()
+                release.wait()
+        finally:
+            connections.close_all()
+
+    def retry() -> object:
+        try:
+            return services.token_pair_refresh(refresh=pair.refresh)
+        except TokenError as error:
+            return error
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        winner = pool.submit(stalled_rotation)
+        inserted.wait()
+        retried = pool.submit(retry)
+        while not _blocked_on_a_lock():  # the retry's own insert waits for the winner's commit
+            threading.Event().wait(0.01)
+        release.set()
+        winner.result()
+        outcome = retried.result()
+
+    assert isinstance(outcome, services.TokenPair), outcome
+    successor = RefreshToken.objects.get(rotated_from=token)
+    assert uuid.UUID(claims_of(outcome.refresh)["jti"]) == successor.jti
+    assert Session.objects.get(user=user).ended_at is None
