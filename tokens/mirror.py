@@ -32,6 +32,12 @@ whose proof is newer heard the message before its PONG. A mirror that does not a
 within STALE_AFTER has no proof newer than the publication and so stops answering by then:
 the wait's end is a bound, not a guess. docs/tokens.md has the measured costs.
 
+A mirror that reloads the snapshot (a reconnect, a resync, a subscription dropped with messages
+still buffered in it) may never hear a publication it was registered for. So the publisher lists
+each publication (PUBLICATIONS) after writing its entries to the snapshot, and a loading mirror
+reads that list before the snapshot and acknowledges what it names: the entries are in what it
+loads, so the acknowledgement is true, and the publisher is not left waiting out the bound.
+
 Why pub/sub and not a stream: what a process needs after a gap is the current set, not the
 history, and the snapshot gives it in one read bounded by one lifetime's revocations; while
 connected, pub/sub delivers in order on one connection, and the PING proves it. A stream
@@ -66,6 +72,7 @@ CHANNEL = "tokens:denylist:events"
 INDEX = "tokens:denylist:index"  # sorted set: session id -> expiry (Unix seconds)
 REGISTRY = "tokens:denylist:mirrors"  # sorted set: mirror id -> when it last registered (Redis's clock)
 ACKS = "tokens:denylist:acks:"  # + publication id: a list of the ids of the mirrors that applied it
+PUBLICATIONS = "tokens:denylist:publications"  # sorted set: publication id -> when published (publisher's clock)
 PING_INTERVAL = 1.0
 # The documented bound: no proof of completeness for this long, the mirror stops answering.
 STALE_AFTER = 3.0
@@ -74,6 +81,9 @@ REGISTERED_FOR = STALE_AFTER + 0.5
 RECONNECT_DELAY = 1.0
 # How long an acknowledgement list outlives its publication (the publisher waits STALE_AFTER at most).
 ACKS_KEPT = 30
+# A mirror that loads the snapshot acknowledges the publications of this many seconds before: the
+# publisher's wait (STALE_AFTER) with room for clocks that differ between hosts.
+ACKNOWLEDGED_ON_LOAD = 10.0
 # Registrations unrenewed this long (crashed processes) are dropped from the registry.
 REGISTRY_KEPT = 60
 
@@ -236,17 +246,17 @@ class DenylistMirror:
                 return
             self.apply(dict.fromkeys(event["sessions"], float(event["expires_at"])))
             if event.get("ack"):
-                pipe = _client(backend).pipeline(transaction=False)
-                acks = _redis_key(backend, ACKS + event["ack"])
-                pipe.rpush(acks, self.id)
-                pipe.expire(acks, ACKS_KEPT)
-                pipe.execute()
-                self.counters.acknowledged += 1
+                self._acknowledge(backend, event["ack"])
 
     def _load(self, backend: RedisCache, *, proven_at: float) -> None:
         self._ensure_complete()
+        client = _client(backend)
         now = time.time()
-        members: list[tuple[bytes, float]] = _client(backend).zrangebyscore(
+        # Read before the snapshot: each listed publication's entries are already in it (publish_denied).
+        publications: list[bytes] = client.zrangebyscore(
+            _redis_key(backend, PUBLICATIONS), now - ACKNOWLEDGED_ON_LOAD, "+inf"
+        )
+        members: list[tuple[bytes, float]] = client.zrangebyscore(
             _redis_key(backend, INDEX), now, "+inf", withscores=True
         )
         with self._lock:
@@ -256,7 +266,17 @@ class DenylistMirror:
             self._entries = entries
         self._heard_at = proven_at
         self.counters.synced += 1
+        for publication in publications:
+            self._acknowledge(backend, publication.decode())
         logger.info("denylist mirror current: %d ended sessions", len(entries))
+
+    def _acknowledge(self, backend: RedisCache, publication: str) -> None:
+        pipe = _client(backend).pipeline(transaction=False)
+        acks = _redis_key(backend, ACKS + publication)
+        pipe.rpush(acks, self.id)
+        pipe.expire(acks, ACKS_KEPT)
+        pipe.execute()
+        self.counters.acknowledged += 1
 
     def _purge(self) -> None:
         now = time.time()
@@ -307,6 +327,11 @@ def publish_denied(
     client = _client(backend)
     pipe = client.pipeline(transaction=False)
     _index_add(pipe, backend, session_expiries, lifetime=lifetime)
+    # After the snapshot's entries, in the same ordered pipeline (the module docstring says why).
+    publications, published_at = _redis_key(backend, PUBLICATIONS), time.time()
+    pipe.zadd(publications, {publication: published_at})
+    pipe.zremrangebyscore(publications, "-inf", published_at - ACKS_KEPT)
+    pipe.expire(publications, ACKS_KEPT)
     pipe.publish(_redis_key(backend, CHANNEL), json.dumps(message))
     pipe.time()
     pipe.zrangebyscore(_redis_key(backend, REGISTRY), "-inf", "+inf", withscores=True)
