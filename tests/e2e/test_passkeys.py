@@ -13,6 +13,7 @@ from tests.e2e.test_sign_in import sign_in
 pytestmark = pytest.mark.e2e
 
 PASSKEY_SIGN_IN_API = re.compile(r"/api/auth/webauthn$")
+PASSKEY_OPTIONS_API = re.compile(r"/api/auth/webauthn/options$")
 
 
 @pytest.fixture
@@ -61,7 +62,9 @@ def test_register_a_passkey_sign_out_and_sign_in_with_it(webauthn_stack, page, s
     ]
     screenshot(page, "passkeys-registered")
 
-    page.get_by_role("button", name="Log out", exact=True).click()
+    # Signed out, the page asks at once for options to offer the passkeys in the email field's autofill.
+    with page.expect_request(PASSKEY_OPTIONS_API):
+        page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.locator("#signed-out")).to_be_visible()
     expect(page.get_by_label("Email").first).to_have_attribute("autocomplete", "username webauthn")
 
