@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "accounts",
     "devidp",
     "web",
+    "passkeys",
 ]
 
 MIDDLEWARE = [
@@ -488,3 +489,17 @@ if not DEBUG:
         jwt_algorithm=JWT_ALGORITHM,
         jwt_signing_key=JWT_SIGNING_KEY,
     )
+
+# --- passkeys: WebAuthn credentials and passkey sign-in (passkeys/, docs/passkeys.md) --------------
+# On under DJANGO_DEBUG (make run); with debug off an operator turns it on and names the relying party,
+# or the server refuses to start (passkeys.E001): a browser binds every credential to the RP ID for good.
+AUTH_WEBAUTHN = env_bool("AUTH_WEBAUTHN", DEBUG)
+# Browsers refuse an IP address as an RP ID, so `make run`'s page does passkeys at http://localhost:8000.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "localhost" if DEBUG else "")
+WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "Auth backend")
+# Exact origins (scheme, host, port) whose pages may run the ceremonies.
+WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", ["http://localhost:8000"] if DEBUG else [])
+# How long a ceremony's challenge can be answered (it is single-use either way).
+WEBAUTHN_CHALLENGE_SECONDS = env_int("WEBAUTHN_CHALLENGE_SECONDS", 300)
+# Passkey sign-in options and answers, per client IP.
+API_THROTTLE_RATES["webauthn"] = env_str("API_THROTTLE_WEBAUTHN", "30/min")

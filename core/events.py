@@ -34,6 +34,10 @@ class AuthEvent(StrEnum):
     SESSION_EVICTED = "session_evicted"
     PROVIDER_FAILURE = "provider_failure"
     THROTTLED = "throttled"
+    # WebAuthn (passkeys/): a credential added or removed, and every assertion, a sign-in's or a second factor's.
+    WEBAUTHN_REGISTERED = "webauthn_registered"
+    WEBAUTHN_DELETED = "webauthn_deleted"
+    WEBAUTHN_ASSERTION = "webauthn_assertion"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from accounts.mail import dev_mailbox as dev_mailbox_messages
+from passkeys.conf import passkey_settings
 from tokens.conf import token_settings
 
 # No inline script or style anywhere, API calls to this origin only, never framed.
@@ -23,7 +24,12 @@ def _page(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "web/app.html",
-        {"refresh_transport": token_settings().refresh_transport.value, "dev_mailbox": settings.DEBUG},
+        {
+            "refresh_transport": token_settings().refresh_transport.value,
+            "dev_mailbox": settings.DEBUG,
+            # passkeys.js: empty when WebAuthn is off; otherwise the host its passkeys work on.
+            "webauthn_rp_id": passkey_settings().rp_id if passkey_settings().enabled else "",
+        },
     )
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "no-store"

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 
 from core.events import AuthEvent
 from tests import social_mocks as mocks
+from tests.passkeys_helpers import ORIGIN, RP_ID, authenticator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("social")]
 
@@ -93,6 +94,7 @@ def test_a_full_run_logs_every_event_with_its_request_and_never_a_secret(django_
     run = Run(django_client, rsps)
 
     first = run.sign_in().json()
+    registered, removed = run_passkey(run, settings, access=first["access"])
     refreshed = run.post("/auth/token/refresh", {"refresh": first["refresh"]})
     run.keep_tokens(refreshed)
     reused = run.post("/auth/token/refresh", {"refresh": first["refresh"]})
@@ -114,6 +116,7 @@ def test_a_full_run_logs_every_event_with_its_request_and_never_a_secret(django_
     assert (refreshed.status_code, reused.status_code, logout.status_code) == (200, 401, 204)
     assert (logout_by_refresh.status_code, deleted.status_code, logout_all.status_code) == (204, 204, 200)
     assert (provider_down.status_code, state_replayed.status_code, throttled[-1]) == (502, 400, 429)
+    assert (registered, removed) == (201, 204)
 
     events = logs.events()
     assert {event["event"] for event in events} == set(AuthEvent)
@@ -153,6 +156,23 @@ def test_a_full_run_logs_every_event_with_its_request_and_never_a_secret(django_
     leaked = [value for value in [*run.secrets, *run.code_verifiers()] if value in captured]
     assert len(run.code_verifiers()) == 8
     assert leaked == []
+
+
+def run_passkey(run: Run, settings, *, access: str) -> tuple[int, int]:
+    """Registers a passkey, signs in with it (and out), removes it: the WebAuthn events."""
+    settings.AUTH_WEBAUTHN, settings.WEBAUTHN_RP_ID, settings.WEBAUTHN_ORIGINS = True, RP_ID, [ORIGIN]
+    device = authenticator()
+    started = run.post("/users/me/webauthn/register/options", {"passkey": True}, access=access).json()
+    body = {"challenge_id": started["challenge_id"], "credential": device.create(started["options"]), "name": "Key"}
+    registered = run.post("/users/me/webauthn/register", body, access=access)
+    started = run.post("/auth/webauthn/options").json()
+    credential = device.get(started["options"])
+    run.secrets.append(credential["response"]["signature"])
+    signed_in = run.post("/auth/webauthn", {"challenge_id": started["challenge_id"], "credential": credential})
+    run.keep_tokens(signed_in)
+    run.post("/auth/logout", {"refresh": signed_in.json()["refresh"]})
+    removed = run.post(f"/users/me/webauthn/{registered.json()['id']}", access=access, method="delete")
+    return registered.status_code, removed.status_code
 
 
 def session_of(pair: dict) -> str:

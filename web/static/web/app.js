@@ -2,6 +2,7 @@
 // client a frontend can copy; this file only renders. No framework, no build step.
 
 import { AuthClient, Problem } from "./client.js";
+import { installPasskeys, showPasskeys, startPasskeyAutofill } from "./passkeys.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -119,6 +120,7 @@ async function showProviders() {
   });
   $("providers").replaceChildren(...buttons);
   $("no-providers").hidden = buttons.length > 0;
+  startPasskeyAutofill();
 }
 
 async function completeSignIn(provider) {
@@ -140,6 +142,7 @@ async function showSignedIn() {
   renderTokens();
   renderSessions(sessions);
   await showIdentities();
+  await showPasskeys();
   show("signed-in");
 }
 
@@ -336,6 +339,7 @@ $("logout").addEventListener("click", () => run(logout));
 $("logout-all").addEventListener("click", () => run(logoutAll));
 $("more-sessions").addEventListener("click", () => run(moreSessions));
 $("copy-token").addEventListener("click", () => run(copyToken));
+installPasskeys({ client, run, onSignedIn: showSignedIn, showNotice });
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
 const emailedPages = { "/auth/verify-email": showVerifyForm, "/auth/reset-password": showResetForm };
