@@ -68,7 +68,8 @@ def test_a_code_signs_in_and_answers_a_working_pair_and_a_device_token(client, g
 
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["device_token"] and body["refresh"]
+    assert body["device_token"]
+    assert body["refresh"]
     assert client.get("/users/me", headers=bearer(body["access"])).json()["email"] == "grace@example.com"
 
 
@@ -157,7 +158,7 @@ def test_code_requests_are_limited_per_address_whatever_the_spelling(client, gra
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_same_answer_for_every_address_and_no_email_inside_the_request(client, queued, settings):
+def test_the_same_answer_for_every_address_and_no_email_inside_the_request(client, queued, settings):  # noqa: F811
     settings.ACCOUNTS_EMAIL_CODE_SIGNUP = False
     User.objects.create_user(email="grace@example.com", password=STRONG_PASSWORD, email_verified=True)
     User.objects.create_user(email="off@example.com", email_verified=True, is_active=False)
@@ -193,7 +194,8 @@ def test_sign_up_on_makes_a_verified_account_without_a_password(client, db, sett
 
     assert response.status_code == 200
     user = User.objects.get(email="new@example.com")
-    assert user.email_verified and not user.has_usable_password()
+    assert user.email_verified
+    assert not user.has_usable_password()
     # The account's first sign-in is no news: the code email is the only one.
     assert len(outbox_to("new@example.com")) == 1
 
@@ -215,7 +217,9 @@ def test_the_code_proves_the_address_and_kills_a_password_set_before_verificatio
 
     assert response.status_code == 200
     user = User.objects.get()
-    assert user.email_verified and not user.has_usable_password() and user.display_name == ""
+    assert user.email_verified
+    assert not user.has_usable_password()
+    assert user.display_name == ""
     assert_problem(sign_in(client, "victim@example.com", "the attacker's passphrase"), 401, "credentials_invalid")
     assert Session.objects.filter(ended_at__isnull=True).count() == 1  # the victim's own
 
@@ -232,7 +236,7 @@ def test_a_disabled_account_gets_no_code(client, grace):
     assert not mail.outbox
 
 
-def test_a_foreign_form_cannot_sign_in_with_a_code_in_cookie_mode(cookie_mode, client, grace):
+def test_a_foreign_form_cannot_sign_in_with_a_code_in_cookie_mode(cookie_mode, client, grace):  # noqa: F811
     code_request(client)
     code = code_to("grace@example.com")
 
@@ -248,7 +252,8 @@ def test_a_foreign_form_cannot_sign_in_with_a_code_in_cookie_mode(cookie_mode, c
         **CSRF,
     )
     assert own.status_code == 200, own.content
-    assert own.cookies[COOKIE].value and own.json()["refresh"] is None
+    assert own.cookies[COOKIE].value
+    assert own.json()["refresh"] is None
 
 
 def test_the_code_is_never_logged(client, grace, logs):  # noqa: F811

@@ -212,5 +212,6 @@ def test_deletion_sends_one_notice_to_the_address_it_had(client):
     mail.outbox.clear()
     delete_me(client, pair["access"])
     (notice,) = mail.outbox
-    assert notice.to == [address] and notice.subject == "Your account was deleted"
+    assert notice.to == [address]
+    assert notice.subject == "Your account was deleted"
     assert "http" not in notice.body

@@ -93,7 +93,7 @@ def test_a_change_needs_a_recent_sign_in(client, grace, access, settings):
 def test_cancel_from_the_old_address_stops_the_change_and_ends_every_session(client, grace, access):
     other_device = sign_in(client).json()["access"]
     change(client, access)
-    confirmation, warning = only_email_to(NEW), [m for m in outbox_to(OLD) if "change" in m.subject][0]
+    confirmation, warning = only_email_to(NEW), next(m for m in outbox_to(OLD) if "change" in m.subject)
 
     assert client.post("/users/me/email/cancel", json=link_in(warning)).status_code == 204
 

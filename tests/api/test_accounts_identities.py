@@ -275,4 +275,5 @@ def test_linking_sends_one_notice_and_no_link(client, rsps):
     link_google(client, rsps, pair["access"])
     (notice,) = mail.outbox
     assert notice.subject == "A sign-in method was linked to your account"
-    assert "google" in notice.body and "http" not in notice.body
+    assert "google" in notice.body
+    assert "http" not in notice.body
