@@ -3,7 +3,7 @@
 The worker that sends the email makes the code (accounts.tasks), so that the queue's row holds
 only the address; the database keeps a keyed hash of it (HMAC with SECRET_KEY, bound to the
 address), never the code. A code is short enough to type, so the hash alone would not stop a
-search of its 32**6 values by whoever reads the table and knows the key; what stops guessing
+search of its 31**6 values by whoever reads the table and knows the key; what stops guessing
 online is the try count on the row (exact, by conditional UPDATE) and the failures counted per
 address (accounts.throttling). One address has one live code: a new request replaces it.
 """
