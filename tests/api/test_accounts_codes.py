@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import EmailCode
@@ -163,9 +165,16 @@ def test_the_same_answer_for_every_address_and_no_email_inside_the_request(clien
     User.objects.create_user(email="grace@example.com", password=STRONG_PASSWORD, email_verified=True)
     User.objects.create_user(email="off@example.com", email_verified=True, is_active=False)
 
-    answers = [
-        code_request(client, address) for address in ("grace@example.com", "nobody@example.com", "off@example.com")
-    ]
+    answers, queries = [], []
+    for address in ("grace@example.com", "nobody@example.com", "off@example.com"):
+        with CaptureQueriesContext(connection) as captured:
+            answers.append(code_request(client, address))
+        queries.append([query["sql"].split(" ")[0] for query in captured.captured_queries])
+
+    # The same statements for every address: the request writes one task and reads no user.
+    assert "INSERT" in queries[0]
+    assert queries[0] == queries[1] == queries[2]
+    assert not any("core_user" in query["sql"] for query in captured.captured_queries)
 
     assert {(answer.status_code, json.dumps(answer.json())) for answer in answers} == {
         (202, json.dumps({"detail": "If the address can sign in, a code is on its way."}))
