@@ -273,3 +273,18 @@ def test_the_code_is_never_logged(client, grace, logs):  # noqa: F811
     events = [event for event in logs.events() if event["event"] == "sign_in"]
     assert [event["outcome"] for event in events] == ["code_invalid", "success"]
     assert code not in logs.text()
+
+
+def test_the_start_up_checks_name_a_bad_code_or_email_change_setting(settings):
+    from django.core.checks import run_checks
+
+    def errors() -> list[str]:
+        return sorted(
+            message.id for message in run_checks() if message.id in {"accounts.E005", "accounts.E006", "accounts.E007"}
+        )
+
+    assert errors() == []
+    settings.ACCOUNTS_EMAIL_CODE_URL = "https://app.example.com/sign-in#code={code}"
+    settings.ACCOUNTS_EMAIL_CHANGE_CANCEL_URL = "https://app.example.com/cancel#uid={uid}"
+    settings.ACCOUNTS_EMAIL_CODE_TTL = 0
+    assert errors() == ["accounts.E005", "accounts.E006", "accounts.E007"]
