@@ -86,7 +86,7 @@ class CodeInvalid(Problem):
     """Unknown address, no code, a wrong, expired, used or worn-out code: one answer."""
 
     status = 401
-    code = "code_invalid"
+    code = "email_code_invalid"
     title = "The code is wrong, expired or already used"
     event = AuthEvent.SIGN_IN
 

@@ -85,7 +85,7 @@ def test_a_code_works_once(client, grace):
     code_request(client)
     code = code_to("grace@example.com")
     assert confirm(client, code).status_code == 200
-    assert_problem(confirm(client, code), 401, "code_invalid")
+    assert_problem(confirm(client, code), 401, "email_code_invalid")
 
 
 def test_a_code_expires_after_the_ttl(client, grace, settings):
@@ -101,7 +101,7 @@ def test_a_code_expires_after_the_ttl(client, grace, settings):
         code_request(client)
     second = code_to("grace@example.com")
     with time_machine.travel(start + timedelta(hours=1, seconds=601), tick=False):
-        assert_problem(confirm(client, second), 401, "code_invalid")
+        assert_problem(confirm(client, second), 401, "email_code_invalid")
     # Expired codes are deleted as the next one is made; the table holds only live codes.
     with time_machine.travel(start + timedelta(hours=2), tick=False):
         code_request(client, "ada@example.com")
@@ -113,8 +113,8 @@ def test_a_code_is_dead_after_five_tries_even_the_right_one_after(client, grace,
     code_request(client)
     code = code_to("grace@example.com")
     for _ in range(5):
-        assert_problem(confirm(client, wrong(code)), 401, "code_invalid")
-    assert_problem(confirm(client, code), 401, "code_invalid")
+        assert_problem(confirm(client, wrong(code)), 401, "email_code_invalid")
+    assert_problem(confirm(client, code), 401, "email_code_invalid")
 
 
 def test_the_fifth_try_may_be_the_right_one(client, grace, settings):
@@ -132,7 +132,7 @@ def test_a_new_code_replaces_the_last_one(client, grace):
     code_request(client)
     second = code_to("grace@example.com")
     if first != second:  # one chance in 31**6 that they are equal
-        assert_problem(confirm(client, first), 401, "code_invalid")
+        assert_problem(confirm(client, first), 401, "email_code_invalid")
     assert confirm(client, second).status_code == 200
 
 
@@ -144,10 +144,10 @@ def test_wrong_codes_are_limited_per_address_across_new_codes(client, grace, set
         confirm(client, wrong(code_to("grace@example.com")))
     code_request(client)
     code = code_to("grace@example.com")
-    assert_problem(confirm(client, wrong(code), email="GRACE@example.com"), 401, "code_invalid")
+    assert_problem(confirm(client, wrong(code), email="GRACE@example.com"), 401, "email_code_invalid")
     assert_problem(confirm(client, code), 429, "throttled")
     # Another address has its own budget.
-    assert_problem(confirm(client, "AAAAAA", email="ada@example.com"), 401, "code_invalid")
+    assert_problem(confirm(client, "AAAAAA", email="ada@example.com"), 401, "email_code_invalid")
 
 
 def test_code_requests_are_limited_per_address_whatever_the_spelling(client, grace, settings, one_window):
@@ -213,7 +213,7 @@ def test_sign_up_off_sends_nothing_and_makes_no_account(client, db, settings):
     settings.ACCOUNTS_EMAIL_CODE_SIGNUP = False
     assert code_request(client, "new@example.com").status_code == 202
     assert not mail.outbox
-    assert_problem(confirm(client, "AAAAAA", email="new@example.com"), 401, "code_invalid")
+    assert_problem(confirm(client, "AAAAAA", email="new@example.com"), 401, "email_code_invalid")
     assert not User.objects.exists()
 
 
@@ -271,7 +271,7 @@ def test_the_code_is_never_logged(client, grace, logs):  # noqa: F811
     confirm(client, wrong(code))
     confirm(client, code)
     events = [event for event in logs.events() if event["event"] == "sign_in"]
-    assert [event["outcome"] for event in events] == ["code_invalid", "success"]
+    assert [event["outcome"] for event in events] == ["email_code_invalid", "success"]
     assert code not in logs.text()
 
 
