@@ -155,14 +155,15 @@ class SignIn:
     device_token: str
 
 
-def _device_signed_in(user: User, *, device: devices.Device | None, user_agent: str) -> str:
+def _device_signed_in(user: User, *, device: devices.Device | None, ip: str | None) -> str:
     """A device token for the client that just signed in; a notice if it never signed in to this account.
 
     A device is known by the device token of an earlier sign-in of this user (the `device` cookie
     of a browser, `device_token` of an app); a client without one, or with another account's, is new.
+    The notice names the client's IP address, not its User-Agent: no email carries text a stranger wrote.
     """
     if device is None or device.user_id != user.pk:
-        notice_send(user_id=user.pk, kind="new_device", user_agent=user_agent[:200])
+        notice_send(user_id=user.pk, kind="new_device", ip=ip or "")
     return devices.device_token_issue(user_id=user.pk)
 
 
@@ -198,7 +199,7 @@ def account_password_sign_in(
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
     tokens = session_start(user=user, user_agent=user_agent, ip=ip)
-    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, user_agent=user_agent))
+    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, ip=ip))
 
 
 def password_reset_request(*, email: str) -> None:
@@ -364,7 +365,7 @@ def email_code_sign_in(
     if created:  # an account's first sign-in is no news to its owner
         return SignIn(tokens=tokens, device_token=devices.device_token_issue(user_id=user.pk))
     device = devices.device_token_read(device_token)
-    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, user_agent=user_agent))
+    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, ip=ip))
 
 
 # --- changing the email ---------------------------------------------------------------------

@@ -74,9 +74,16 @@ def test_the_toggles_need_a_bearer_token(client, db):
 
 
 def test_a_password_sign_in_from_a_new_device_sends_one_notice_and_a_known_one_none(client, grace):
-    first = sign_in(client)
+    first = client.post(
+        "/auth/token",
+        json={"email": "grace@example.com", "password": STRONG_PASSWORD},
+        headers={"User-Agent": "Urgent: call +1 555 0100"},
+    )
     assert subjects() == [NEW_DEVICE]
     notice = mail.outbox[0]
+    # The client's IP, never its User-Agent: whoever signs in writes that.
+    assert "127.0.0.1" in notice.body
+    assert "555" not in notice.body
     assert "http" not in notice.body
     assert "token" not in notice.body.lower()
     mail.outbox.clear()
