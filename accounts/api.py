@@ -3,24 +3,27 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Status
+from ninja import Body, Router, Status
 
-from accounts import selectors, services
+from accounts import notices, selectors, services
 from accounts.conf import account_settings
 from accounts.devices import DEVICE_COOKIE
 from accounts.schemas import (
     AcceptedOut,
     AccountDeleteIn,
+    EmailChangeIn,
+    EmailCodeIn,
     EmailIn,
     IdentitiesOut,
     PasswordChangeIn,
     PasswordSignInIn,
-    PasswordSignInOut,
     RegisterIn,
     ResetConfirmIn,
+    SignedLinkIn,
+    SignInOut,
     VerifyEmailIn,
 )
-from accounts.throttling import password_throttles, reset_throttles, sign_in_throttles
+from accounts.throttling import email_code_throttles, password_throttles, reset_throttles, sign_in_throttles
 from core.clients import client_ip, client_user_agent
 from core.cookies import cookie_get, cookie_set
 from core.models import User
@@ -72,7 +75,7 @@ def email_verify_resend(request: HttpRequest, body: EmailIn) -> Status[dict[str,
 
 @auth_router.post(
     "/token",
-    response={200: PasswordSignInOut, **problem_responses(401, 403, 404, 422, 429)},
+    response={200: SignInOut, **problem_responses(401, 403, 404, 422, 429)},
     throttle=sign_in_throttles,
     auth=transport.sign_in_guard,
 )
@@ -84,6 +87,11 @@ def token(request: HttpRequest, response: HttpResponse, body: PasswordSignInIn) 
         device_token=body.device_token or cookie_get(request, DEVICE_COOKIE),
         **_client(request),
     )
+    return _sign_in_out(request, response, sign_in)
+
+
+def _sign_in_out(request: HttpRequest, response: HttpResponse, sign_in: services.SignIn) -> dict[str, Any]:
+    """The pair (tokens.transport) and the device token, in the body and the `device` cookie."""
     cookie_set(
         response,
         request,
@@ -93,6 +101,33 @@ def token(request: HttpRequest, response: HttpResponse, body: PasswordSignInIn) 
         samesite="Strict",
     )
     return {**transport.token_pair_out(request, response, sign_in.tokens), "device_token": sign_in.device_token}
+
+
+@auth_router.post(
+    "/email/code", response={202: AcceptedOut, **problem_responses(422, 429)}, throttle=email_code_throttles
+)
+def email_code(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
+    """Emails a sign-in code, if the address has an account or may sign up; the same answer either way."""
+    services.email_code_request(email=body.email)
+    return Status(202, {"detail": "If the address can sign in, a code is on its way."})
+
+
+@auth_router.post(
+    "/email/code/confirm",
+    response={200: SignInOut, **problem_responses(401, 403, 422, 429)},
+    throttle=sign_in_throttles,
+    auth=transport.sign_in_guard,
+)
+def email_code_confirm(request: HttpRequest, response: HttpResponse, body: EmailCodeIn) -> dict[str, Any]:
+    """Signs in with the emailed code, which proves the address (an unverified account becomes verified);
+    answers like the password sign-in, device token included."""
+    sign_in = services.email_code_sign_in(
+        email=body.email,
+        code=body.code,
+        device_token=body.device_token or cookie_get(request, DEVICE_COOKIE),
+        **_client(request),
+    )
+    return _sign_in_out(request, response, sign_in)
 
 
 @auth_router.post(
@@ -157,3 +192,46 @@ def account_delete(request: PrincipalRequest, body: AccountDeleteIn | None = Non
         user_id=request.auth.user_id, session_id=request.auth.session_id, password=body.password if body else None
     )
     return Status(204, None)
+
+
+@users_router.post("/me/email", response={202: AcceptedOut, **problem_responses(401, 403, 422, 429)})
+def email_change(request: PrincipalRequest, body: EmailChangeIn) -> Status[dict[str, str]]:
+    """Asks to change the address (recent sign-in): a link to the new one, a cancel link to the current one.
+    The same answer for an address another account holds (which is told instead)."""
+    services.email_change_request(
+        user_id=request.auth.user_id, session_id=request.auth.session_id, new_email=body.new_email
+    )
+    return Status(202, {"detail": "Open the link emailed to the new address to confirm it."})
+
+
+@users_router.post(
+    "/me/email/confirm",
+    response={204: None, **problem_responses(400, 409, 422, 429)},
+    auth=None,
+    throttle=password_throttles,
+)
+def email_change_confirm(request: HttpRequest, body: SignedLinkIn) -> Status[None]:
+    """The new address's link: it becomes the user's, verified."""
+    services.email_change_confirm(uid=body.uid, token=body.token)
+    return Status(204, None)
+
+
+@users_router.post(
+    "/me/email/cancel", response={204: None, **problem_responses(400, 422, 429)}, auth=None, throttle=password_throttles
+)
+def email_change_cancel(request: HttpRequest, body: SignedLinkIn) -> Status[None]:
+    """The old address's "this wasn't me" link: stops or undoes the change and ends every session."""
+    services.email_change_cancel(uid=body.uid, token=body.token)
+    return Status(204, None)
+
+
+@users_router.get("/me/notices", response={200: dict[str, bool], **problem_responses(401, 429)})
+def notices_get(request: PrincipalRequest) -> dict[str, bool]:
+    """Each kind of security notice, and whether the user gets it."""
+    return notices.notices_get(user_id=request.auth.user_id)
+
+
+@users_router.patch("/me/notices", response={200: dict[str, bool], **problem_responses(401, 422, 429)})
+def notices_update(request: PrincipalRequest, body: Body[dict[str, bool]]) -> dict[str, bool]:
+    """Turns the named kinds on (true) or off (false); the others stay as they were."""
+    return notices.notices_update(user_id=request.auth.user_id, changes=body)

@@ -9,7 +9,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
-from accounts.conf import LINK_PLACEHOLDERS, account_settings
+from accounts.conf import CODE_LINK_PLACEHOLDERS, LINK_PLACEHOLDERS, account_settings
 
 
 @register()
@@ -41,6 +41,24 @@ def account_settings_check(app_configs: Sequence[AppConfig] | None, **kwargs: An
                     id="accounts.E004",
                 )
             )
+    for name, url in (
+        ("ACCOUNTS_EMAIL_CHANGE_URL", conf.email_change_url),
+        ("ACCOUNTS_EMAIL_CHANGE_CANCEL_URL", conf.email_change_cancel_url),
+    ):
+        missing = [placeholder for placeholder in LINK_PLACEHOLDERS if placeholder not in url]
+        if missing:
+            errors.append(Error(f"{name}={url!r} lacks {' and '.join(missing)}.", id="accounts.E005"))
+    missing = [placeholder for placeholder in CODE_LINK_PLACEHOLDERS if placeholder not in conf.email_code_url]
+    if missing:
+        errors.append(
+            Error(
+                f"ACCOUNTS_EMAIL_CODE_URL={conf.email_code_url!r} lacks {' and '.join(missing)}.",
+                hint="The sign-in page fills both in, e.g. https://app.example.com/sign-in#email={email}&code={code}.",
+                id="accounts.E006",
+            )
+        )
+    if conf.email_code_ttl <= timedelta(0):
+        errors.append(Error("ACCOUNTS_EMAIL_CODE_TTL must be positive.", id="accounts.E007"))
     if conf.recent_sign_in <= timedelta(0):
         errors.append(Error("ACCOUNTS_RECENT_SIGN_IN_MINUTES must be positive.", id="accounts.E002"))
     if conf.device_token_ttl <= timedelta(0):

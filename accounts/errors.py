@@ -74,3 +74,26 @@ class EmailUnavailable(Problem):
     status = 503
     code = "email_unavailable"
     title = "The email could not be sent"
+
+
+class NoticeKindUnknown(Problem):
+    status = 422
+    code = "notice_kind_unknown"
+    title = "No such kind of security notice"
+
+
+class CodeInvalid(Problem):
+    """Unknown address, no code, a wrong, expired, used or worn-out code: one answer."""
+
+    status = 401
+    code = "email_code_invalid"
+    title = "The code is wrong, expired or already used"
+    event = AuthEvent.SIGN_IN
+
+
+class EmailInUse(Problem):
+    """Only whoever opened the confirmation link sent to that address learns it."""
+
+    status = 409
+    code = "email_in_use"
+    title = "Another account has taken this address since the change was asked for"

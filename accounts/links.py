@@ -8,9 +8,22 @@ PASSWORD_RESET_TIMEOUT (ACCOUNTS_EMAIL_LINK_TTL) seconds either way:
   generator): setting the password, or signing in, uses it up;
 - an email verification token covers the password hash, the address and whether it is
   verified: verifying uses it up.
+
+The email change's two tokens carry data (the new address), so they are signed payloads
+(django.core.signing, SECRET_KEY, the same time limit) rather than Django's generator:
+
+- the confirmation, to the new address, names the new address, the session that asked and a
+  keyed hash of the current address: changing the address uses it up, and ending that session
+  (signing out, the old address's cancel link) kills it;
+- the cancel link, to the old address, names the old and the new address.
 """
 
+import uuid
+from dataclasses import dataclass
+
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
@@ -32,8 +45,7 @@ password_reset_tokens = default_token_generator
 
 def _link(template: str, user: User, generator: PasswordResetTokenGenerator) -> str:
     # str.replace, not str.format: a URL may hold other braces.
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    return template.replace("{uid}", uid).replace("{token}", generator.make_token(user))
+    return template.replace("{uid}", _uid(user)).replace("{token}", generator.make_token(user))
 
 
 def verify_email_link(user: User) -> str:
@@ -46,11 +58,84 @@ def reset_password_link(user: User) -> str:
 
 def link_user(*, uid: str, token: str, generator: PasswordResetTokenGenerator) -> User:
     """The active user a link was made for, or LinkInvalid (unknown, expired, used or tampered with)."""
+    user = _uid_user(uid)
+    if user is None or not generator.check_token(user, token):
+        raise LinkInvalid()
+    return user
+
+
+_EMAIL_CHANGE_SALT = "accounts.links.email_change"
+_EMAIL_CHANGE_CANCEL_SALT = "accounts.links.email_change_cancel"
+
+
+def _uid(user: User) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+def _current_email_hash(user: User) -> str:
+    # Keyed, so that the link to the new address does not tell the old one.
+    return salted_hmac(_EMAIL_CHANGE_SALT, f"{user.pk}\n{user.email}", algorithm="sha256").hexdigest()[:32]
+
+
+def _signed_link(template: str, user: User, payload: dict[str, str], salt: str) -> str:
+    token = signing.dumps({"u": user.pk, **payload}, salt=salt)
+    return template.replace("{uid}", _uid(user)).replace("{token}", token)
+
+
+def email_change_link(user: User, *, new_address: str, session_id: str) -> str:
+    payload = {"e": new_address, "s": session_id, "h": _current_email_hash(user)}
+    return _signed_link(account_settings().email_change_url, user, payload, _EMAIL_CHANGE_SALT)
+
+
+def email_change_cancel_link(user: User, *, old_address: str, new_address: str) -> str:
+    payload = {"o": old_address, "e": new_address}
+    return _signed_link(account_settings().email_change_cancel_url, user, payload, _EMAIL_CHANGE_CANCEL_SALT)
+
+
+def _signed_payload(*, token: str, salt: str, user: User | None) -> dict[str, str]:
+    try:
+        payload = signing.loads(token, salt=salt, max_age=account_settings().email_link_ttl)
+    except signing.BadSignature:  # tampered, foreign or expired
+        raise LinkInvalid() from None
+    if user is None or not isinstance(payload, dict) or payload.get("u") != user.pk:
+        raise LinkInvalid()
+    return payload
+
+
+def _uid_user(uid: str) -> User | None:
     try:
         user_id = int(urlsafe_base64_decode(uid).decode())
     except (ValueError, UnicodeDecodeError):
         raise LinkInvalid() from None
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not generator.check_token(user, token):
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+@dataclass(frozen=True)
+class EmailChangeRequest:
+    user: User
+    new_address: str
+    session_id: uuid.UUID
+
+
+def email_change_read(*, uid: str, token: str) -> EmailChangeRequest:
+    """The change a confirmation link asks for, if the user's address is still the one it was made from."""
+    user = _uid_user(uid)
+    payload = _signed_payload(token=token, salt=_EMAIL_CHANGE_SALT, user=user)
+    assert user is not None
+    if not constant_time_compare(str(payload.get("h")), _current_email_hash(user)):
         raise LinkInvalid()
-    return user
+    return EmailChangeRequest(user=user, new_address=str(payload["e"]), session_id=uuid.UUID(str(payload["s"])))
+
+
+@dataclass(frozen=True)
+class EmailChangeCancel:
+    user: User
+    old_address: str
+    new_address: str
+
+
+def email_change_cancel_read(*, uid: str, token: str) -> EmailChangeCancel:
+    user = _uid_user(uid)
+    payload = _signed_payload(token=token, salt=_EMAIL_CHANGE_CANCEL_SALT, user=user)
+    assert user is not None
+    return EmailChangeCancel(user=user, old_address=str(payload["o"]), new_address=str(payload["e"]))

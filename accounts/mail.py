@@ -14,22 +14,32 @@ task's to log and retry.
 
 import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage, send_mail
 from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
-from accounts.links import reset_password_link, verify_email_link
+from accounts import codes
+from accounts.conf import account_settings
+from accounts.links import email_change_cancel_link, email_change_link, reset_password_link, verify_email_link
 from core.models import User
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _send(*, user: User, kind: str, subject: str, context: dict) -> None:
-    # Every caller found the user by an email address; social-only users may have none.
-    assert user.email is not None, "emails go only to users found by their address"
+
+def _send(*, user: User, kind: str, subject: "StrOrPromise", context: dict, address: str | None = None) -> None:
+    """The `kind` email to the user, at their address or at `address` (an email change's other one)."""
+    to = address or user.email
+    # Every caller found the user by an email address, or names one; social-only users may have none.
+    assert to is not None, "emails go only to users found by their address"
     body = render_to_string(f"accounts/email/{kind}.txt", {"user": user, **context})
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
 
 
 def verify_email_send(*, user: User) -> None:
@@ -62,6 +72,67 @@ EMAILS: dict[str, tuple[Callable[[User], bool], Callable[..., None]]] = {
     "sign_up_attempt": (lambda user: user.is_active, sign_up_attempt_send),
     "reset_password": (lambda user: user.is_active, reset_password_send),
 }
+
+
+def email_code_send(*, user: User) -> None:
+    """A new sign-in code to the user's address (an unsaved User for an address signing up), made now."""
+    assert user.email is not None
+    code = codes.code_issue(user.email)
+    link = account_settings().email_code_url.replace("{email}", quote(user.email)).replace("{code}", code)
+    _send(user=user, kind="email_code", subject=_("Your sign-in code"), context={"code": code, "link": link})
+
+
+def email_change_confirm_send(*, user: User, new_address: str, session_id: str) -> None:
+    """To the new address: the link that makes it the user's."""
+    _send(
+        user=user,
+        kind="email_change_confirm",
+        subject=_("Confirm your new email address"),
+        context={"link": email_change_link(user, new_address=new_address, session_id=session_id)},
+        address=new_address,
+    )
+
+
+def email_change_requested_send(*, user: User, new_address: str) -> None:
+    """To the current address: someone asked to move the account away from it, and how to stop them."""
+    old_address = user.email
+    assert old_address is not None
+    _send(
+        user=user,
+        kind="email_change_requested",
+        subject=_("Someone asked to change your account's email address"),
+        context={"link": email_change_cancel_link(user, old_address=old_address, new_address=new_address)},
+    )
+
+
+def email_taken_send(*, user: User) -> None:
+    """To an address another account asked to move to: it has an account already; nothing changed."""
+    _send(user=user, kind="email_taken", subject=_("Someone tried to use your email address"), context={})
+
+
+# Each security notice (accounts.notices) by kind, and its subject: the one list of the kinds.
+NOTICES: dict[str, "StrOrPromise"] = {
+    "new_device": _("New sign-in to your account"),
+    "password_changed": _("Your password was changed"),
+    "email_changed": _("Your account's email address was changed"),
+    "identity_linked": _("A sign-in method was linked to your account"),
+    "identity_unlinked": _("A sign-in method was removed from your account"),
+    "second_factor_added": _("A second factor was added to your account"),
+    "second_factor_removed": _("A second factor was removed from your account"),
+    "passkey_added": _("A passkey was added to your account"),
+    "passkey_removed": _("A passkey was removed from your account"),
+    "account_deleted": _("Your account was deleted"),
+}
+
+
+def notice_mail_send(*, user: User, kind: str, address: str | None, details: dict[str, str]) -> None:
+    """The `kind` notice: what happened, and no link that signs in (the email change's cancel link ends sessions)."""
+    context: dict[str, str] = {"kind": kind, **details}
+    if kind == "email_changed":
+        context["link"] = email_change_cancel_link(
+            user, old_address=details["old_address"], new_address=details["new_address"]
+        )
+    _send(user=user, kind="notice", subject=NOTICES[kind], context=context, address=address)
 
 
 # --- make run: the console, and the links on the sign-in page --------------------------------

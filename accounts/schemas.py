@@ -46,7 +46,7 @@ class PasswordSignInIn(Schema):
     )
 
 
-class PasswordSignInOut(TokenPairOut):
+class SignInOut(TokenPairOut):
     device_token: str = Field(description="Send it back with the next sign-ins from this device (accounts.devices).")
 
 
@@ -77,3 +77,23 @@ class IdentitiesOut(Schema):
 
 class AccountDeleteIn(OptionalFieldsIn):
     password: str | None = Field(None, max_length=1024, description="Needed unless the sign-in was recent.")
+
+
+class EmailCodeIn(Schema):
+    email: str = _EMAIL
+    # Spaces and dashes are allowed (a code copied in groups); accounts.codes ignores them.
+    code: str = Field(min_length=1, max_length=32, examples=["K7PQ2M"])
+    device_token: str | None = Field(
+        None, max_length=512, description="The `device_token` of an earlier sign-in (native apps; browsers: a cookie)."
+    )
+
+
+class EmailChangeIn(Schema):
+    new_email: str = _EMAIL
+
+
+class SignedLinkIn(Schema):
+    """The two values of an email change's link; its token is a signed payload, longer than a reset token's."""
+
+    uid: str = Field(min_length=1, max_length=64)
+    token: str = Field(min_length=1, max_length=1024)

@@ -1,5 +1,6 @@
-"""What the accounts app does: sign-up, verification, password sign-in, reset and change,
-identities and deletion. Sessions and tokens are the tokens app's; identities the social app's.
+"""What the accounts app does: sign-up, verification, password and emailed-code sign-in, reset
+and change, changing the email, identities and deletion.
+Sessions and tokens are the tokens app's; identities the social app's.
 
 Every endpoint that takes an email answers alike for an address with an account and one
 without, and does the same password-hashing work for both (one hash or one check), so
@@ -17,23 +18,27 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import devices, links
+from accounts import codes, devices, links
 from accounts.conf import account_settings
 from accounts.errors import (
+    CodeInvalid,
     CredentialsInvalid,
+    EmailInUse,
     EmailUnverified,
     IdentityNotFound,
     LastSignInMethod,
+    LinkInvalid,
     PasswordIncorrect,
     PasswordInvalid,
     PasswordLoginDisabled,
     PasswordRequired,
     ReauthenticationRequired,
 )
+from accounts.notices import notice_send
 from accounts.selectors import password_is_a_way_in, user_get
 from accounts.signals import session_kept
-from accounts.tasks import account_email_deliver
-from accounts.throttling import sign_in_failures
+from accounts.tasks import account_email_deliver, email_change_deliver, email_code_deliver
+from accounts.throttling import email_code_failures, sign_in_failures
 from core.emails import canonical_email, canonical_email_or_none
 from core.errors import AccountDisabled
 from core.events import AuthEvent, email_target, emit
@@ -41,9 +46,11 @@ from core.models import DISPLAY_NAME_MAX_LENGTH, User
 from core.transactions import retry_on_conflict
 from social import services as social_services
 from social.selectors import social_account_list
+from social.services.accounts import unverified_account_claim
 from tokens.errors import TokenRevoked
+from tokens.models import Session, SessionEndReason
 from tokens.selectors import session_started_at
-from tokens.services import TokenPair, access_token_authenticate, session_start
+from tokens.services import TokenPair, access_token_authenticate, session_end_all, session_start
 
 
 def _password_login_required() -> None:
@@ -142,15 +149,27 @@ def account_verification_resend(*, email: str) -> None:
 
 
 @dataclass(frozen=True)
-class PasswordSignIn:
+class SignIn:
     tokens: TokenPair
     # For the client to keep and send back (accounts.devices).
     device_token: str
 
 
+def _device_signed_in(user: User, *, device: devices.Device | None, ip: str | None) -> str:
+    """A device token for the client that just signed in; a notice if it never signed in to this account.
+
+    A device is known by the device token of an earlier sign-in of this user (the `device` cookie
+    of a browser, `device_token` of an app); a client without one, or with another account's, is new.
+    The notice names the client's IP address, not its User-Agent: no email carries text a stranger wrote.
+    """
+    if device is None or device.user_id != user.pk:
+        notice_send(user_id=user.pk, kind="new_device", ip=ip or "")
+    return devices.device_token_issue(user_id=user.pk)
+
+
 def account_password_sign_in(
     *, email: str, password: str, device_token: str | None = None, user_agent: str = "", ip: str | None = None
-) -> PasswordSignIn:
+) -> SignIn:
     """A token pair (and a device token) for the right email and password.
 
     An unknown address and a wrong password are one answer after one password check each;
@@ -180,7 +199,7 @@ def account_password_sign_in(
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
     tokens = session_start(user=user, user_agent=user_agent, ip=ip)
-    return PasswordSignIn(tokens=tokens, device_token=devices.device_token_issue(user_id=user.pk))
+    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, ip=ip))
 
 
 def password_reset_request(*, email: str) -> None:
@@ -211,6 +230,7 @@ def password_reset_confirm(
     # Ends every session of the user (accounts.signals), before this one starts.
     user.save(update_fields=["password", "email_verified", "last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password_reset", user_id=user.pk)
+    notice_send(user_id=user.pk, kind="password_changed")
     return session_start(user=user, user_agent=user_agent, ip=ip)
 
 
@@ -255,6 +275,7 @@ def password_change(*, user_id: int, session_id: uuid.UUID, current_password: st
     user.set_password(new_password)
     with session_kept(session_id):  # accounts.signals ends the others
         user.save(update_fields=["password"])
+    notice_send(user_id=user.pk, kind="password_changed")
 
 
 @retry_on_conflict
@@ -270,6 +291,8 @@ def identity_remove(*, user_id: int, identity_id: int) -> None:
         if len(identities) == 1 and not password_is_a_way_in(user):
             raise LastSignInMethod("Set a password or link another provider first.")
         social_services.social_account_delete(account_id=identity_id)
+    provider = next(identity.provider for identity in identities if identity.pk == identity_id)
+    notice_send(user_id=user.pk, kind="identity_unlinked", provider=provider)
 
 
 def account_delete(*, user_id: int, session_id: uuid.UUID, password: str | None) -> None:
@@ -283,4 +306,129 @@ def account_delete(*, user_id: int, session_id: uuid.UUID, password: str | None)
     user = user_get(user_id=user_id)
     _reauthenticate(user, session_id=session_id, password=password)
     social_services.social_accounts_revoke(user_id=user.pk)
+    if user.email:  # the notice's address is read now: the deletion takes the user's row and choices with it
+        notice_send(user_id=user.pk, kind="account_deleted", address=user.email)
     user.delete()
+
+
+# --- sign-in by emailed code ----------------------------------------------------------------
+
+
+def email_code_request(*, email: str) -> None:
+    """A code to the address, if it has an active account or may sign up (the worker looks and makes it)."""
+    address = canonical_email_or_none(email)
+    if address is not None:
+        email_code_deliver.enqueue(address=address)
+
+
+def _email_code_user(address: str) -> tuple[User, bool]:
+    """The user of an address the code just proved, made verified; and whether they were just created.
+
+    An unverified account was set up by whoever typed the address, maybe not its owner, who now
+    proved it: the pre-account-takeover rule of provider sign-ins (social.services.accounts)
+    applies, so its password, sessions and display name go before the owner signs in.
+    """
+    user = User.objects.filter(email=address).first()
+    if user is None:
+        try:
+            with transaction.atomic():
+                return User.objects.create_user(email=address, email_verified=True), True
+        except IntegrityError:  # a concurrent sign-up of the address won
+            user = User.objects.get(email=address)
+    if not user.is_active:
+        raise AccountDisabled("An administrator has disabled this account.", target=email_target(address))
+    if not user.email_verified:
+        unverified_account_claim(user)
+    return user, False
+
+
+def email_code_sign_in(
+    *, email: str, code: str, device_token: str | None = None, user_agent: str = "", ip: str | None = None
+) -> SignIn:
+    """A token pair (and a device token) for the live code of the address.
+
+    An unknown address, no code, a wrong, expired, used or worn-out one are one answer. Wrong
+    codes are counted per address (email_code_failures) on top of each code's own tries.
+    """
+    address = canonical_email_or_none(email) or email.strip().lower()
+    email_code_failures.check(address)
+    known = User.objects.filter(email=address).exists()
+    if not (known or account_settings().email_code_signup) or not codes.code_redeem(address, code):
+        email_code_failures.record(address)
+        raise CodeInvalid(target=email_target(address))
+    user, created = _email_code_user(address)
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    emit(AuthEvent.SIGN_IN, outcome="success", provider="email_code", user_id=user.pk)
+    # sign-in: amr ["otp"]
+    tokens = session_start(user=user, user_agent=user_agent, ip=ip)
+    if created:  # an account's first sign-in is no news to its owner
+        return SignIn(tokens=tokens, device_token=devices.device_token_issue(user_id=user.pk))
+    device = devices.device_token_read(device_token)
+    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, ip=ip))
+
+
+# --- changing the email ---------------------------------------------------------------------
+
+
+def email_change_request(*, user_id: int, session_id: uuid.UUID, new_email: str) -> None:
+    """Emails a confirmation link to the new address and a cancel link to the current one (the worker).
+
+    An address another account holds gets a note instead, after the same answer: the caller
+    cannot tell. Needs a recent sign-in, as other sensitive actions.
+    """
+    user = user_get(user_id=user_id)
+    if not _signed_in_recently(session_id):
+        minutes = int(account_settings().recent_sign_in.total_seconds() // 60)
+        raise ReauthenticationRequired(f"Sign in again (within {minutes} minutes) to change the email address.")
+    address = canonical_email(new_email)
+    if address != user.email:
+        email_change_deliver.enqueue(user_id=user.pk, session_id=str(session_id), new_address=address)
+
+
+def _session_live(session_id: uuid.UUID) -> bool:
+    return Session.objects.live().filter(id=session_id).exists()
+
+
+def email_change_confirm(*, uid: str, token: str) -> None:
+    """Makes the link's new address the user's, verified; notifies the old one.
+
+    The link works once (it covers the current address), and only while the session that asked
+    is live: signing out of it, or the old address's cancel link, kills it. Linked identities
+    keep their own addresses.
+    """
+    change = links.email_change_read(uid=uid, token=token)
+    if not _session_live(change.session_id):
+        raise LinkInvalid()
+    user, old_address = change.user, change.user.email
+    if User.objects.filter(email=change.new_address).exclude(pk=user.pk).exists():
+        raise EmailInUse()
+    user.email, user.email_verified = change.new_address, True
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified"])
+    except IntegrityError:  # taken between the check and the write
+        raise EmailInUse() from None
+    if old_address:
+        notice_send(
+            user_id=user.pk,
+            kind="email_changed",
+            address=old_address,
+            old_address=old_address,
+            new_address=change.new_address,
+        )
+
+
+def email_change_cancel(*, uid: str, token: str) -> None:
+    """ "This wasn't me", from the old address: the change is stopped or undone, and every session ends.
+
+    Ending the sessions kills the pending confirmation link (it names its session). A change
+    already made is undone, the old address verified again, unless another account took it since.
+    """
+    cancel = links.email_change_cancel_read(uid=uid, token=token)
+    user = cancel.user
+    with transaction.atomic():
+        if user.email != cancel.old_address and not User.objects.filter(email=cancel.old_address).exists():
+            user.email, user.email_verified = cancel.old_address, True
+            user.save(update_fields=["email", "email_verified"])
+        session_end_all(user_id=user.pk, reason=SessionEndReason.LOGOUT_ALL)

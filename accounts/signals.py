@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models.signals import post_init, post_save, pre_delete
 from django.dispatch import receiver
 
+from accounts.notices import notice_send
 from accounts.selectors import password_is_a_way_in
 from core.models import User
 from core.signals import users_disabled
@@ -89,11 +90,12 @@ def sign_out_deleted_user(sender: type[User], instance: User, **kwargs: Any) -> 
 
 
 @receiver(identity_unlinked_by_provider, dispatch_uid="accounts.signals.sign_out_unlinked_user")
-def sign_out_unlinked_user(sender: type[SocialAccount], user_id: int, **kwargs: Any) -> None:
+def sign_out_unlinked_user(sender: type[SocialAccount], user_id: int, provider: str, **kwargs: Any) -> None:
     """The person unlinked the app at the provider: when that was their only way in, their sessions end too.
 
     Nothing could sign them in again, and what they hold should not outlive the link they cut.
     """
+    notice_send(user_id=user_id, kind="identity_unlinked", provider=provider)
     user = User.objects.filter(pk=user_id).first()
     if user is not None and not social_account_list(user_id=user_id) and not password_is_a_way_in(user):
         session_end_all(user_id=user_id, reason=SessionEndReason.SIGN_IN_METHOD_REMOVED)

@@ -41,3 +41,7 @@ password_throttles: list[BaseThrottle] = [_per_ip, Throttle("password_email", _e
 reset_throttles: list[BaseThrottle] = [_per_ip, Throttle("password_reset_email", _email_in_body)]
 sign_in_throttles: list[BaseThrottle] = [_per_ip]
 sign_in_failures = FailureLimit("sign_in_email")
+# Emailed codes: requests per address (each replaces the address's code and sends an email), and wrong
+# codes per address on top of each code's own five tries, so that asking for new codes buys no guesses.
+email_code_throttles: list[BaseThrottle] = [_per_ip, Throttle("email_code_email", _email_in_body)]
+email_code_failures = FailureLimit("email_code_failures")

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.notices import notice_send
 from core.emails import canonical_email_or_none
 from core.errors import AccountDisabled
 from core.models import AVATAR_URL_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
@@ -65,6 +66,7 @@ def _social_account_upsert(
     trusted_email = canonical_email_or_none(identity.email) if identity.email_trusted else None
     verified_email = trusted_email if identity.email_links else None
     account = _social_account_find(provider=provider, subject=identity.subject)
+    linked = account is None
     created = False
     if link_user_id is not None and account is not None and account.user_id != link_user_id:
         raise IdentityInUse("Sign in with it and unlink it there first.")
@@ -81,6 +83,8 @@ def _social_account_upsert(
     account.last_login_at = now
     account.save()
     _user_complete(account.user, identity=identity, verified_email=verified_email, now=now)
+    if linked and not created:  # a new way into an existing account
+        notice_send(user_id=account.user_id, kind="identity_linked", provider=provider)
     return account, created
 
 
@@ -108,11 +112,11 @@ def _user_to_link(verified_email: str | None) -> User | None:
         User.objects.select_for_update().filter(email=verified_email, is_staff=False, is_superuser=False).first()
     )
     if user is not None and not user.email_verified:
-        _unverified_account_claim(user)
+        unverified_account_claim(user)
     return user
 
 
-def _unverified_account_claim(user: User) -> None:
+def unverified_account_claim(user: User) -> None:
     """Takes an unverified account from whoever set it up: no password, no sessions, no chosen name."""
     # Ended first, under their own reason: the unusable password would end them as a password change.
     session_end_all(user_id=user.pk, reason=SessionEndReason.EMAIL_CLAIMED)

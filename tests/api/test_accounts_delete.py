@@ -206,8 +206,12 @@ def test_the_unlink_callback_of_an_unknown_user_is_ok(django_client, kakao_admin
     assert kakao_unlink_callback(django_client).status_code == 200
 
 
-def test_no_email_is_sent_on_deletion(client):
+def test_deletion_sends_one_notice_to_the_address_it_had(client):
     pair = signed_up(client)
+    address = User.objects.get().email
     mail.outbox.clear()
     delete_me(client, pair["access"])
-    assert not mail.outbox
+    (notice,) = mail.outbox
+    assert notice.to == [address]
+    assert notice.subject == "Your account was deleted"
+    assert "http" not in notice.body

@@ -269,8 +269,11 @@ def test_identities_need_a_bearer_token(client):
     assert_problem(client.delete("/users/me/identities/1"), 401, "not_authenticated")
 
 
-def test_no_email_is_sent_by_linking(client, rsps):
+def test_linking_sends_one_notice_and_no_link(client, rsps):
     pair = signed_up(client)
     mail.outbox.clear()
     link_google(client, rsps, pair["access"])
-    assert not mail.outbox
+    (notice,) = mail.outbox
+    assert notice.subject == "A sign-in method was linked to your account"
+    assert "google" in notice.body
+    assert "http" not in notice.body

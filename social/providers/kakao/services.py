@@ -28,4 +28,4 @@ def kakao_unlink_received(*, app_id: str, kakao_user_id: str) -> None:
     if account is None:
         return
     account.delete()
-    identity_unlinked_by_provider.send(sender=SocialAccount, user_id=account.user_id)
+    identity_unlinked_by_provider.send(sender=SocialAccount, user_id=account.user_id, provider=account.provider)

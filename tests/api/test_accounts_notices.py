@@ -1,0 +1,193 @@
+"""Security notices (accounts.notices) and their toggles (GET/PATCH /api/users/me/notices)."""
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.notices import NOTICE_KINDS
+from core.models import User
+from social.models import SocialAccount
+from tests import social_mocks as mocks
+from tests.accounts_helpers import STRONG_PASSWORD, last_link_to
+from tests.api.test_accounts_api import sign_in, signed_up
+from tests.api.test_accounts_codes import code_request, code_to, confirm
+from tests.api.test_accounts_delete import kakao_admin, kakao_unlink_callback  # noqa: F401 (a fixture)
+from tests.api.test_token_api import assert_problem
+from tests.conftest import bearer
+
+pytestmark = pytest.mark.django_db
+
+NEW_DEVICE = "New sign-in to your account"
+PASSWORD_CHANGED = "Your password was changed"
+
+
+@pytest.fixture
+def grace(db) -> User:
+    return User.objects.create_user(email="grace@example.com", password=STRONG_PASSWORD, email_verified=True)
+
+
+def subjects() -> list[str]:
+    return [message.subject for message in mail.outbox]
+
+
+def signed_in(client) -> dict:
+    """A password sign-in, its new-device notice cleared."""
+    response = sign_in(client)
+    assert response.status_code == 200
+    mail.outbox.clear()
+    return response.json()
+
+
+def turn_off(client, access: str, kind: str) -> None:
+    response = client.patch("/users/me/notices", json={kind: False}, headers=bearer(access))
+    assert response.status_code == 200
+    assert response.json()[kind] is False
+
+
+# --- the toggles ---------------------------------------------------------------------------------
+
+
+def test_every_kind_is_on_until_turned_off_and_others_stay(client, grace):
+    access = signed_in(client)["access"]
+    assert client.get("/users/me/notices", headers=bearer(access)).json() == dict.fromkeys(NOTICE_KINDS, True)
+
+    turn_off(client, access, "new_device")
+    answer = client.patch("/users/me/notices", json={"password_changed": False}, headers=bearer(access)).json()
+    assert answer == {**dict.fromkeys(NOTICE_KINDS, True), "new_device": False, "password_changed": False}
+
+    answer = client.patch("/users/me/notices", json={"new_device": True}, headers=bearer(access)).json()
+    assert [kind for kind, on in answer.items() if not on] == ["password_changed"]
+
+
+def test_an_unknown_kind_is_refused_and_nothing_changes(client, grace):
+    access = signed_in(client)["access"]
+    response = client.patch("/users/me/notices", json={"new_device": False, "weather": True}, headers=bearer(access))
+    assert_problem(response, 422, "notice_kind_unknown")
+    assert client.get("/users/me/notices", headers=bearer(access)).json()["new_device"] is True
+
+
+def test_the_toggles_need_a_bearer_token(client, db):
+    assert_problem(client.get("/users/me/notices"), 401, "not_authenticated")
+
+
+# --- new device ---------------------------------------------------------------------------------
+
+
+def test_a_password_sign_in_from_a_new_device_sends_one_notice_and_a_known_one_none(client, grace):
+    first = client.post(
+        "/auth/token",
+        json={"email": "grace@example.com", "password": STRONG_PASSWORD},
+        headers={"User-Agent": "Urgent: call +1 555 0100"},
+    )
+    assert subjects() == [NEW_DEVICE]
+    notice = mail.outbox[0]
+    # The client's IP, never its User-Agent: whoever signs in writes that.
+    assert "127.0.0.1" in notice.body
+    assert "555" not in notice.body
+    assert "http" not in notice.body
+    assert "token" not in notice.body.lower()
+    mail.outbox.clear()
+
+    # The browser's `device` cookie (the client keeps it) marks the device as known.
+    assert sign_in(client).status_code == 200
+    assert not mail.outbox
+    # An app sends the device token in the body instead; a client with neither is new again.
+    client.cookies.clear()
+    client.post(
+        "/auth/token",
+        json={"email": "grace@example.com", "password": STRONG_PASSWORD, "device_token": first.json()["device_token"]},
+    )
+    assert not mail.outbox
+    client.cookies.clear()
+    sign_in(client)
+    assert subjects() == [NEW_DEVICE]
+
+
+def test_another_accounts_device_token_is_a_new_device(client, grace):
+    User.objects.create_user(email="ada@example.com", password=STRONG_PASSWORD, email_verified=True)
+    sign_in(client, "ada@example.com")
+    mail.outbox.clear()
+    sign_in(client)  # the cookie names Ada's account
+    assert subjects() == [NEW_DEVICE]
+
+
+def test_a_code_sign_in_from_a_new_device_sends_one_notice_and_a_known_one_none(client, grace):
+    code_request(client)
+    confirm(client, code_to("grace@example.com"))
+    assert subjects() == ["Your sign-in code", NEW_DEVICE]
+    mail.outbox.clear()
+    code_request(client)
+    confirm(client, code_to("grace@example.com"))
+    assert subjects() == ["Your sign-in code"]
+
+
+def test_no_new_device_notice_when_turned_off(client, grace):
+    turn_off(client, signed_in(client)["access"], "new_device")
+    client.cookies.clear()
+    assert sign_in(client).status_code == 200
+    assert not mail.outbox
+
+
+# --- the other changes ---------------------------------------------------------------------------
+
+
+def test_a_password_change_sends_one_notice_or_none_when_turned_off(client, grace):
+    access = signed_in(client)["access"]
+    body = {"current_password": STRONG_PASSWORD, "new_password": "another horse battery staple"}
+    assert client.post("/users/me/password", json=body, headers=bearer(access)).status_code == 204
+    assert subjects() == [PASSWORD_CHANGED]
+
+    mail.outbox.clear()
+    turn_off(client, access, "password_changed")
+    body = {"current_password": "another horse battery staple", "new_password": STRONG_PASSWORD}
+    assert client.post("/users/me/password", json=body, headers=bearer(access)).status_code == 204
+    assert not mail.outbox
+
+
+def test_a_reset_sends_one_notice(client, grace):
+    client.post("/auth/password/reset", json={"email": "grace@example.com"})
+    link = last_link_to("grace@example.com")
+    mail.outbox.clear()
+    response = client.post("/auth/password/reset/confirm", json={**link, "new_password": "another horse battery"})
+    assert response.status_code == 200
+    assert subjects() == [PASSWORD_CHANGED]
+
+
+def test_unlinking_an_identity_sends_one_notice_or_none_when_turned_off(client, grace):
+    now = timezone.now()
+    for subject in ("1", "2"):
+        SocialAccount.objects.create(
+            user=grace, provider="google", subject=subject, first_login_at=now, last_login_at=now
+        )
+    access = signed_in(client)["access"]
+    first, second = SocialAccount.objects.order_by("pk")
+
+    assert client.delete(f"/users/me/identities/{first.pk}", headers=bearer(access)).status_code == 204
+    (notice,) = mail.outbox
+    assert notice.subject == "A sign-in method was removed from your account"
+    assert "google" in notice.body
+
+    mail.outbox.clear()
+    turn_off(client, access, "identity_unlinked")
+    assert client.delete(f"/users/me/identities/{second.pk}", headers=bearer(access)).status_code == 204
+    assert not mail.outbox
+
+
+@pytest.mark.usefixtures("social")
+def test_kakaos_unlink_callback_sends_one_notice(client, django_client, rsps, kakao_admin):  # noqa: F811
+    signed_up(client, "minji@kakao.example")
+    mocks.login_kakao(client, rsps)  # links to the verified address
+    assert subjects()[-1] == "A sign-in method was linked to your account"
+    mail.outbox.clear()
+
+    assert kakao_unlink_callback(django_client).status_code == 200
+
+    assert subjects() == ["A sign-in method was removed from your account"]
+    assert "kakao" in mail.outbox[0].body
+
+
+def test_a_deleted_account_gets_no_notice_when_turned_off(client, grace):
+    access = signed_in(client)["access"]
+    turn_off(client, access, "account_deleted")
+    assert client.delete("/users/me", headers=bearer(access)).status_code == 204
+    assert not mail.outbox
