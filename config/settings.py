@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "accounts",
     "devidp",
     "web",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -480,6 +481,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Auth backend <no-reply@localhost>")
+
+# --- webhooks: read through webhooks.conf.webhook_settings() ----------------------------
+# Endpoints told of user and session events per Standard Webhooks (docs/webhooks.md): a JSON list of
+# {"url", "secret": "whsec_...", "events": [...]}, checked at start (webhooks.E001).
+WEBHOOKS_JSON = env_json("WEBHOOKS_JSON", [])
+# Seconds one delivery may take in all (connect, send, the whole answer) before it counts as failed.
+WEBHOOKS_DELIVERY_DEADLINE = env_int("WEBHOOKS_DELIVERY_DEADLINE", 10)
 
 if not DEBUG:
     refuse_unsafe_keys(
