@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
@@ -164,9 +164,14 @@ def test_a_sign_in_reaches_the_receiver_signed_with_the_recommended_payload(clie
 
 @pytest.mark.django_db(transaction=True)
 def test_a_change_rolled_back_sends_no_event_and_a_committed_one_keeps_its_own(ada, receiver, queued):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        session_start(user=ada)
-        raise RuntimeError("the change fails after the session was written")
+    def sign_in_that_fails_after_the_session() -> None:
+        with transaction.atomic():
+            session_start(user=ada)
+            raise RuntimeError("the change fails after the session was written")
+
+    with pytest.raises(RuntimeError):
+        sign_in_that_fails_after_the_session()
+    assert not Session.objects.exists()
     assert WebhookMessage.objects.count() == 0
     assert waiting_tasks() == 0  # the delivery task rolled back with it
 
@@ -379,3 +384,30 @@ def test_webhooks_test_sends_a_signed_event_with_the_endpoints_secret_or_another
     assert receiver.types() == ["webhook.test", "webhook.test"]
     assert [request["verified"] for request in receiver.received] == [True, False]  # the receiver knows SECRET only
     assert "accepted msg_" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_example_receiver_verifies_with_the_library_and_refuses_another_secret(settings, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "webhook_receiver.py"
+    spec = importlib.util.spec_from_file_location("webhook_receiver", path)
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    server = example.receiver(SECRET, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        settings.WEBHOOKS_JSON = [{"url": url, "secret": SECRET, "events": ["user.created"]}]
+        call_command("webhooks_test", url)
+        other = "whsec_" + base64.b64encode(b"another secret of 24 bytes!").decode()
+        with pytest.raises(CommandError, match="HTTP 400"):
+            call_command("webhooks_test", url, "--secret", other)
+    finally:
+        server.shutdown()
+        server.server_close()
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [event["type"] for event in printed] == ["webhook.test"]
