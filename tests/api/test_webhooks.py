@@ -26,7 +26,9 @@ from django_tasks_db.models import DBTaskResult
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from core.models import User
-from tests.accounts_helpers import STRONG_PASSWORD
+from tests.accounts_helpers import STRONG_PASSWORD, last_link_to
+from tests.api.test_accounts_api import signed_up
+from tests.api.test_accounts_identities import google_login, link_google
 from tests.conftest import bearer
 from tokens.models import Session, SessionEndReason
 from tokens.services import session_end_by_refresh, session_start
@@ -209,7 +211,7 @@ def test_sign_in_and_logout_cost_no_query_when_no_endpoint_subscribes_to_them(ad
     settings.WEBHOOKS_JSON = [{"url": "https://example.com/h", "secret": SECRET, "events": ["session.started"]}]
     subscribed = _sign_in_queries(ada)
     assert len(subscribed) == len(unsubscribed) + 1  # the outbox row, in the sign-in's transaction
-    assert WebhookMessage.objects.filter(event_type="session.started").count() == 2
+    assert len(_published("user.created")) == 2  # and the password sign-up
 
 
 # --- delivery: retries, order, the same id, disabling ---------------------------------------------
@@ -336,8 +338,6 @@ def test_disabling_and_deleting_a_user_publish_every_session_end_and_the_deletio
 
 @pytest.mark.django_db
 def test_registration_and_verification_publish_user_created_and_updated(client, receiver):
-    from tests.accounts_helpers import last_link_to
-
     client.post("/auth/register", json={"email": "new@example.com", "password": STRONG_PASSWORD, "display_name": "N"})
     created = json.loads(WebhookMessage.objects.get(event_type="user.created").body)
     assert created["data"] == {
@@ -411,3 +411,44 @@ def test_the_example_receiver_verifies_with_the_library_and_refuses_another_secr
         server.server_close()
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert [event["type"] for event in printed] == ["webhook.test"]
+
+
+def _published(event_type: str) -> list[dict[str, Any]]:
+    return [json.loads(message.body)["data"] for message in WebhookMessage.objects.filter(event_type=event_type)]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("social")
+def test_a_provider_sign_up_linking_and_unlinking_publish_user_and_identity_events(client, rsps, receiver):
+    google_login(client, rsps, email="grace@gmail.example")
+    grace = User.objects.get(email="grace@gmail.example")
+    assert _published("user.created") == [
+        {
+            "user_id": str(grace.pk),
+            "email": "grace@gmail.example",
+            "email_verified": True,
+            "display_name": "Ada Lovelace",
+        }
+    ]
+    (first_identity,) = _published("identity.linked")
+    assert first_identity["user_id"] == str(grace.pk)
+    assert first_identity["provider"] == "google"
+
+    pair = signed_up(client)
+    linking = link_google(
+        client, rsps, pair["access"], email="someone-else@gmail.example", sub="another-google-account"
+    )
+    assert linking.status_code == 200, linking.content
+    (_, linked) = _published("identity.linked")
+    client.delete(f"/users/me/identities/{linked['identity_id']}", headers=bearer(pair["access"]))
+    assert _published("identity.unlinked") == [linked]  # the same user, identity and provider
+    assert len(_published("user.created")) == 2  # and the password sign-up
+
+
+def test_with_the_immediate_backend_a_delivery_waits_for_the_commit(ada, receiver, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        session_start(user=ada)
+        assert receiver.received == []  # inside the transaction nothing has left
+    assert len(callbacks) == 1
+    assert receiver.types() == ["session.started"]
+    assert WebhookMessage.objects.get().delivered_at is not None
