@@ -6,11 +6,20 @@ cannot lose its event. Messages leave in `id` order per (endpoint, user): a user
 waits while an earlier one is failing.
 """
 
+from urllib.parse import urlsplit
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from core.fields import PartialIndex
+
+
+def endpoint_host(url: str) -> str:
+    """How logs name an endpoint: its host and port, since a receiver's path or query may hold a token."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
 
 # Long enough for any real receiver; short enough for the (endpoint_url, user_id, id) index on MySQL.
 ENDPOINT_URL_MAX_LENGTH = 512
@@ -48,7 +57,7 @@ class WebhookMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} {self.event_id} to {self.endpoint_url}"
+        return f"{self.event_type} {self.event_id} to {endpoint_host(self.endpoint_url)}"
 
 
 class WebhookEndpoint(models.Model):
@@ -61,4 +70,4 @@ class WebhookEndpoint(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return self.url
+        return endpoint_host(self.url)

@@ -92,8 +92,8 @@ def _endpoint_failure(url: str, *, now: datetime) -> bool:
     elif now - endpoint.failing_since >= DISABLE_AFTER and endpoint.disabled_at is None:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_at=now)
         logger.error(
-            "Webhook endpoint %s disabled: failing since %s; `manage.py webhooks_enable` turns it back on",
-            url,
+            "Webhook endpoint %s disabled: failing since %s; `manage.py webhooks_enable URL` turns it back on",
+            endpoint,
             endpoint.failing_since.isoformat(),
         )
         return True
