@@ -36,7 +36,7 @@ from webhooks.conf import Endpoint
 from webhooks.delivery import signed_headers
 from webhooks.events import EventType
 from webhooks.models import WebhookEndpoint, WebhookMessage
-from webhooks.tasks import WEBHOOK_RETRIES
+from webhooks.tasks import WEBHOOK_RETRIES, webhook_deliver
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdefghijklmnopqrstuv").decode()
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -52,6 +52,7 @@ class Receiver:
         self.received: list[dict[str, Any]] = []
         self.hang = threading.Event()
         self.release = threading.Event()
+        self.arrived = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,6 +68,7 @@ class Receiver:
                 except WebhookVerificationError:
                     verified = False
                 receiver.received.append({"headers": headers, "body": json.loads(body), "verified": verified})
+                receiver.arrived.set()
                 if receiver.hang.is_set():
                     receiver.release.wait(30)
                     return
@@ -279,6 +281,32 @@ def test_a_hung_receiver_never_delays_a_sign_in_and_its_delivery_is_cut_at_the_d
     sign_in(client)  # a sign-in while the receiver still holds the first request
     assert receiver.received[0]["body"]["type"] == "session.started"
     assert WebhookMessage.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_ins_answer_while_a_worker_is_held_by_a_hung_receiver(client, ada, receiver, queued, settings):
+    settings.WEBHOOKS_DELIVERY_DEADLINE = 60  # the worker stays inside the receiver until released
+    receiver.hang.set()
+    sign_in(client)
+
+    def deliver() -> None:  # the task, as the worker runs it (db_worker's signal handlers need the main thread)
+        try:
+            webhook_deliver.call(url=receiver.url, user_id=ada.pk)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=deliver)
+    worker.start()
+    assert receiver.arrived.wait(30)  # only how long to wait for the worker to get there
+    try:
+        for _ in range(3):
+            sign_in(client)  # each answers while the delivery hangs
+        assert worker.is_alive()  # still held: the sign-ins did not wait for it
+        assert len(receiver.received) == 1
+    finally:
+        receiver.release.set()
+        worker.join()
+    assert WebhookMessage.objects.filter(delivered_at__isnull=True).count() == 4
 
 
 @pytest.mark.django_db(transaction=True)
