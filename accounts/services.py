@@ -51,6 +51,8 @@ from tokens.errors import TokenRevoked
 from tokens.models import Session, SessionEndReason
 from tokens.selectors import session_started_at
 from tokens.services import TokenPair, access_token_authenticate, session_end_all, session_start
+from webhooks.events import EventType, identity_data, user_data
+from webhooks.services import event_publish
 
 
 def _password_login_required() -> None:
@@ -101,6 +103,7 @@ def account_register(*, email: str, password: str, display_name: str = "") -> No
         try:
             with transaction.atomic():
                 draft.save()
+                event_publish(EventType.USER_CREATED, user_id=draft.pk, data=user_data(draft))
         except IntegrityError:  # A concurrent sign-up of the same address won.
             existing = User.objects.get(email=address)
         else:
@@ -136,6 +139,7 @@ def account_email_verify(
     user.email_verified = True
     user.last_login = timezone.now()
     user.save(update_fields=["email_verified", "last_login"])
+    event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email_verified",)))
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_link", user_id=user.pk)
     return session_start(user=user, user_agent=user_agent, ip=ip)
 
@@ -225,10 +229,13 @@ def password_reset_confirm(
     user = links.link_user(uid=uid, token=token, generator=links.password_reset_tokens)
     _password_validate(new_password, user=user)
     user.set_password(new_password)
+    verified_now = not user.email_verified
     user.email_verified = True
     user.last_login = timezone.now()
     # Ends every session of the user (accounts.signals), before this one starts.
     user.save(update_fields=["password", "email_verified", "last_login"])
+    if verified_now:
+        event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email_verified",)))
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password_reset", user_id=user.pk)
     notice_send(user_id=user.pk, kind="password_changed")
     return session_start(user=user, user_agent=user_agent, ip=ip)
@@ -286,13 +293,18 @@ def identity_remove(*, user_id: int, identity_id: int) -> None:
         if user is None:
             raise TokenRevoked("The user of this token no longer exists or is disabled.")
         identities = social_account_list(user_id=user.pk)
-        if identity_id not in {identity.pk for identity in identities}:
+        providers = {identity.pk: identity.provider for identity in identities}
+        if identity_id not in providers:
             raise IdentityNotFound()
         if len(identities) == 1 and not password_is_a_way_in(user):
             raise LastSignInMethod("Set a password or link another provider first.")
         social_services.social_account_delete(account_id=identity_id)
-    provider = next(identity.provider for identity in identities if identity.pk == identity_id)
-    notice_send(user_id=user.pk, kind="identity_unlinked", provider=provider)
+        event_publish(
+            EventType.IDENTITY_UNLINKED,
+            user_id=user.pk,
+            data=identity_data(identity_id=identity_id, provider=providers[identity_id]),
+        )
+    notice_send(user_id=user.pk, kind="identity_unlinked", provider=providers[identity_id])
 
 
 def account_delete(*, user_id: int, session_id: uuid.UUID, password: str | None) -> None:

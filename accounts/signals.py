@@ -28,6 +28,8 @@ from social.selectors import social_account_list
 from social.signals import identity_unlinked_by_provider
 from tokens.models import SessionEndReason
 from tokens.services import session_end_all
+from webhooks.events import EventType
+from webhooks.services import event_publish
 
 # The session a password change keeps: the API's change, made from that session, ends the others.
 _kept_session: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar("kept_session", default=None)
@@ -87,6 +89,8 @@ def sign_out_disabled_users(sender: type[User], user_ids: list[int], **kwargs: A
 def sign_out_deleted_user(sender: type[User], instance: User, **kwargs: Any) -> None:
     # Before the cascade deletes the sessions: their ids go to the denylist first.
     session_end_all(user_id=instance.pk, reason=SessionEndReason.USER_DISABLED)
+    # In the delete's transaction, whatever deletes the user (the API, the admin, a shell).
+    event_publish(EventType.USER_DELETED, user_id=instance.pk, data={})
 
 
 @receiver(identity_unlinked_by_provider, dispatch_uid="accounts.signals.sign_out_unlinked_user")

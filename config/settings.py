@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "devidp",
     "web",
     "passkeys",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -458,6 +459,24 @@ ACCOUNTS_RECENT_SIGN_IN_MINUTES = env_int("ACCOUNTS_RECENT_SIGN_IN_MINUTES", 10)
 # A client that signed in with a password keeps a device token this long: it is then not locked out
 # by failures others cause at its address (accounts.devices).
 ACCOUNTS_DEVICE_TOKEN_DAYS = env_int("ACCOUNTS_DEVICE_TOKEN_DAYS", 180)
+# Emailed sign-in codes, email change (docs/accounts.md).
+# How long an emailed sign-in code works, in seconds.
+ACCOUNTS_EMAIL_CODE_TTL = env_int("ACCOUNTS_EMAIL_CODE_TTL", 600)
+# Whether an emailed code to an address without an account creates one (verified by the code).
+ACCOUNTS_EMAIL_CODE_SIGNUP = env_bool("ACCOUNTS_EMAIL_CODE_SIGNUP", True)
+# The sign-in page the code's email links to, which fills the code in: {email} and {code} in it.
+ACCOUNTS_EMAIL_CODE_URL = env_str("ACCOUNTS_EMAIL_CODE_URL", "http://127.0.0.1:8000/#email={email}&code={code}")
+# The pages the email change's links open ({uid} and {token}): the confirmation to the new address, and
+# the "this wasn't me" link to the old one.
+ACCOUNTS_EMAIL_CHANGE_URL = env_str(
+    "ACCOUNTS_EMAIL_CHANGE_URL", "http://127.0.0.1:8000/auth/email-change#uid={uid}&token={token}"
+)
+ACCOUNTS_EMAIL_CHANGE_CANCEL_URL = env_str(
+    "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL", "http://127.0.0.1:8000/auth/email-change-cancel#uid={uid}&token={token}"
+)
+# Code requests per address, and failed codes per address (each code also dies after 5 wrong tries).
+API_THROTTLE_RATES["email_code_email"] = env_str("API_THROTTLE_EMAIL_CODE_EMAIL", "5/15min")
+API_THROTTLE_RATES["email_code_failures"] = env_str("API_THROTTLE_EMAIL_CODE_FAILURES", "10/15min")
 
 # --- the task queue: django-tasks (core.tasks) -------------------------------------------
 # Emails leave after the answer, through a queue: the database backend drained by `manage.py db_worker`
@@ -482,13 +501,12 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Auth backend <no-reply@localhost>")
 
-if not DEBUG:
-    refuse_unsafe_keys(
-        secret_key=SECRET_KEY,
-        insecure_default=INSECURE_DEFAULT_SECRET_KEY,
-        jwt_algorithm=JWT_ALGORITHM,
-        jwt_signing_key=JWT_SIGNING_KEY,
-    )
+# --- webhooks: read through webhooks.conf.webhook_settings() ----------------------------
+# Endpoints told of user and session events per Standard Webhooks (docs/webhooks.md): a JSON list of
+# {"url", "secret": "whsec_...", "events": [...]}, checked at start (webhooks.E001).
+WEBHOOKS_JSON = env_json("WEBHOOKS_JSON", [])
+# Seconds one delivery may take in all (connect, send, the whole answer) before it counts as failed.
+WEBHOOKS_DELIVERY_DEADLINE = env_int("WEBHOOKS_DELIVERY_DEADLINE", 10)
 
 # --- passkeys: WebAuthn credentials and passkey sign-in (passkeys/, docs/passkeys.md) --------------
 # On under DJANGO_DEBUG (make run); with debug off an operator turns it on and names the relying party,
@@ -504,21 +522,10 @@ WEBAUTHN_CHALLENGE_SECONDS = env_int("WEBAUTHN_CHALLENGE_SECONDS", 300)
 # Passkey sign-in options and answers, per client IP.
 API_THROTTLE_RATES["webauthn"] = env_str("API_THROTTLE_WEBAUTHN", "30/min")
 
-# --- accounts: emailed codes, email change, security notices (docs/accounts.md) ---
-# How long an emailed sign-in code works, in seconds.
-ACCOUNTS_EMAIL_CODE_TTL = env_int("ACCOUNTS_EMAIL_CODE_TTL", 600)
-# Whether an emailed code to an address without an account creates one (verified by the code).
-ACCOUNTS_EMAIL_CODE_SIGNUP = env_bool("ACCOUNTS_EMAIL_CODE_SIGNUP", True)
-# The sign-in page the code's email links to, which fills the code in: {email} and {code} in it.
-ACCOUNTS_EMAIL_CODE_URL = env_str("ACCOUNTS_EMAIL_CODE_URL", "http://127.0.0.1:8000/#email={email}&code={code}")
-# The pages the email change's links open ({uid} and {token}): the confirmation to the new address, and
-# the "this wasn't me" link to the old one.
-ACCOUNTS_EMAIL_CHANGE_URL = env_str(
-    "ACCOUNTS_EMAIL_CHANGE_URL", "http://127.0.0.1:8000/auth/email-change#uid={uid}&token={token}"
-)
-ACCOUNTS_EMAIL_CHANGE_CANCEL_URL = env_str(
-    "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL", "http://127.0.0.1:8000/auth/email-change-cancel#uid={uid}&token={token}"
-)
-# Code requests per address, and failed codes per address (each code also dies after 5 wrong tries).
-API_THROTTLE_RATES["email_code_email"] = env_str("API_THROTTLE_EMAIL_CODE_EMAIL", "5/15min")
-API_THROTTLE_RATES["email_code_failures"] = env_str("API_THROTTLE_EMAIL_CODE_FAILURES", "10/15min")
+if not DEBUG:
+    refuse_unsafe_keys(
+        secret_key=SECRET_KEY,
+        insecure_default=INSECURE_DEFAULT_SECRET_KEY,
+        jwt_algorithm=JWT_ALGORITHM,
+        jwt_signing_key=JWT_SIGNING_KEY,
+    )

@@ -9,11 +9,13 @@ in its own `tasks.py`, with JSON arguments only: ids and addresses, never a secr
 link (the row outlives the task), so the worker makes those when it runs.
 
 A task whose work fails for a reason worth retrying (a mail server down) calls `task_retry`:
-enqueued again after a growing delay, at most TASK_MAX_ATTEMPTS times in all, each failure
-logged. The immediate backend cannot defer, so there the first failure is the last.
+enqueued again after a growing delay, as its RetrySchedule says (EMAIL_RETRIES unless given:
+webhooks wait for their receivers far longer), each failure logged. The immediate backend
+cannot defer, so there the first failure is the last.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,21 +27,36 @@ from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger(__name__)
 
-TASK_MAX_ATTEMPTS = 5
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """Exponential backoff: attempt n + 1 waits first_delay * factor ** (n - 1) after attempt n fails."""
+
+    first_delay: timedelta
+    factor: int
+    max_attempts: int
+
+    def delay(self, attempt: int) -> timedelta:
+        """How long after failed attempt `attempt` (from 1) the next one runs."""
+        return self.first_delay * self.factor ** (attempt - 1)
+
+
 # 30 s, 2 min, 8 min, 32 min: about three quarters of an hour before giving up.
-_FIRST_DELAY = timedelta(seconds=30)
-_DELAY_FACTOR = 4
+EMAIL_RETRIES = RetrySchedule(first_delay=timedelta(seconds=30), factor=4, max_attempts=5)
 
 
-def task_retry(task: Task, *, attempt: int, **kwargs: Any) -> None:
-    """Enqueues `task` again with `attempt + 1` after a delay, or logs that it gives up."""
+def task_retry(task: Task, *, attempt: int, schedule: RetrySchedule = EMAIL_RETRIES, **kwargs: Any) -> bool:
+    """Enqueues `task` again with `attempt + 1` after the schedule's delay, or logs that it gives up.
+
+    Returns whether it will run again."""
     name = task.name
-    if attempt >= TASK_MAX_ATTEMPTS or not task.get_backend().supports_defer:
+    if attempt >= schedule.max_attempts or not task.get_backend().supports_defer:
         logger.error("Task %s failed on attempt %d; not retried", name, attempt)
-        return
-    delay = _FIRST_DELAY * _DELAY_FACTOR ** (attempt - 1)
+        return False
+    delay = schedule.delay(attempt)
     task.using(run_after=timezone.now() + delay).enqueue(attempt=attempt + 1, **kwargs)
     logger.warning("Task %s failed on attempt %d; retried in %d s", name, attempt, delay.total_seconds())
+    return True
 
 
 def oldest_unsent_enqueued_at() -> datetime | None:

@@ -29,6 +29,8 @@ from tokens.backend import TokenType
 from tokens.conf import token_settings
 from tokens.errors import NotAuthenticated, SessionNotFound, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from tokens.models import RefreshToken, Session, SessionEndReason
+from webhooks.events import EventType, session_data
+from webhooks.services import event_publish, events_publish
 
 # The event each way of ending one session is logged as.
 _END_EVENTS = {SessionEndReason.LOGOUT: AuthEvent.LOGOUT, SessionEndReason.ENDED_BY_USER: AuthEvent.SESSION_DELETED}
@@ -131,6 +133,7 @@ def session_start(*, user: User, user_agent: str = "", ip: str | None = None) ->
             ip=ip,
         )
         refresh_token = _refresh_token_create(session=session, now=now)
+        event_publish(EventType.SESSION_STARTED, user_id=user.pk, data=session_data(session.id))
     _sessions_over_limit_end(user_id=user.pk)
     return _token_pair_issue(user=user, session=session, refresh_token=refresh_token, now=now)
 
@@ -227,7 +230,7 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
         emit(AuthEvent.REFRESH, outcome="reuse_interval", user_id=session.user_id, session_id=session.pk)
         return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
     emit(AuthEvent.REUSE_DETECTED, outcome="session_ended", user_id=session.user_id, session_id=session.pk)
-    _session_end_one(session_id=session.pk, reason=SessionEndReason.REUSE)
+    _session_end_one(session_id=session.pk, user_id=session.user_id, reason=SessionEndReason.REUSE)
     raise TokenReused("This refresh token was already used; the session has been ended.")
 
 
@@ -319,22 +322,27 @@ def token_verify(*, token: str) -> dict[str, Any]:
 
 def _sessions_end(sessions: QuerySet[Session], *, reason: SessionEndReason) -> int:
     """Ends the live sessions of a queryset: their ids (one SELECT), one UPDATE, the ids into the denylist."""
-    session_ids = list(sessions.filter(ended_at__isnull=True).values_list("id", flat=True))
-    if not session_ids:
+    live = dict(sessions.filter(ended_at__isnull=True).values_list("id", "user_id"))
+    if not live:
         return 0
+    session_ids = list(live)
     ended = Session.objects.filter(id__in=session_ids, ended_at__isnull=True).update(
         ended_at=timezone.now(), end_reason=reason
+    )
+    events_publish(
+        EventType.SESSION_ENDED, events=[(user_id, session_data(id_, reason=reason)) for id_, user_id in live.items()]
     )
     denylist.deny_sessions(session_ids)
     return ended
 
 
-def _session_end_one(*, session_id: uuid.UUID, reason: SessionEndReason) -> None:
-    """Ends one session if it is live: one UPDATE, and its id into the denylist if it ended now."""
+def _session_end_one(*, session_id: uuid.UUID, user_id: int, reason: SessionEndReason) -> None:
+    """Ends one session of the user if it is live: one UPDATE, and its id into the denylist if it ended now."""
     ended = Session.objects.filter(id=session_id, ended_at__isnull=True).update(
         ended_at=timezone.now(), end_reason=reason
     )
     if ended:
+        event_publish(EventType.SESSION_ENDED, user_id=user_id, data=session_data(session_id, reason=reason))
         denylist.deny_sessions([session_id])
 
 
@@ -360,7 +368,7 @@ def session_end_by_refresh(*, refresh: str) -> None:
     )
     if not known.exists():
         raise TokenInvalid("The refresh token is unknown.")
-    _session_end_one(session_id=session_id, reason=SessionEndReason.LOGOUT)
+    _session_end_one(session_id=session_id, user_id=user_id, reason=SessionEndReason.LOGOUT)
     emit(AuthEvent.LOGOUT, outcome="success", user_id=user_id, session_id=session_id)
 
 

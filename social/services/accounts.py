@@ -21,6 +21,8 @@ from social.models import SocialAccount
 from social.providers.base import Identity
 from tokens.models import SessionEndReason
 from tokens.services import session_end_all
+from webhooks.events import EventType, identity_data, user_data
+from webhooks.services import event_publish
 
 
 @retry_on_conflict
@@ -66,8 +68,7 @@ def _social_account_upsert(
     trusted_email = canonical_email_or_none(identity.email) if identity.email_trusted else None
     verified_email = trusted_email if identity.email_links else None
     account = _social_account_find(provider=provider, subject=identity.subject)
-    linked = account is None
-    created = False
+    created = created_account = False
     if link_user_id is not None and account is not None and account.user_id != link_user_id:
         raise IdentityInUse("Sign in with it and unlink it there first.")
     if account is None:
@@ -77,13 +78,20 @@ def _social_account_upsert(
         if user is None:
             user, created = _user_create(identity=identity, verified_email=verified_email), True
         account = SocialAccount(user=user, provider=provider, subject=identity.subject, first_login_at=now)
+        created_account = True
     account.email = identity.email or ""
     account.email_verified = trusted_email is not None
     account.profile = identity.profile
     account.last_login_at = now
     account.save()
+    if created_account:
+        event_publish(
+            EventType.IDENTITY_LINKED,
+            user_id=account.user_id,
+            data=identity_data(identity_id=account.pk, provider=provider),
+        )
     _user_complete(account.user, identity=identity, verified_email=verified_email, now=now)
-    if linked and not created:  # a new way into an existing account
+    if created_account and not created:  # a new way into an existing account
         notice_send(user_id=account.user_id, kind="identity_linked", provider=provider)
     return account, created
 
@@ -124,6 +132,9 @@ def unverified_account_claim(user: User) -> None:
     user.email_verified = True
     user.display_name = ""
     user.save(update_fields=["password", "email_verified", "display_name"])
+    event_publish(
+        EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email_verified", "display_name"))
+    )
 
 
 def _email_is_free(email: str) -> bool:
@@ -134,12 +145,14 @@ def _user_create(*, identity: Identity, verified_email: str | None) -> User:
     # A verified email another user already has (linking being off) stays off this user:
     # emails are unique, and the account row keeps it anyway.
     email = verified_email if verified_email and _email_is_free(verified_email) else None
-    return User.objects.create_user(
+    user = User.objects.create_user(
         email=email,
         email_verified=email is not None,
         display_name=identity.display_name[:DISPLAY_NAME_MAX_LENGTH],
         avatar_url=_avatar_url(identity),
     )
+    event_publish(EventType.USER_CREATED, user_id=user.pk, data=user_data(user))
+    return user
 
 
 def _avatar_url(identity: Identity) -> str:
@@ -159,3 +172,5 @@ def _user_complete(user: User, *, identity: Identity, verified_email: str | None
     for field, value in changes.items():
         setattr(user, field, value)
     user.save(update_fields=list(changes))
+    if reported := tuple(field for field in ("email", "email_verified", "display_name") if field in changes):
+        event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=reported))

@@ -6,6 +6,8 @@ from social.errors import KakaoAppMismatch
 from social.models import SocialAccount
 from social.providers.kakao.settings import kakao_settings
 from social.signals import identity_unlinked_by_provider
+from webhooks.events import EventType, identity_data
+from webhooks.services import event_publish
 
 
 def kakao_admin_key_valid(*, authorization: str) -> bool:
@@ -27,5 +29,10 @@ def kakao_unlink_received(*, app_id: str, kakao_user_id: str) -> None:
     account = SocialAccount.objects.filter(provider=kakao.name, subject=kakao_user_id).first()
     if account is None:
         return
+    event_publish(
+        EventType.IDENTITY_UNLINKED,
+        user_id=account.user_id,
+        data=identity_data(identity_id=account.pk, provider=kakao.name),
+    )
     account.delete()
     identity_unlinked_by_provider.send(sender=SocialAccount, user_id=account.user_id, provider=account.provider)
