@@ -1,6 +1,6 @@
 """The one NinjaAPI: mounts each app's router and installs the problem handlers."""
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from accounts.api import auth_router as accounts_auth_router
 from accounts.api import users_router
@@ -14,6 +14,14 @@ from social.api import webhooks_router as social_webhooks_router
 from tokens.api import auth_router, well_known_router
 from tokens.auth import session_throttle
 
+
+
+class PhoneReadySwagger(Swagger):
+    """Ninja's Swagger UI page with a viewport tag and a language (web/templates/web/api_docs.html)."""
+
+    template = "web/api_docs.html"
+
+
 api = ProblemNinjaAPI(
     title="Auth backend",
     version="1.0.0",
@@ -25,6 +33,7 @@ api = ProblemNinjaAPI(
         "token, click **Authorize** below and paste it."
     ),
     urls_namespace="api",
+    docs=PhoneReadySwagger(),
     # Endpoints without throttles of their own: authenticated requests are limited per session.
     throttle=session_throttle,
     renderer=JSONRenderer(),
