@@ -26,6 +26,12 @@ AXE = Path(__file__).resolve().parents[1] / "verifiers" / "node_modules" / "axe-
 # WCAG 2.2 AA and axe's best practices; what fails the test is a violation of these impacts.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 BLOCKING_IMPACTS = {"serious", "critical"}
+# The elements that stick out of the viewport, innermost first: what a failure names.
+OVERFLOWING = """() => [...document.querySelectorAll("body *")]
+  .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5)
+  .filter((el) => ![...el.children].some((child) => child.getBoundingClientRect().right > innerWidth + 0.5))
+  .slice(0, 5)
+  .map((el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")} ${Math.round(el.getBoundingClientRect().right)}px`)"""
 PHONES = (320, 390)
 AXE_WIDTHS = (390, 1280)
 # Playwright's locale sets the browser's Accept-Language: how a first visit picks the page's language.
@@ -80,7 +86,8 @@ def blocking_violations(page: Page, axe_source: str) -> list[str]:
         page.evaluate(axe_source)
     results = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
     return [
-        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:5]}"
+        f"{violation['id']} ({violation['impact']}): "
+        + "; ".join(f"{node['target']} {node['failureSummary'][-160:]!r}" for node in violation["nodes"][:5])
         for violation in results["violations"]
         if violation["impact"] in BLOCKING_IMPACTS
     ]
@@ -93,7 +100,7 @@ def check_page(page: Page, axe_source: str, name: str, problems: list[str]) -> N
         if width in PHONES:
             scroll_width = page.evaluate("document.documentElement.scrollWidth")
             if scroll_width > width:
-                problems.append(f"{name} at {width} px: {scroll_width} px wide")
+                problems.append(f"{name} at {width} px: {scroll_width} px wide: {page.evaluate(OVERFLOWING)}")
         if width in AXE_WIDTHS:
             problems += [f"{name} at {width} px: {violation}" for violation in blocking_violations(page, axe_source)]
 
@@ -135,7 +142,7 @@ def test_every_page_is_accessible_and_fits_a_phone(open_in, axe_source, screensh
     expect(page.locator(".swagger-ui .info")).to_be_visible()
     check_page(page, axe_source, "/api/docs", problems)
 
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 def test_repeated_buttons_say_which_row_they_act_on(open_in):
