@@ -15,7 +15,6 @@ from tokens.api import auth_router, well_known_router
 from tokens.auth import session_throttle
 
 
-
 class PhoneReadySwagger(Swagger):
     """Ninja's Swagger UI page with a viewport tag and a language (web/templates/web/api_docs.html)."""
 

@@ -5,8 +5,8 @@ speak, and no inline script (the CSP has none). `{name}` placeholders are filled
 New strings for the page go here, wrapped in gettext_lazy; web/locale/<lang>/ holds their translations.
 """
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 PAGE_STRINGS: dict[str, Promise] = {
     # Provider buttons: each provider's own label (its published guidelines), else the generic one.
@@ -27,12 +27,8 @@ PAGE_STRINGS: dict[str, Promise] = {
     "user_number": _("User {id}"),
     "copy": _("Copy"),
     "copied": _("Copied"),
-    "expiry_memory": _(
-        "Expires at {time}; the refresh token (in memory) in {days} days."
-    ),
-    "expiry_cookie": _(
-        "Expires at {time}; the refresh token (in an HttpOnly cookie) in {days} days."
-    ),
+    "expiry_memory": _("Expires at {time}; the refresh token (in memory) in {days} days."),
+    "expiry_cookie": _("Expires at {time}; the refresh token (in an HttpOnly cookie) in {days} days."),
     "password_set": _("A password is set."),
     "no_password": _("No password is set."),
     "new_pair": _("New token pair: the previous refresh token no longer works."),

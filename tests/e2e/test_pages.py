@@ -31,7 +31,8 @@ OVERFLOWING = """() => [...document.querySelectorAll("body *")]
   .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5)
   .filter((el) => ![...el.children].some((child) => child.getBoundingClientRect().right > innerWidth + 0.5))
   .slice(0, 5)
-  .map((el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")} ${Math.round(el.getBoundingClientRect().right)}px`)"""
+  .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${[...el.classList].join(".")}`
+    + ` ${Math.round(el.getBoundingClientRect().right)}px`)"""
 PHONES = (320, 390)
 AXE_WIDTHS = (390, 1280)
 # Playwright's locale sets the browser's Accept-Language: how a first visit picks the page's language.

@@ -6,6 +6,7 @@ The settings are read once per process, so each case loads them in a child proce
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,10 +60,11 @@ def test_make_run_registers_naver_on_the_default_port():
 
 
 def test_make_run_port_moves_every_local_url():
-    make = subprocess.run(
-        ["make", "-n", "run", "PORT=8001"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    assert "runserver 127.0.0.1:8001" in make
+    make = shutil.which("make")
+    assert make is not None, "the README's two commands need make"
+    # -n: what `make run PORT=8001` would run, without running it.
+    commands = subprocess.run([make, "-n", "run", "PORT=8001"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "runserver 127.0.0.1:8001" in commands.stdout
 
     # What the Makefile exports for PORT=8001.
     settings = _settings_under(DJANGO_DEV_ORIGIN="http://127.0.0.1:8001")
