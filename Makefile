@@ -31,14 +31,17 @@ install-dev: $(DEV)
 install-mysql: $(MYSQL)
 
 # Local development: debug on, the development identity provider on, cookie mode, SQLite and the
-# local-memory cache unless DATABASE_URL / REDIS_URL say otherwise.
+# local-memory cache unless DATABASE_URL / REDIS_URL say otherwise. `make run PORT=8001` serves on
+# another port; every local URL follows (DJANGO_DEV_ORIGIN, docs/configuration.md).
+PORT ?= 8000
+run: export DJANGO_DEV_ORIGIN ?= http://127.0.0.1:$(PORT)
 run: export DJANGO_DEBUG ?= 1
 run: export SOCIAL_DEV_PROVIDER ?= 1
 # The refresh token in an HttpOnly cookie: a reload stays signed in (docs/sessions.md).
 run: export JWT_REFRESH_TRANSPORT ?= cookie
 run: install $(DATABASE_DRIVER)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Every tier, in parallel on every core (pytest-xdist; worksteal: an idle worker takes tests from a busy
 # one, and tests/conftest.py orders them for it), then the wall time and the load average it ran under.

@@ -1,6 +1,6 @@
 """The one NinjaAPI: mounts each app's router and installs the problem handlers."""
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from accounts.api import auth_router as accounts_auth_router
 from accounts.api import users_router
@@ -16,6 +16,18 @@ from social.api import webhooks_router as social_webhooks_router
 from tokens.api import auth_router, well_known_router
 from tokens.auth import session_throttle
 
+
+class PhoneReadySwagger(Swagger):
+    """Ninja's Swagger UI page with a viewport tag and a language (web/templates/web/api_docs.html)."""
+
+    template = "web/api_docs.html"
+
+    def __init__(self) -> None:
+        # Deep links turn each operation's path into a link inside its summary button: an interactive
+        # element nested in another, and a target under 24 px (WCAG 2.2, axe in tests/e2e/test_pages.py).
+        super().__init__(settings={"deepLinking": False})
+
+
 api = ProblemNinjaAPI(
     title="Auth backend",
     version="1.0.0",
@@ -27,6 +39,7 @@ api = ProblemNinjaAPI(
         "token, click **Authorize** below and paste it."
     ),
     urls_namespace="api",
+    docs=PhoneReadySwagger(),
     # Endpoints without throttles of their own: authenticated requests are limited per session.
     throttle=session_throttle,
     renderer=JSONRenderer(),

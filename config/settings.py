@@ -12,7 +12,7 @@ import dj_database_url
 
 from core.env import env_bool, env_header, env_int, env_json, env_list, env_str
 from core.secret_keys import refuse_unsafe_keys
-from devidp.social_entry import social_provider_entry
+from devidp.social_entry import dev_redirect_uris, social_provider_entry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,6 +20,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-local-development-only-never-deploy-this-key"  # noqa: S105 (refused with debug off)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or INSECURE_DEFAULT_SECRET_KEY
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Where `make run` serves this server (`make run PORT=8001` sets it): the default of every local URL
+# below (issuer, dev provider, emailed links), so that nothing still points at another port.
+DEV_ORIGIN = env_str("DJANGO_DEV_ORIGIN", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -61,6 +64,7 @@ MIDDLEWARE = [
     # Sessions, request.user and messages are for the admin and the dev provider's login:
     # the Site* subclasses skip /api/ and /.well-known/ (core.middleware.SiteOnlyMixin).
     "core.middleware.SiteSessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.middleware.SiteAuthenticationMiddleware",
@@ -216,6 +220,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -278,7 +283,7 @@ API_SINGLE_PROCESS = env_bool("API_SINGLE_PROCESS", False)
 JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 15 * 60)
 JWT_REFRESH_TTL = env_int("JWT_REFRESH_TTL", 14 * 24 * 3600)
 JWT_SESSION_MAX_AGE = env_int("JWT_SESSION_MAX_AGE", 30 * 24 * 3600)
-JWT_ISSUER = env_str("JWT_ISSUER", "http://127.0.0.1:8000")
+JWT_ISSUER = env_str("JWT_ISSUER", DEV_ORIGIN)
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "auth-backend")
 JWT_LEEWAY = env_int("JWT_LEEWAY", 30)
 JWT_ALGORITHM = env_str("JWT_ALGORITHM", "HS256")
@@ -423,14 +428,15 @@ SOCIAL_OIDC_PROVIDERS: dict[str, dict[str, Any]] = env_json("SOCIAL_OIDC_PROVIDE
 # with no Kakao or Google credentials. Only with DJANGO_DEBUG: devidp.E001 refuses it otherwise.
 SOCIAL_DEV_PROVIDER = env_bool("SOCIAL_DEV_PROVIDER", False)
 # Where both the browser and the social app reach this server; the issuer is this + /dev-idp.
-SOCIAL_DEV_BASE_URL = env_str("SOCIAL_DEV_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SOCIAL_DEV_BASE_URL = env_str("SOCIAL_DEV_BASE_URL", DEV_ORIGIN).rstrip("/")
 SOCIAL_DEV_CLIENT_ID = env_str("SOCIAL_DEV_CLIENT_ID", "dev-client")
 SOCIAL_DEV_CLIENT_SECRET = env_str("SOCIAL_DEV_CLIENT_SECRET", "dev-client-secret-for-local-use-only")
 # A public client standing for a mobile app, whose id_tokens POST /api/auth/social/dev/token takes.
 SOCIAL_DEV_NATIVE_CLIENT_ID = env_str("SOCIAL_DEV_NATIVE_CLIENT_ID", "dev-native-client")
 if DEBUG and not SOCIAL_REDIRECT_URIS:
-    # The sign-in page's callbacks (web/) on the local server, for every provider.
-    SOCIAL_REDIRECT_URIS = [f"{SOCIAL_DEV_BASE_URL}/auth/callback/{name}" for name in ("kakao", "google", "dev")]
+    # The sign-in page's callbacks on the local server, for every provider (Naver's too: `make run`
+    # with its credentials must not answer redirect_uri_not_allowed).
+    SOCIAL_REDIRECT_URIS = dev_redirect_uris(SOCIAL_DEV_BASE_URL)
 if DEBUG and SOCIAL_DEV_PROVIDER:
     SOCIAL_OIDC_PROVIDERS = {
         **SOCIAL_OIDC_PROVIDERS,
@@ -447,10 +453,10 @@ if DEBUG and SOCIAL_DEV_PROVIDER:
 AUTH_PASSWORD_LOGIN = env_bool("AUTH_PASSWORD_LOGIN", True)
 # The frontend pages the emailed links open; the API gets {uid} and {token} back from them.
 ACCOUNTS_VERIFY_EMAIL_URL = env_str(
-    "ACCOUNTS_VERIFY_EMAIL_URL", "http://127.0.0.1:8000/auth/verify-email#uid={uid}&token={token}"
+    "ACCOUNTS_VERIFY_EMAIL_URL", f"{DEV_ORIGIN}/auth/verify-email#uid={{uid}}&token={{token}}"
 )
 ACCOUNTS_RESET_PASSWORD_URL = env_str(
-    "ACCOUNTS_RESET_PASSWORD_URL", "http://127.0.0.1:8000/auth/reset-password#uid={uid}&token={token}"
+    "ACCOUNTS_RESET_PASSWORD_URL", f"{DEV_ORIGIN}/auth/reset-password#uid={{uid}}&token={{token}}"
 )
 # How long emailed links work, in seconds (Django's name for it covers both kinds).
 PASSWORD_RESET_TIMEOUT = env_int("ACCOUNTS_EMAIL_LINK_TTL", 24 * 3600)

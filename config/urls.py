@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path(".well-known/", well_known.urls),
+    # Django's set_language (POST, CSRF-checked): the sign-in page's language switch.
+    path("i18n/", include("django.conf.urls.i18n")),
     path(f"{DEV_IDP_PATH.strip('/')}/", include("devidp.urls")),
     path("", include("web.urls")),
 ]

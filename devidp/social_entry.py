@@ -8,6 +8,14 @@ from typing import Any
 
 # Where config/urls.py mounts the provider; its issuer is the server's base URL plus this.
 MOUNT_PATH = "/dev-idp"
+# The built-in providers (social/providers/registry.py; tests/unit/test_dev_server_defaults.py keeps the
+# two in step), whose sign-in page callbacks `make run` registers along with this provider's.
+BUILT_IN_PROVIDERS = ("kakao", "naver", "google", "apple")
+
+
+def dev_redirect_uris(base_url: str) -> list[str]:
+    """The debug default of SOCIAL_REDIRECT_URIS: the sign-in page's (web/) callback of every provider."""
+    return [f"{base_url.rstrip('/')}/auth/callback/{name}" for name in (*BUILT_IN_PROVIDERS, "dev")]
 
 
 def social_provider_entry(

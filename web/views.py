@@ -9,8 +9,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from accounts.mail import dev_mailbox as dev_mailbox_messages
+from core.cookies import cookie_get
 from passkeys.conf import passkey_settings
 from tokens.conf import token_settings
+from tokens.transport import REFRESH_COOKIE
+from web.strings import page_strings
 
 # No inline script or style anywhere, API calls to this origin only, never framed.
 CONTENT_SECURITY_POLICY = (
@@ -20,13 +23,18 @@ CONTENT_SECURITY_POLICY = (
 
 
 def _page(request: HttpRequest) -> HttpResponse:
-    # app.js reads the transport from the page: in cookie mode it resumes the session on load.
+    # app.js reads the transport from the page: in cookie mode it resumes the session on load, but only
+    # when the browser sent a refresh cookie, so that a signed-out load makes no refresh bound to fail
+    # (a 401 in the console). The cookie is HttpOnly: only the server can tell the page it is there.
+    transport = token_settings().refresh_transport
     response = render(
         request,
         "web/app.html",
         {
-            "refresh_transport": token_settings().refresh_transport.value,
+            "refresh_transport": transport.value,
+            "session_hint": transport.uses_cookie and cookie_get(request, REFRESH_COOKIE) is not None,
             "dev_mailbox": settings.DEBUG,
+            "strings": page_strings(),
             # passkeys.js: empty when WebAuthn is off; otherwise the host its passkeys work on.
             "webauthn_rp_id": passkey_settings().rp_id if passkey_settings().enabled else "",
         },

@@ -6,10 +6,31 @@ import { installPasskeys, showPasskeys, startPasskeyAutofill } from "./passkeys.
 
 const $ = (id) => document.getElementById(id);
 
+// --- the page's language ----------------------------------------------------------------
+// The server renders the words of this file in the page's language (web/strings.py, json_script):
+// t("key", {name: value}) fills the {name} placeholders.
+const STRINGS = JSON.parse($("page-strings").textContent);
+const LANGUAGE = document.documentElement.lang;
+
+function t(key, values = {}) {
+  return STRINGS[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+}
+
+const dateTime = (value) => new Date(value).toLocaleString(LANGUAGE);
+
 // The template says how the backend runs (JWT_REFRESH_TRANSPORT); in cookie mode a reload keeps the session.
 const client = new AuthClient({
   api: "/api",
   cookieMode: document.documentElement.dataset.refreshTransport === "cookie",
+  // The API answers its problems in the page's language, not the browser's.
+  language: LANGUAGE,
+  messages: {
+    networkError: t("problem_network_error"),
+    stateInvalid: t("problem_state_invalid"),
+    stateInvalidDetail: t("problem_state_invalid_detail"),
+    providerError: t("problem_provider_error"),
+    signedOutInAnotherTab: t("signed_out_other_tab"),
+  },
   onSignedOut: (notice) => run(() => signOutLocally(notice)),
   onTokens: () => {
     if (!$("signed-in").hidden) renderTokens();
@@ -43,18 +64,28 @@ function clearMessages() {
 function renderTokens() {
   const { access, expires_in, refresh_expires_in } = client.tokens;
   $("access-token").value = access;
-  const expires = new Date(Date.now() + expires_in * 1000);
-  const where = client.cookieMode ? "in an HttpOnly cookie" : "in memory";
-  $("token-expiry").textContent = `Expires at ${expires.toLocaleTimeString()}; the refresh token (${where}) in ${Math.round(refresh_expires_in / 86400)} days.`;
+  const time = new Date(Date.now() + expires_in * 1000).toLocaleTimeString(LANGUAGE);
+  const days = Math.round(refresh_expires_in / 86400);
+  $("token-expiry").textContent = t(client.cookieMode ? "expiry_cookie" : "expiry_memory", { time, days });
 }
 
 function renderUser(user) {
-  $("user-name").textContent = user.display_name || user.email || `User ${user.id}`;
-  $("user-email").textContent = user.email ?? "no email shared";
+  $("user-name").textContent = user.display_name || user.email || t("user_number", { id: user.id });
+  $("user-email").textContent = user.email ?? t("no_email");
   $("user-initial").textContent = ($("user-name").textContent[0] ?? "?").toUpperCase();
   $("user-avatar").hidden = !user.avatar_url;
   $("user-initial").hidden = Boolean(user.avatar_url);
   if (user.avatar_url) $("user-avatar").src = user.avatar_url;
+}
+
+// A button repeated on every row: its visible text is short, its accessible name says which row it acts on.
+function rowButton(text, label, step) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = text;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", () => run(step));
+  return button;
 }
 
 function cell(text, className) {
@@ -71,26 +102,20 @@ function renderSessions(page, { append = false } = {}) {
   const rows = page.items.map((session) => {
     const row = document.createElement("tr");
     row.dataset.sessionId = session.id;
-    const device = cell(session.user_agent || "unknown", "device");
+    const deviceName = session.user_agent || t("unknown_device");
+    const device = cell(deviceName, "device");
+    // The whole user agent on hover: the cell truncates it.
+    device.title = deviceName;
     if (session.current) {
       const tag = document.createElement("span");
       tag.className = "tag";
-      tag.textContent = "this tab";
+      tag.textContent = t("this_tab");
       device.append(" ", tag);
     }
-    const end = document.createElement("button");
-    end.type = "button";
-    end.textContent = "End";
-    end.addEventListener("click", () => run(() => endSession(session)));
+    const label = t("end_session_on", { device: deviceName, ip: session.ip ?? "" });
     const actions = cell("");
-    actions.append(end);
-    row.append(
-      device,
-      cell(session.ip ?? ""),
-      cell(new Date(session.created_at).toLocaleString()),
-      cell(new Date(session.last_used_at).toLocaleString()),
-      actions,
-    );
+    actions.append(rowButton(t("end"), label, () => endSession(session)));
+    row.append(device, cell(session.ip ?? ""), cell(dateTime(session.created_at)), cell(dateTime(session.last_used_at)), actions);
     return row;
   });
   if (append) $("sessions").append(...rows);
@@ -114,7 +139,15 @@ async function showProviders() {
     const button = document.createElement("button");
     button.type = "button";
     button.className = `provider provider-${provider.name}`;
-    button.textContent = `Sign in with ${provider.display_name}`;
+    // Kakao, Naver, Google and Apple: their mark and their own words, as their guidelines give them.
+    const mark = document.getElementById(`mark-${provider.name}`);
+    if (mark) button.append(mark.content.cloneNode(true));
+    const label = document.createElement("span");
+    label.textContent =
+      `sign_in_${provider.name}` in STRINGS
+        ? t(`sign_in_${provider.name}`)
+        : t("sign_in_with", { provider: provider.display_name });
+    button.append(label);
     button.addEventListener("click", () => run(() => client.startSignIn(provider.name)));
     return button;
   });
@@ -131,8 +164,9 @@ async function completeSignIn(provider) {
 }
 
 // On load: in cookie mode the refresh cookie may still hold a session; the page shows it without a click.
+// With no refresh cookie at all (the server says so: it is HttpOnly) there is nothing to resume.
 async function resumeOrShowProviders() {
-  if (await client.resume()) await showSignedIn();
+  if (document.documentElement.dataset.sessionHint && (await client.resume())) await showSignedIn();
   else await showProviders();
 }
 
@@ -149,28 +183,28 @@ async function showSignedIn() {
 async function refresh() {
   await client.refresh();
   await showSignedIn();
-  showNotice("New token pair: the previous refresh token no longer works.");
+  showNotice(t("new_pair"));
 }
 
 async function endSession(session) {
   await client.call("DELETE", `/auth/sessions/${session.id}`);
   if (session.current) {
     client.forget();
-    await signOutLocally("This tab's session has ended.");
+    await signOutLocally(t("tab_session_ended"));
   } else {
     await showSignedIn();
-    showNotice("Session ended.");
+    showNotice(t("session_ended"));
   }
 }
 
 async function logout() {
   await client.logout();
-  await signOutLocally("Signed out.");
+  await signOutLocally(t("signed_out"));
 }
 
 async function logoutAll() {
   const ended = await client.logoutAll();
-  await signOutLocally(`Signed out everywhere: ${ended} session(s) ended.`);
+  await signOutLocally(t("signed_out_everywhere", { count: ended }));
 }
 
 async function signOutLocally(notice) {
@@ -180,8 +214,8 @@ async function signOutLocally(notice) {
 
 async function copyToken() {
   await navigator.clipboard.writeText(client.tokens.access);
-  $("copy-token").textContent = "Copied";
-  setTimeout(() => ($("copy-token").textContent = "Copy"), 1500);
+  $("copy-token").textContent = t("copied");
+  setTimeout(() => ($("copy-token").textContent = t("copy")), 1500);
 }
 
 // --- accounts: email and password, emailed links, identities (docs/accounts.md) ---------
@@ -249,7 +283,7 @@ async function verifyEmail(form) {
   const { password } = formValues(form);
   await client.signInWith("/auth/email/verify", { ...verifyLink, password });
   await showSignedIn();
-  showNotice("Email address confirmed: you are signed in.");
+  showNotice(t("email_confirmed"));
 }
 
 let resetLink = null;
@@ -263,21 +297,18 @@ async function resetPassword(form) {
   const { new_password } = formValues(form);
   await client.signInWith("/auth/password/reset/confirm", { ...resetLink, new_password });
   await showSignedIn();
-  showNotice("Password set. Every other session has been signed out.");
+  showNotice(t("password_reset_done"));
 }
 
 function renderIdentities({ has_password, identities }) {
-  $("password-state").textContent = has_password ? "A password is set." : "No password is set.";
+  $("password-state").textContent = t(has_password ? "password_set" : "no_password");
   const rows = identities.map((identity) => {
     const row = document.createElement("tr");
     row.dataset.provider = identity.provider;
-    const unlink = document.createElement("button");
-    unlink.type = "button";
-    unlink.textContent = "Unlink";
-    unlink.addEventListener("click", () => run(() => unlinkIdentity(identity)));
+    const label = t("unlink_identity", { provider: identity.provider, email: identity.email ?? "" });
     const actions = cell("");
-    actions.append(unlink);
-    row.append(cell(identity.provider), cell(identity.email), cell(new Date(identity.first_login_at).toLocaleString()), actions);
+    actions.append(rowButton(t("unlink"), label, () => unlinkIdentity(identity)));
+    row.append(cell(identity.provider), cell(identity.email), cell(dateTime(identity.first_login_at)), actions);
     return row;
   });
   $("identities").replaceChildren(...rows);
@@ -292,7 +323,7 @@ async function showIdentities() {
     .map((provider) => {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = `Link ${provider.display_name}`;
+      button.textContent = t("link_provider", { provider: provider.display_name });
       button.addEventListener("click", () => run(() => client.startLink(provider.name)));
       return button;
     });
@@ -302,7 +333,7 @@ async function showIdentities() {
 async function unlinkIdentity(identity) {
   await client.call("DELETE", `/users/me/identities/${identity.id}`);
   await showIdentities();
-  showNotice(`${identity.provider} unlinked.`);
+  showNotice(t("identity_unlinked", { provider: identity.provider }));
 }
 
 function onSubmit(id, step) {

@@ -8,6 +8,14 @@ const CSRF_HEADER = { "X-Requested-With": "fetch" };
 const REFRESH_LOCK = "auth-refresh";
 // The only thing that must survive the trip to the provider: which provider and its state.
 const PENDING_KEY = "signin.pending";
+// What the client says itself; a page in another language passes its own (`messages`).
+const MESSAGES = {
+  networkError: "The server cannot be reached",
+  stateInvalid: "The sign-in state does not match",
+  stateInvalidDetail: "This callback was not started from this tab. Sign in again.",
+  providerError: "The provider did not sign you in",
+  signedOutInAnotherTab: "Signed out in another tab.",
+};
 
 export class Problem extends Error {
   constructor({ title, code, detail, status }) {
@@ -34,9 +42,13 @@ export class AuthClient {
   // cookieMode: the backend runs JWT_REFRESH_TRANSPORT=cookie; the refresh token is then never in this page.
   // onSignedOut(notice): the session is over (here or, in cookie mode, in another tab).
   // onTokens(tokens): new tokens (a refresh here or in another tab).
-  constructor({ api, cookieMode, onSignedOut = () => {}, onTokens = () => {} }) {
+  // language: sent as Accept-Language, so that the API's problems come in the page's language.
+  // messages: the client's own words (MESSAGES) in that language.
+  constructor({ api, cookieMode, language, messages = {}, onSignedOut = () => {}, onTokens = () => {} }) {
     this.api = api;
     this.cookieMode = cookieMode;
+    this.language = language;
+    this.messages = { ...MESSAGES, ...messages };
     this.onSignedOut = onSignedOut;
     this.onTokens = onTokens;
     // Cookies must travel: the sign-in's binding cookie always, the refresh cookie in cookie mode.
@@ -60,6 +72,7 @@ export class AuthClient {
   // One API call; an expired access token is refreshed once and the call retried.
   async call(method, path, { body, bearer = true, retry = true } = {}) {
     const headers = { Accept: "application/json", ...CSRF_HEADER };
+    if (this.language) headers["Accept-Language"] = this.language;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (bearer && this.tokens) headers.Authorization = `Bearer ${this.tokens.access}`;
     let response;
@@ -71,7 +84,7 @@ export class AuthClient {
         credentials: this.credentials,
       });
     } catch {
-      throw new Problem({ title: "The server cannot be reached", code: "network_error", status: 0 });
+      throw new Problem({ title: this.messages.networkError, code: "network_error", status: 0 });
     }
     if (response.ok) return response.status === 204 ? null : response.json();
     const problem = await Problem.fromResponse(response);
@@ -127,7 +140,7 @@ export class AuthClient {
     sessionStorage.removeItem(PENDING_KEY); // One attempt per state.
     if (params.has("error")) {
       throw new Problem({
-        title: "The provider did not sign you in",
+        title: this.messages.providerError,
         code: params.get("error"),
         detail: params.get("error_description") ?? "",
       });
@@ -136,9 +149,9 @@ export class AuthClient {
     // tab did not start (login CSRF) before the code is even sent.
     if (!pending || pending.provider !== provider || pending.state !== params.get("state")) {
       throw new Problem({
-        title: "The sign-in state does not match",
+        title: this.messages.stateInvalid,
         code: "state_invalid",
-        detail: "This callback was not started from this tab. Sign in again.",
+        detail: this.messages.stateInvalidDetail,
       });
     }
     const { created, user, ...tokens } = await this.call("POST", `/auth/social/${provider}/callback`, {
@@ -223,6 +236,6 @@ export class AuthClient {
 
   #fromAnotherTab(message) {
     if (message.type === "refreshed" && this.tokens) this.#adopt(message.tokens);
-    if (message.type === "signed-out" && this.tokens) this.#signedOut("Signed out in another tab.", { tellOthers: false });
+    if (message.type === "signed-out" && this.tokens) this.#signedOut(this.messages.signedOutInAnotherTab, { tellOthers: false });
   }
 }
