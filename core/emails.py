@@ -22,7 +22,7 @@ EMAIL_MAX_LENGTH = 254
 class EmailInvalid(Problem):
     status = 422
     code = "email_invalid"
-    title = "The email address is not valid"
+    title = _("The email address is not valid")
 
 
 def canonical_email(address: str) -> str:

@@ -31,7 +31,7 @@ _PROBES: dict[str, Callable[[], None]] = {"database": _database_probe, "cache": 
 
 
 class NotReady(ServiceUnavailable):
-    title = "A dependency is unavailable"
+    title = _("A dependency is unavailable")
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -3,7 +3,7 @@
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import NotFound, Problem, ServiceUnavailable
+from core.errors import NotFound, Problem, ServiceUnavailable, Text
 
 
 class TokenError(Problem):
@@ -81,7 +81,7 @@ class OAuthProblem(Problem):
 
     oauth_error = "invalid_request"
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: Text | None = None) -> None:
         super().__init__(detail, error=self.oauth_error)
 
 

@@ -111,7 +111,10 @@ def update() -> None:
         for language in target_languages():
             path = app.po(language)
             catalog = _read(path, language, app)
+            created = catalog.creation_date
             catalog.update(template, no_fuzzy_matching=True)
+            # Kept, so that an update that finds nothing new leaves the file as it was.
+            catalog.creation_date = created
             catalog.obsolete.clear()
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("wb") as file:
@@ -170,9 +173,9 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "check":
         problems = check()
-        print("\n".join(problems) or "Every string has its translation.")  # noqa: T201
+        print("\n".join(problems) or "Every string has its translation.")
         return 1 if problems else 0
-    print(__doc__)  # noqa: T201
+    print(__doc__)
     return 2
 
 

@@ -204,7 +204,7 @@ def test_patch_me_changes_the_language_and_the_display_name_and_get_me_shows_the
     assert (me["language"], me["display_name"]) == ("ko", "에이다")
 
     send("post", "/auth/password/reset", "en", {"email": user.email})
-    assert mail.outbox[-1].subject == "비밀번호를 재설정하세요"
+    assert mail.outbox[-1].subject == "비밀번호 재설정 안내"
 
 
 def test_patch_me_changes_only_what_it_is_sent(user, pair):

@@ -18,7 +18,8 @@ def new_app(tmp_path: Path, monkeypatch) -> App:
     """An app whose code gained a string, in place of the project's apps."""
     app = App("newapp", tmp_path / "newapp")
     (app.path / "templates" / "newapp").mkdir(parents=True)
-    (app.path / "errors.py").write_text('from django.utils.translation import gettext_lazy as _\n\nX = _("A new title")\n')
+    source = 'from django.utils.translation import gettext_lazy as _\n\nTITLE = _("A new title")\n'
+    (app.path / "errors.py").write_text(source)
     (app.path / "templates" / "newapp" / "mail.txt").write_text('{% load i18n %}{% translate "A new line" %}\n')
     monkeypatch.setattr(messages, "ROOT", tmp_path)
     monkeypatch.setattr(messages, "project_apps", lambda: [app])
