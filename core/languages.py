@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 
@@ -30,5 +31,5 @@ def request_language(request: HttpRequest) -> str:
 def language_valid(value: str) -> str:
     """A schema validator: one of LANGUAGES' codes, or "" to forget the choice."""
     if value and value not in language_codes():
-        raise ValueError(f"must be one of {', '.join(language_codes())}")
+        raise ValueError(gettext("must be one of %(languages)s") % {"languages": ", ".join(language_codes())})
     return value

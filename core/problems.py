@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -98,13 +99,53 @@ def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
     return problem_from(exc)
 
 
+# Pydantic's messages for the common error types, by `type`, with `ctx` for the placeholders. Pydantic has no
+# translations: a language that has one of these gets it as `msg`; any other type, and a language without one
+# (English), keeps pydantic's own `msg`. `type`, `loc` and `ctx` never change.
+_FIELD_MESSAGES: dict[str, Text] = {
+    "missing": _("Field required"),
+    "extra_forbidden": _("Extra inputs are not permitted"),
+    "model_attributes_type": _("Input should be a valid dictionary or object to extract fields from"),
+    "dict_type": _("Input should be a valid dictionary"),
+    "list_type": _("Input should be a valid list"),
+    "string_type": _("Input should be a valid string"),
+    "bool_type": _("Input should be a valid boolean"),
+    "bool_parsing": _("Input should be a valid boolean"),
+    "int_type": _("Input should be a valid integer"),
+    "int_parsing": _("Input should be a valid integer"),
+    "float_parsing": _("Input should be a valid number"),
+    "uuid_parsing": _("Input should be a valid UUID"),
+    "string_too_short": _("String should have at least %(min_length)s characters"),
+    "string_too_long": _("String should have at most %(max_length)s characters"),
+    "greater_than_equal": _("Input should be greater than or equal to %(ge)s"),
+    "less_than_equal": _("Input should be less than or equal to %(le)s"),
+    "json_invalid": _("Invalid JSON: %(error)s"),
+    # The project's own validators raise their ValueError in the request's language already.
+    "value_error": _("Value error, %(error)s"),
+}
+
+
+def _field_error(error: dict[str, Any]) -> dict[str, Any]:
+    message = _FIELD_MESSAGES.get(error.get("type", ""))
+    if message is None:
+        return error
+    translated = str(message)
+    with translation.override(None):
+        if translated == str(message):
+            return error
+    try:
+        return {**error, "msg": translated % dict(error.get("ctx") or {})}
+    except (KeyError, TypeError, ValueError):  # a ctx without the placeholder: pydantic's words are right
+        return error
+
+
 def _from_validation_error(request: HttpRequest, exc: ValidationError) -> JsonResponse:
     return problem_response(
         status=422,
         code="validation_error",
         title=_("The request is not valid"),
         detail=_("One or more fields are missing or invalid; see `errors`."),
-        errors=exc.errors,
+        errors=[_field_error(error) for error in exc.errors],
     )
 
 

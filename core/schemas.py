@@ -4,6 +4,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
+from django.utils.translation import gettext
 from ninja import Schema
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -17,7 +18,7 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 def _printable_text(value: str) -> str:
     """Refuses control characters (NUL, which PostgreSQL cannot store, CR/LF, ...) and bidi overrides."""
     if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in value):
-        raise ValueError("must not contain control characters")
+        raise ValueError(gettext("must not contain control characters"))
     return value
 
 

@@ -37,8 +37,17 @@ def send(
     return getattr(Client(), method)(f"/api{path}", headers=headers, **data)
 
 
+def machine_readable(problem: dict) -> dict:
+    """All of a problem but its words for people: title, detail, each field error's msg and a value error's text."""
+    errors = [
+        {key: value for key, value in error.items() if key != "msg" and not (key == "ctx" and "error" in value)}
+        for error in problem.get("errors", [])
+    ]
+    return {key: value for key, value in problem.items() if key not in {"title", "detail"}} | {"errors": errors}
+
+
 def assert_same_problem_in_both(english, korean, status: int, code: str) -> dict:
-    """The two answers differ in title and detail only, the Korean one being Korean; the Korean body."""
+    """The two answers differ in words for people only, the Korean ones being Korean; the Korean body."""
     for response, language in ((english, "en"), (korean, "ko")):
         assert response.status_code == status, response.content
         assert response["Content-Type"] == "application/problem+json"
@@ -46,8 +55,7 @@ def assert_same_problem_in_both(english, korean, status: int, code: str) -> dict
         assert "Accept-Language" in response["Vary"]
     en, ko = english.json(), korean.json()
     assert en["code"] == ko["code"] == code
-    machine = {key: value for key, value in en.items() if key not in {"title", "detail"}}
-    assert machine == {key: value for key, value in ko.items() if key not in {"title", "detail"}}
+    assert machine_readable(en) == machine_readable(ko)
     assert not HANGUL.search(en["title"] + en["detail"])
     assert HANGUL.search(ko["title"]), ko
     assert HANGUL.search(ko["detail"]), ko
@@ -101,11 +109,25 @@ def test_415_for_a_body_that_is_not_json(db):
     assert_same_problem_in_both(english, korean, 415, "unsupported_media_type")
 
 
-def test_422_with_field_errors_keeps_the_errors_identical(db):
-    english, korean = both("post", "/auth/register", {"email": "a@example.com"})
+def test_422_with_field_errors_translates_their_msg_and_keeps_the_rest(db):
+    body = {"email": "a@example.com", "password": "", "display_name": "a\u202eb"}
+    english, korean = both("post", "/auth/register", body)
     ko = assert_same_problem_in_both(english, korean, 422, "validation_error")
     assert ko["title"] == "요청이 올바르지 않습니다"
-    assert [error["loc"] for error in ko["errors"]] == [["body", "body", "password"]]
+    assert [(error["loc"][-1], error["msg"]) for error in ko["errors"]] == [
+        ("password", "1자 이상이어야 합니다"),
+        ("display_name", "값 오류: 제어 문자를 포함할 수 없습니다"),
+    ]
+    # English keeps pydantic's own words.
+    assert [error["msg"] for error in english.json()["errors"]] == [
+        "String should have at least 1 character",
+        "Value error, must not contain control characters",
+    ]
+
+
+def test_a_missing_field_in_korean(db):
+    response = send("post", "/auth/register", "ko", {"email": "a@example.com"})
+    assert [(error["type"], error["msg"]) for error in response.json()["errors"]] == [("missing", "필수 항목입니다")]
 
 
 def test_429_when_a_throttle_refuses(db, settings):
@@ -162,6 +184,17 @@ def test_sign_up_remembers_the_requests_language_and_emails_in_it(db):
     assert message.subject == "이메일 주소를 확인해 주세요"
     assert message.body.startswith("안녕하세요.")
     assert "https://app.example.test/auth/verify-email#uid=" in message.body
+
+
+def test_the_language_cookie_of_the_page_wins_over_accept_language(db):
+    client = Client(headers={"Accept-Language": "en"})
+    client.cookies["django_language"] = "ko"
+    body = {"email": "grace@example.com", "password": STRONG_PASSWORD}
+
+    response = client.post("/api/auth/register", body, content_type="application/json")
+
+    assert response["Content-Language"] == "ko"
+    assert User.objects.get().language == "ko"
 
 
 def test_an_explicit_language_wins_over_accept_language(db):
