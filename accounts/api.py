@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Body, Router, Status
 
 from accounts import notices, selectors, services
@@ -21,11 +22,13 @@ from accounts.schemas import (
     ResetConfirmIn,
     SignedLinkIn,
     SignInOut,
+    UserUpdateIn,
     VerifyEmailIn,
 )
 from accounts.throttling import email_code_throttles, password_throttles, reset_throttles, sign_in_throttles
 from core.clients import client_ip, client_user_agent
 from core.cookies import cookie_get, cookie_set
+from core.languages import request_language
 from core.models import User
 from core.schemas import UserOut, problem_responses
 from tokens import transport
@@ -45,8 +48,13 @@ def _client(request: HttpRequest) -> dict[str, str]:
 )
 def register(request: HttpRequest, body: RegisterIn) -> Status[dict[str, str]]:
     """Signs up with an email and a password; the same answer whether or not the address has an account."""
-    services.account_register(email=body.email, password=body.password, display_name=body.display_name)
-    return Status(202, {"detail": "Check the inbox of the address for a link to continue."})
+    services.account_register(
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        language=request_language(request) if body.language is None else body.language,
+    )
+    return Status(202, {"detail": _("Check the inbox of the address for a link to continue.")})
 
 
 @auth_router.post(
@@ -70,7 +78,7 @@ def email_verify(request: HttpRequest, response: HttpResponse, body: VerifyEmail
 def email_verify_resend(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
     """A new verification link, if the address is waiting for one; the same answer either way."""
     services.account_verification_resend(email=body.email)
-    return Status(202, {"detail": "If the address is waiting for confirmation, a new link is on its way."})
+    return Status(202, {"detail": _("If the address is waiting for confirmation, a new link is on its way.")})
 
 
 @auth_router.post(
@@ -136,7 +144,7 @@ def email_code_confirm(request: HttpRequest, response: HttpResponse, body: Email
 def password_reset(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
     """Emails a link to set a new password, if the address has an account; the same answer either way."""
     services.password_reset_request(email=body.email)
-    return Status(202, {"detail": "If the address has an account, a link to reset its password is on its way."})
+    return Status(202, {"detail": _("If the address has an account, a link to reset its password is on its way.")})
 
 
 @auth_router.post(
@@ -157,6 +165,12 @@ def password_reset_confirm(request: HttpRequest, response: HttpResponse, body: R
 def me(request: PrincipalRequest) -> User:
     """The signed-in user's profile (one query)."""
     return selectors.user_get(user_id=request.auth.user_id)
+
+
+@users_router.patch("/me", response={200: UserOut, **problem_responses(401, 422, 429)})
+def me_update(request: PrincipalRequest, body: UserUpdateIn) -> User:
+    """Changes the display name and/or the language of the user's emails (one of LANGUAGES; "" forgets it)."""
+    return services.user_update(user_id=request.auth.user_id, display_name=body.display_name, language=body.language)
 
 
 @users_router.post("/me/password", response={204: None, **problem_responses(401, 403, 404, 422, 429)})

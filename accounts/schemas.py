@@ -3,7 +3,8 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from core.schemas import OptionalFieldsIn, PrintableText
+from core.models import DISPLAY_NAME_MAX_LENGTH
+from core.schemas import Language, OptionalFieldsIn, PrintableText
 from tokens.schemas import TokenPairOut
 
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
@@ -14,7 +15,10 @@ _EMAIL = Field(min_length=3, max_length=254, examples=["ada@example.com"])
 class RegisterIn(Schema):
     email: str = _EMAIL
     password: str = _PASSWORD
-    display_name: PrintableText = Field("", max_length=150)
+    display_name: PrintableText = Field("", max_length=DISPLAY_NAME_MAX_LENGTH)
+    language: Language | None = Field(
+        None, description="The language of the account's emails; by default the request's (Accept-Language)."
+    )
 
 
 class EmailIn(Schema):
@@ -73,6 +77,13 @@ class IdentityOut(Schema):
 class IdentitiesOut(Schema):
     has_password: bool
     identities: list[IdentityOut]
+
+
+class UserUpdateIn(OptionalFieldsIn):
+    """Only the fields sent change."""
+
+    display_name: PrintableText | None = Field(None, max_length=DISPLAY_NAME_MAX_LENGTH)
+    language: Language | None = None
 
 
 class AccountDeleteIn(OptionalFieldsIn):

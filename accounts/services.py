@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import check_password, get_hasher, make_passwor
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import codes, devices, links
 from accounts.conf import account_settings
@@ -65,7 +66,7 @@ def _password_validate(password: str, *, user: User) -> None:
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
-        raise PasswordInvalid("See `errors` for what the password lacks.", errors=list(exc.messages)) from None
+        raise PasswordInvalid(_("See `errors` for what the password lacks."), errors=list(exc.messages)) from None
 
 
 @functools.cache
@@ -84,18 +85,19 @@ def _user_by_email(email: str) -> User | None:
     return User.objects.filter(email=address).first() if address else None
 
 
-def account_register(*, email: str, password: str, display_name: str = "") -> None:
+def account_register(*, email: str, password: str, display_name: str = "", language: str = "") -> None:
     """Signs an address up, or tells its owner someone tried; the caller cannot tell which.
 
     A new address gets an account with an unverified email and a verification link. An
     address that has an account, verified or not, gets no new password: its owner gets an
     email saying someone tried to sign up, with a link to set a password. So a sign-up
     never changes an existing account, and an attacker's password on an address waits,
-    unusable, until whoever reads that inbox confirms it or replaces it.
+    unusable, until whoever reads that inbox confirms it or replaces it. `language`, that of
+    a new account's emails, leaves an existing one's alone too.
     """
     _password_login_required()
     address = canonical_email(email)
-    draft = User(email=address, display_name=display_name[:DISPLAY_NAME_MAX_LENGTH])
+    draft = User(email=address, display_name=display_name[:DISPLAY_NAME_MAX_LENGTH], language=language)
     _password_validate(password, user=draft)
     draft.set_password(password)  # Hashed whatever follows: the same work for every address.
     existing = User.objects.filter(email=address).first()
@@ -135,13 +137,25 @@ def account_email_verify(
     if password is not None:
         _password_prove(user, password)
     elif access is None or access_token_authenticate(token=access).user_id != user.pk:
-        raise PasswordRequired("Open the link in the browser you signed up in and give the password you chose.")
+        raise PasswordRequired(_("Open the link in the browser you signed up in and give the password you chose."))
     user.email_verified = True
     user.last_login = timezone.now()
     user.save(update_fields=["email_verified", "last_login"])
     event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email_verified",)))
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_link", user_id=user.pk)
     return session_start(user=user, user_agent=user_agent, ip=ip)
+
+
+def user_update(*, user_id: int, display_name: str | None = None, language: str | None = None) -> User:
+    """Changes the fields given (None: unchanged) and answers the user: two queries."""
+    user = user_get(user_id=user_id)
+    changes = {"display_name": display_name, "language": language}
+    fields = [name for name, value in changes.items() if value is not None]
+    for name in fields:
+        setattr(user, name, changes[name])
+    if fields:
+        user.save(update_fields=fields)
+    return user
 
 
 def account_verification_resend(*, email: str) -> None:
@@ -196,9 +210,9 @@ def account_password_sign_in(
         sign_in_failures.record(counted_as)
         raise CredentialsInvalid(target=target)
     if not user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.", target=target)
+        raise AccountDisabled(_("An administrator has disabled this account."), target=target)
     if not user.email_verified:
-        raise EmailUnverified("Open the link emailed at sign-up, or ask for a new one.", target=target)
+        raise EmailUnverified(_("Open the link emailed at sign-up, or ask for a new one."), target=target)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
@@ -249,7 +263,7 @@ def _password_prove(user: User, password: str) -> None:
     sign_in_failures.check(counted_as)
     if not user.has_usable_password() or not user.check_password(password):
         sign_in_failures.record(counted_as)
-        raise PasswordIncorrect("The password is not this account's.")
+        raise PasswordIncorrect(_("The password is not this account's."))
 
 
 def _signed_in_recently(session_id: uuid.UUID) -> bool:
@@ -264,7 +278,9 @@ def _reauthenticate(user: User, *, session_id: uuid.UUID, password: str | None) 
         return
     if not _signed_in_recently(session_id):
         minutes = int(account_settings().recent_sign_in.total_seconds() // 60)
-        raise ReauthenticationRequired(f"Give the current password, or sign in again (within {minutes} minutes).")
+        raise ReauthenticationRequired(
+            _("Give the current password, or sign in again (within %(minutes)s minutes).") % {"minutes": minutes}
+        )
 
 
 def password_change(*, user_id: int, session_id: uuid.UUID, current_password: str | None, new_password: str) -> None:
@@ -276,7 +292,7 @@ def password_change(*, user_id: int, session_id: uuid.UUID, current_password: st
     _password_login_required()
     user = user_get(user_id=user_id)
     if user.has_usable_password() and current_password is None:
-        raise PasswordIncorrect("Give the current password.")
+        raise PasswordIncorrect(_("Give the current password."))
     _reauthenticate(user, session_id=session_id, password=current_password)
     _password_validate(new_password, user=user)
     user.set_password(new_password)
@@ -291,13 +307,13 @@ def identity_remove(*, user_id: int, identity_id: int) -> None:
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
         if user is None:
-            raise TokenRevoked("The user of this token no longer exists or is disabled.")
+            raise TokenRevoked(_("The user of this token no longer exists or is disabled."))
         identities = social_account_list(user_id=user.pk)
         providers = {identity.pk: identity.provider for identity in identities}
         if identity_id not in providers:
             raise IdentityNotFound()
         if len(identities) == 1 and not password_is_a_way_in(user):
-            raise LastSignInMethod("Set a password or link another provider first.")
+            raise LastSignInMethod(_("Set a password or link another provider first."))
         social_services.social_account_delete(account_id=identity_id)
         event_publish(
             EventType.IDENTITY_UNLINKED,

@@ -53,6 +53,11 @@ MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
     # Where a request begins and ends for the database bulkhead (core/bulkhead.py).
     "core.bulkhead.BulkheadMiddleware",
+    # The language of every answer (docs/i18n.md): Accept-Language (or the page's language cookie)
+    # picks it, and Content-Language and Vary: Accept-Language go out. Outside every middleware that
+    # answers with a problem (CORS, ApiProblem, Outage), so those speak it too; sessions are not
+    # needed, Django 5 reads no language from them.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files with DEBUG off too (the sign-in page, /api/docs): see STATIC_URL below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -219,7 +224,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# English, and what a user or a request falls back to. Adding a language: docs/i18n.md.
+LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
 TIME_ZONE = "UTC"
 USE_I18N = True

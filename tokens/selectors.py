@@ -7,6 +7,7 @@ from uuid import UUID
 from django.core import signing
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from tokens import fastsql, keys
 from tokens.conf import token_settings
@@ -59,9 +60,9 @@ def _cursor_read(cursor: str, *, user_id: int) -> tuple[datetime, UUID]:
     try:
         cursor_user_id, created_at, session_id = signing.loads(cursor, salt=_CURSOR_SALT)
     except (signing.BadSignature, ValueError, TypeError):
-        raise CursorInvalid("The cursor was altered or not made by this API: list again without it.") from None
+        raise CursorInvalid(_("The cursor was altered or not made by this API: list again without it.")) from None
     if cursor_user_id != user_id:
-        raise CursorInvalid("The cursor belongs to another user's session list.")
+        raise CursorInvalid(_("The cursor belongs to another user's session list."))
     return datetime.fromisoformat(created_at), UUID(session_id)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.conf import forget_when_settings_change
 from core.events import AuthEvent, emit
@@ -166,14 +167,14 @@ def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(claims.get(name)))
     except ValueError:
-        raise TokenInvalid(f"The token's `{name}` claim is malformed.") from None
+        raise TokenInvalid(_("The token's `%(name)s` claim is malformed.") % {"name": name}) from None
 
 
 def _claims_user_id(claims: dict[str, Any]) -> int:
     """The user id in `sub`: decimal digits that a BigAutoField can hold, nothing int() would also take."""
     subject = claims["sub"]
     if not _USER_ID.fullmatch(subject) or int(subject) > _MAX_USER_ID:
-        raise TokenInvalid("The token's `sub` claim is malformed.")
+        raise TokenInvalid(_("The token's `sub` claim is malformed."))
     return int(subject)
 
 
@@ -186,12 +187,12 @@ def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToke
     jti, session_id, user_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid"), _claims_user_id(claims)
     token = selectors.refresh_token_get(jti=jti)
     if token is None or token.session_id != session_id or token.session.user_id != user_id:
-        raise TokenInvalid("The refresh token is unknown.")
+        raise TokenInvalid(_("The refresh token is unknown."))
     session = token.session
     if session.ended_at is not None or not session.user.is_active:
         raise TokenRevoked()
     if session.expires_at <= now:
-        raise TokenExpired("The session has reached its maximum age; sign in again.")
+        raise TokenExpired(_("The session has reached its maximum age; sign in again."))
     return token
 
 
@@ -231,7 +232,7 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
         return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
     emit(AuthEvent.REUSE_DETECTED, outcome="session_ended", user_id=session.user_id, session_id=session.pk)
     _session_end_one(session_id=session.pk, user_id=session.user_id, reason=SessionEndReason.REUSE)
-    raise TokenReused("This refresh token was already used; the session has been ended.")
+    raise TokenReused(_("This refresh token was already used; the session has been ended."))
 
 
 @retry_on_conflict
@@ -298,7 +299,7 @@ def access_token_authenticate(*, token: str, check_denylist: bool = True) -> Pri
     `check_denylist=False` skips that read, for uses where a revoked token does no harm.
     """
     if not token:
-        raise NotAuthenticated("The Authorization header has no token.")
+        raise NotAuthenticated(_("The Authorization header has no token."))
     kid, principal = _access_principal(token)
     backend.check_access_current(kid=kid, exp=principal.claims["exp"])
     if check_denylist and token_settings().session_denylist and denylist.is_session_denied(principal.session_id):
@@ -315,7 +316,7 @@ def token_verify(*, token: str) -> dict[str, Any]:
     if backend.peek_token_type(token) == TokenType.REFRESH:
         claims = backend.decode(token, token_type=TokenType.REFRESH)
         if _refresh_token_load(claims, now=timezone.now()).is_used:
-            raise TokenReused("This refresh token was already used.")
+            raise TokenReused(_("This refresh token was already used."))
         return claims
     return dict(access_token_authenticate(token=token).claims)
 
@@ -367,7 +368,7 @@ def session_end_by_refresh(*, refresh: str) -> None:
         jti=_claims_uuid(claims, "jti"), session_id=session_id, session__user_id=user_id
     )
     if not known.exists():
-        raise TokenInvalid("The refresh token is unknown.")
+        raise TokenInvalid(_("The refresh token is unknown."))
     _session_end_one(session_id=session_id, user_id=user_id, reason=SessionEndReason.LOGOUT)
     emit(AuthEvent.LOGOUT, outcome="success", user_id=user_id, session_id=session_id)
 
@@ -388,7 +389,7 @@ def session_logout(*, refresh: str | None, access: str | None) -> None:
         principal = access_token_authenticate(token=access, check_denylist=False)
         session_end(session_id=principal.session_id, user_id=principal.user_id)
     else:
-        raise NotAuthenticated("Send the refresh token (body or cookie) or a bearer access token.")
+        raise NotAuthenticated(_("Send the refresh token (body or cookie) or a bearer access token."))
 
 
 def session_end_all(

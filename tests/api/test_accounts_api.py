@@ -447,7 +447,7 @@ def test_argon2_is_the_default_hasher(settings, db):
 
 def test_users_me_answers_the_same_profile_as_before(client, verified):
     body = client.get("/users/me", headers=bearer(verified["access"])).json()
-    assert set(body) == {"id", "email", "display_name", "avatar_url", "date_joined"}
+    assert set(body) == {"id", "email", "display_name", "avatar_url", "date_joined", "language"}
 
 
 # --- the event log -------------------------------------------------------------------------------

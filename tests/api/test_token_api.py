@@ -102,6 +102,7 @@ def test_users_me_returns_the_profile_in_one_query(client, pair, user, django_as
         "display_name": "Ada",
         "avatar_url": "",
         "date_joined": None,
+        "language": "",
     }
 
 
