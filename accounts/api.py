@@ -13,6 +13,7 @@ from accounts.schemas import (
     AccountDeleteIn,
     EmailIn,
     IdentitiesOut,
+    MeOut,
     PasswordChangeIn,
     PasswordSignInIn,
     PasswordSignInOut,
@@ -23,7 +24,6 @@ from accounts.schemas import (
 from accounts.throttling import password_throttles, reset_throttles, sign_in_throttles
 from core.clients import client_ip, client_user_agent
 from core.cookies import cookie_get, cookie_set
-from core.models import User
 from core.schemas import UserOut, problem_responses
 from tokens import transport
 from tokens.auth import PrincipalRequest, bearer_token, jwt_auth
@@ -118,18 +118,24 @@ def password_reset_confirm(request: HttpRequest, response: HttpResponse, body: R
     return transport.token_pair_out(request, response, pair)
 
 
-@users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})
-def me(request: PrincipalRequest) -> User:
-    """The signed-in user's profile (one query)."""
-    return selectors.user_get(user_id=request.auth.user_id)
+@users_router.get("/me", response={200: MeOut, **problem_responses(401, 429)})
+def me(request: PrincipalRequest) -> dict[str, Any]:
+    """The signed-in user's profile (one query), and how this session signed in (from the access token)."""
+    user = selectors.user_get(user_id=request.auth.user_id)
+    claims = request.auth.claims
+    return {
+        **UserOut.from_orm(user).model_dump(),
+        "auth_time": claims.get("auth_time"),
+        "amr": claims.get("amr", []),
+        "acr": claims.get("acr"),
+    }
 
 
 @users_router.post("/me/password", response={204: None, **problem_responses(401, 403, 404, 422, 429)})
 def password_change(request: PrincipalRequest, body: PasswordChangeIn) -> Status[None]:
     """Changes the password; every other session of the user ends."""
     services.password_change(
-        user_id=request.auth.user_id,
-        session_id=request.auth.session_id,
+        principal=request.auth,
         current_password=body.current_password,
         new_password=body.new_password,
     )
@@ -142,10 +148,11 @@ def identities(request: PrincipalRequest) -> dict[str, Any]:
     return selectors.identity_list(user_id=request.auth.user_id)
 
 
-@users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 404, 409, 429)})
+@users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 403, 404, 409, 429)})
 def identity_delete(request: PrincipalRequest, identity_id: int) -> Status[None]:
-    """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in)."""
-    services.identity_remove(user_id=request.auth.user_id, identity_id=identity_id)
+    """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in); needs a recent sign-in
+    (403 `reauthentication_required`)."""
+    services.identity_remove(principal=request.auth, identity_id=identity_id)
     return Status(204, None)
 
 
@@ -153,7 +160,5 @@ def identity_delete(request: PrincipalRequest, identity_id: int) -> Status[None]
 def account_delete(request: PrincipalRequest, body: AccountDeleteIn | None = None) -> Status[None]:
     """Deletes the account: its identities (unlinked at Kakao too), sessions and the user. Needs a recent sign-in
     (ACCOUNTS_RECENT_SIGN_IN_MINUTES) or the current password."""
-    services.account_delete(
-        user_id=request.auth.user_id, session_id=request.auth.session_id, password=body.password if body else None
-    )
+    services.account_delete(principal=request.auth, password=body.password if body else None)
     return Status(204, None)

@@ -3,7 +3,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from core.schemas import OptionalFieldsIn, PrintableText
+from core.schemas import OptionalFieldsIn, PrintableText, UserOut
 from tokens.schemas import TokenPairOut
 
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
@@ -77,3 +77,11 @@ class IdentitiesOut(Schema):
 
 class AccountDeleteIn(OptionalFieldsIn):
     password: str | None = Field(None, max_length=1024, description="Needed unless the sign-in was recent.")
+
+
+class MeOut(UserOut):
+    """The profile, and how this access token's session signed in (its claims: docs/mfa.md)."""
+
+    auth_time: int | None = Field(description="When the user last proved who they are (epoch seconds).")
+    amr: list[str] = Field(description="RFC 8176 methods of that proof, e.g. pwd, fed, otp, mfa.")
+    acr: str | None = Field(description="aal1, or aal2 after a second factor.")

@@ -8,7 +8,6 @@ neither the answer nor the hasher tells whether an account exists.
 
 import functools
 import secrets
-import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import password_validation
@@ -28,8 +27,8 @@ from accounts.errors import (
     PasswordInvalid,
     PasswordLoginDisabled,
     PasswordRequired,
-    ReauthenticationRequired,
 )
+from accounts.passwords import password_prove
 from accounts.selectors import password_is_a_way_in, user_get
 from accounts.signals import session_kept
 from accounts.tasks import account_email_deliver
@@ -39,11 +38,12 @@ from core.errors import AccountDisabled
 from core.events import AuthEvent, email_target, emit
 from core.models import DISPLAY_NAME_MAX_LENGTH, User
 from core.transactions import retry_on_conflict
+from mfa import services as mfa_services
+from mfa.services import AMR_OTP, AMR_PASSWORD, require_recent_strong_sign_in
 from social import services as social_services
 from social.selectors import social_account_list
 from tokens.errors import TokenRevoked
-from tokens.selectors import session_started_at
-from tokens.services import TokenPair, access_token_authenticate, session_start
+from tokens.services import Principal, TokenPair, access_token_authenticate
 
 
 def _password_login_required() -> None:
@@ -123,14 +123,16 @@ def account_email_verify(
     _password_login_required()
     user = links.link_user(uid=uid, token=token, generator=links.email_verification_tokens)
     if password is not None:
-        _password_prove(user, password)
+        password_prove(user, password)
     elif access is None or access_token_authenticate(token=access).user_id != user.pk:
         raise PasswordRequired("Open the link in the browser you signed up in and give the password you chose.")
     user.email_verified = True
     user.last_login = timezone.now()
     user.save(update_fields=["email_verified", "last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_link", user_id=user.pk)
-    return session_start(user=user, user_agent=user_agent, ip=ip)
+    # The link proves the inbox, the password or the bearer token the account: the password is the
+    # factor RFC 8176 names; a bearer's own sign-in is not carried over (docs/mfa.md).
+    return mfa_services.sign_in(user=user, amr=[AMR_PASSWORD], user_agent=user_agent, ip=ip)
 
 
 def account_verification_resend(*, email: str) -> None:
@@ -179,7 +181,7 @@ def account_password_sign_in(
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
-    tokens = session_start(user=user, user_agent=user_agent, ip=ip)
+    tokens = mfa_services.sign_in(user=user, amr=[AMR_PASSWORD], user_agent=user_agent, ip=ip)
     return PasswordSignIn(tokens=tokens, device_token=devices.device_token_issue(user_id=user.pk))
 
 
@@ -211,59 +213,37 @@ def password_reset_confirm(
     # Ends every session of the user (accounts.signals), before this one starts.
     user.save(update_fields=["password", "email_verified", "last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password_reset", user_id=user.pk)
-    return session_start(user=user, user_agent=user_agent, ip=ip)
+    # The emailed link is the proof: a one-time secret sent out of band (RFC 8176 `otp`); a user
+    # with a second factor must prove it still, or a stolen inbox would be a stolen account.
+    return mfa_services.sign_in(user=user, amr=[AMR_OTP], user_agent=user_agent, ip=ip)
 
 
-def _password_prove(user: User, password: str) -> None:
-    """PasswordIncorrect unless `password` is the account's. Wrong guesses count per account
-    (sign_in_failures, apart from the sign-in's own counts): whoever holds a stolen access token
-    or a verification link cannot guess on without limit (429 once spent)."""
-    counted_as = f"account:{user.pk}"
-    sign_in_failures.check(counted_as)
-    if not user.has_usable_password() or not user.check_password(password):
-        sign_in_failures.record(counted_as)
-        raise PasswordIncorrect("The password is not this account's.")
-
-
-def _signed_in_recently(session_id: uuid.UUID) -> bool:
-    started_at = session_started_at(session_id=session_id)
-    return started_at is not None and timezone.now() - started_at <= account_settings().recent_sign_in
-
-
-def _reauthenticate(user: User, *, session_id: uuid.UUID, password: str | None) -> None:
-    """The current password if one is given (or the user has one and asks to change it), else a recent sign-in."""
-    if password is not None:
-        _password_prove(user, password)
-        return
-    if not _signed_in_recently(session_id):
-        minutes = int(account_settings().recent_sign_in.total_seconds() // 60)
-        raise ReauthenticationRequired(f"Give the current password, or sign in again (within {minutes} minutes).")
-
-
-def password_change(*, user_id: int, session_id: uuid.UUID, current_password: str | None, new_password: str) -> None:
+def password_change(*, principal: Principal, current_password: str | None, new_password: str) -> None:
     """Sets a new password and ends every other session of the user.
 
     A user who has a password proves it; one who has none yet (signed up with a provider)
-    must have signed in recently.
+    must have signed in recently; one with a second factor must also have proven it recently
+    (mfa.services.require_recent_strong_sign_in).
     """
     _password_login_required()
-    user = user_get(user_id=user_id)
+    user = user_get(user_id=principal.user_id)
     if user.has_usable_password() and current_password is None:
         raise PasswordIncorrect("Give the current password.")
-    _reauthenticate(user, session_id=session_id, password=current_password)
+    require_recent_strong_sign_in(user=user, principal=principal, password=current_password)
     _password_validate(new_password, user=user)
     user.set_password(new_password)
-    with session_kept(session_id):  # accounts.signals ends the others
+    with session_kept(principal.session_id):  # accounts.signals ends the others
         user.save(update_fields=["password"])
 
 
 @retry_on_conflict
-def identity_remove(*, user_id: int, identity_id: int) -> None:
-    """Unlinks one of the user's identities, unless it is their last way to sign in."""
+def identity_remove(*, principal: Principal, identity_id: int) -> None:
+    """Unlinks one of the user's identities, unless it is their last way to sign in; needs a recent sign-in."""
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        user = User.objects.select_for_update().filter(pk=principal.user_id, is_active=True).first()
         if user is None:
             raise TokenRevoked("The user of this token no longer exists or is disabled.")
+        require_recent_strong_sign_in(user=user, principal=principal)
         identities = social_account_list(user_id=user.pk)
         if identity_id not in {identity.pk for identity in identities}:
             raise IdentityNotFound()
@@ -272,15 +252,16 @@ def identity_remove(*, user_id: int, identity_id: int) -> None:
         social_services.social_account_delete(account_id=identity_id)
 
 
-def account_delete(*, user_id: int, session_id: uuid.UUID, password: str | None) -> None:
-    """Deletes the user, their identities and sessions, after a recent sign-in or the password.
+def account_delete(*, principal: Principal, password: str | None) -> None:
+    """Deletes the user, their identities and sessions, after a recent sign-in or the password
+    (and, for a user with a second factor, a recent one at aal2).
 
     Identities at providers that allow it are unlinked there first (Kakao, with
     SOCIAL_KAKAO_ADMIN_KEY); if that fails nothing is deleted, and the request can be
     repeated. Deleting the user ends their sessions (accounts.signals) and deletes the
     identities with it.
     """
-    user = user_get(user_id=user_id)
-    _reauthenticate(user, session_id=session_id, password=password)
+    user = user_get(user_id=principal.user_id)
+    require_recent_strong_sign_in(user=user, principal=principal, password=password)
     social_services.social_accounts_revoke(user_id=user.pk)
     user.delete()

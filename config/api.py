@@ -9,6 +9,8 @@ from core.api import router as health_router
 from core.openapi import ProblemNinjaAPI
 from core.parsers import JSONParser
 from core.renderers import JSONRenderer
+from mfa.api import auth_router as mfa_auth_router
+from mfa.api import users_router as mfa_users_router
 from social.api import router as social_router
 from social.api import webhooks_router as social_webhooks_router
 from tokens.api import auth_router, well_known_router
@@ -41,6 +43,8 @@ api.add_router("/auth/social", social_router)
 api.add_router("/auth", accounts_auth_router)
 api.add_router("/auth", social_webhooks_router)
 api.add_router("/users", users_router)
+api.add_router("/auth", mfa_auth_router)
+api.add_router("/users", mfa_users_router)
 
 # /.well-known/ (RFC 8615): what other services read to verify this API's tokens.
 well_known = NinjaAPI(

@@ -7,6 +7,8 @@ Services raise subclasses; core.problems renders each as an RFC 9457 problem+jso
 
 from typing import Any, ClassVar
 
+from django.http import HttpRequest, HttpResponse
+
 from core.events import AuthEvent
 
 
@@ -26,6 +28,9 @@ class Problem(Exception):
 
     def headers(self) -> dict[str, str]:
         return {}
+
+    def finish_response(self, request: HttpRequest, response: HttpResponse) -> None:
+        """Changes the rendered response beyond its headers (a cookie that needs the request)."""
 
 
 class NotFound(Problem):

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import User
+from mfa import services as mfa_services
 from social.conf import social_settings
 from social.errors import EmailRequired, ProviderUnknown, RedirectUriNotAllowed, StateInvalid
 from social.outbound import callback_bulkhead, provider_deadline
@@ -28,7 +29,7 @@ from social.providers.base import Identity
 from social.selectors import provider_get
 from social.services.accounts import social_account_upsert
 from tokens.errors import NotAuthenticated
-from tokens.services import Principal, TokenPair, session_start
+from tokens.services import Principal, TokenPair
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +60,10 @@ class SocialLogin:
     user: User
     # Whether this login created the user (not merely linked a new identity to one).
     created: bool
+
+
+# RFC 8176 lists no value for a sign-in delegated to another identity provider; Microsoft Entra ID's `fed`.
+AMR_FEDERATED = "fed"
 
 
 def _pending_login_key(state: str) -> str:
@@ -205,17 +210,28 @@ def social_login_with_token(
         identity = selected.identity_from_access_token(access_token)
     if display_name and not identity.display_name:
         identity = replace(identity, display_name=display_name)
-    return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
+    # A native app's endpoint: no cookie jar to bind an mfa_token to.
+    return _social_login_finish(
+        provider=selected.name, identity=identity, user_agent=user_agent, ip=ip, bind_to_browser=False
+    )
 
 
 def _social_login_finish(
-    *, provider: str, identity: Identity, user_agent: str, ip: str | None, link_user_id: int | None = None
+    *,
+    provider: str,
+    identity: Identity,
+    user_agent: str,
+    ip: str | None,
+    link_user_id: int | None = None,
+    bind_to_browser: bool = True,
 ) -> SocialLogin:
     if social_settings().require_email and not identity.email_links:
         raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
     account, created = social_account_upsert(provider=provider, identity=identity, link_user_id=link_user_id)
     if not account.user.is_active:
         raise AccountDisabled("An administrator has disabled this account.")
-    tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)
+    tokens = mfa_services.sign_in(
+        user=account.user, amr=[AMR_FEDERATED], user_agent=user_agent, ip=ip, bind_to_browser=bind_to_browser
+    )
     emit(AuthEvent.SIGN_IN, outcome="success", provider=provider, user_id=account.user.pk, created=created)
     return SocialLogin(tokens=tokens, user=account.user, created=created)
