@@ -442,7 +442,7 @@ def test_argon2_is_the_default_hasher(settings, db):
     assert user.check_password(STRONG_PASSWORD)
 
 
-# --- /users/me moved to accounts, with the sign-in's claims added -------------------------------------------------------
+# --- /users/me moved to accounts, with the sign-in's claims added ---------------------------------------
 
 
 def test_users_me_answers_the_same_profile_as_before(client, verified):

@@ -33,7 +33,9 @@ def test_totp_is_pending_until_a_code_confirms_it(client):
     assert status(client, access) == {"totp": False, "webauthn": [], "recovery_codes_left": 0}
     assert sign_in(client).status_code == 200
 
-    confirmed = client.post("/users/me/mfa/totp/confirm", json={"code": code_now(begun["secret"])}, headers=bearer(access))
+    confirmed = client.post(
+        "/users/me/mfa/totp/confirm", json={"code": code_now(begun["secret"])}, headers=bearer(access)
+    )
     assert confirmed.status_code == 200
     assert status(client, access) == {"totp": True, "webauthn": [], "recovery_codes_left": 10}
     assert mfa_token_of(sign_in(client))
