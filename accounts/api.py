@@ -16,6 +16,7 @@ from accounts.schemas import (
     EmailCodeIn,
     EmailIn,
     IdentitiesOut,
+    MeOut,
     PasswordChangeIn,
     PasswordSignInIn,
     RegisterIn,
@@ -161,10 +162,17 @@ def password_reset_confirm(request: HttpRequest, response: HttpResponse, body: R
     return transport.token_pair_out(request, response, pair)
 
 
-@users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})
-def me(request: PrincipalRequest) -> User:
-    """The signed-in user's profile (one query)."""
-    return selectors.user_get(user_id=request.auth.user_id)
+@users_router.get("/me", response={200: MeOut, **problem_responses(401, 429)})
+def me(request: PrincipalRequest) -> dict[str, Any]:
+    """The signed-in user's profile (one query), and how this session signed in (from the access token)."""
+    user = selectors.user_get(user_id=request.auth.user_id)
+    claims = request.auth.claims
+    return {
+        **UserOut.from_orm(user).model_dump(),
+        "auth_time": claims.get("auth_time"),
+        "amr": claims.get("amr", []),
+        "acr": claims.get("acr"),
+    }
 
 
 @users_router.patch("/me", response={200: UserOut, **problem_responses(401, 422, 429)})
@@ -177,8 +185,7 @@ def me_update(request: PrincipalRequest, body: UserUpdateIn) -> User:
 def password_change(request: PrincipalRequest, body: PasswordChangeIn) -> Status[None]:
     """Changes the password; every other session of the user ends."""
     services.password_change(
-        user_id=request.auth.user_id,
-        session_id=request.auth.session_id,
+        principal=request.auth,
         current_password=body.current_password,
         new_password=body.new_password,
     )
@@ -191,10 +198,11 @@ def identities(request: PrincipalRequest) -> dict[str, Any]:
     return selectors.identity_list(user_id=request.auth.user_id)
 
 
-@users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 404, 409, 429)})
+@users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 403, 404, 409, 429)})
 def identity_delete(request: PrincipalRequest, identity_id: int) -> Status[None]:
-    """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in)."""
-    services.identity_remove(user_id=request.auth.user_id, identity_id=identity_id)
+    """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in); needs a recent sign-in
+    (403 `reauthentication_required`)."""
+    services.identity_remove(principal=request.auth, identity_id=identity_id)
     return Status(204, None)
 
 
@@ -202,9 +210,7 @@ def identity_delete(request: PrincipalRequest, identity_id: int) -> Status[None]
 def account_delete(request: PrincipalRequest, body: AccountDeleteIn | None = None) -> Status[None]:
     """Deletes the account: its identities (unlinked at Kakao too), sessions and the user. Needs a recent sign-in
     (ACCOUNTS_RECENT_SIGN_IN_MINUTES) or the current password."""
-    services.account_delete(
-        user_id=request.auth.user_id, session_id=request.auth.session_id, password=body.password if body else None
-    )
+    services.account_delete(principal=request.auth, password=body.password if body else None)
     return Status(204, None)
 
 
@@ -212,9 +218,7 @@ def account_delete(request: PrincipalRequest, body: AccountDeleteIn | None = Non
 def email_change(request: PrincipalRequest, body: EmailChangeIn) -> Status[dict[str, str]]:
     """Asks to change the address (recent sign-in): a link to the new one, a cancel link to the current one.
     The same answer for an address another account holds (which is told instead)."""
-    services.email_change_request(
-        user_id=request.auth.user_id, session_id=request.auth.session_id, new_email=body.new_email
-    )
+    services.email_change_request(principal=request.auth, new_email=body.new_email)
     return Status(202, {"detail": "Open the link emailed to the new address to confirm it."})
 
 

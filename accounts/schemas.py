@@ -4,7 +4,7 @@ from ninja import Schema
 from pydantic import Field
 
 from core.models import DISPLAY_NAME_MAX_LENGTH
-from core.schemas import Language, OptionalFieldsIn, PrintableText
+from core.schemas import Language, OptionalFieldsIn, PrintableText, UserOut
 from tokens.schemas import TokenPairOut
 
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
@@ -108,3 +108,11 @@ class SignedLinkIn(Schema):
 
     uid: str = Field(min_length=1, max_length=64)
     token: str = Field(min_length=1, max_length=1024)
+
+
+class MeOut(UserOut):
+    """The profile, and how this access token's session signed in (its claims: docs/mfa.md)."""
+
+    auth_time: int | None = Field(description="When the user last proved who they are (epoch seconds).")
+    amr: list[str] = Field(description="RFC 8176 methods of that proof, e.g. pwd, fed, otp, mfa.")
+    acr: str | None = Field(description="aal1, or aal2 after a second factor.")

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tokens",
     "social",
     "accounts",
+    "mfa",
     "devidp",
     "web",
     "passkeys",
@@ -273,6 +274,8 @@ API_THROTTLE_RATES = {
     # /admin/login/ per client IP and per username (core.admin).
     "admin_login": env_str("API_THROTTLE_ADMIN_LOGIN", "10/min"),
     "admin_login_username": env_str("API_THROTTLE_ADMIN_LOGIN_USERNAME", "10/hour"),
+    # Wrong second-factor codes (TOTP, recovery) per user, whatever the client or mfa_token (mfa.services).
+    "mfa": env_str("API_THROTTLE_MFA", "10/15min"),
 }
 # Per-IP limits count an IPv6 client by its network of this many bits: a subscriber picks any
 # address of its /64 (core.clients.client_network). 128: per address.
@@ -541,3 +544,12 @@ if not DEBUG:
         jwt_algorithm=JWT_ALGORITHM,
         jwt_signing_key=JWT_SIGNING_KEY,
     )
+
+# --- mfa: read through mfa.conf.mfa_settings() (docs/mfa.md) ---------------------------
+# Whose sign-in must enrol a second factor before it gets tokens: off, staff or all.
+AUTH_MFA_REQUIRED = env_str("AUTH_MFA_REQUIRED", "off")
+# The issuer an authenticator app shows beside the account.
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Auth backend")
+# Seconds an mfa_token (the second step of a sign-in) lives, and the wrong codes it survives.
+MFA_TOKEN_TTL = env_int("MFA_TOKEN_TTL", 300)
+MFA_TOKEN_MAX_FAILURES = env_int("MFA_TOKEN_MAX_FAILURES", 5)

@@ -10,6 +10,7 @@ request's language; `code` and every other field stay the same in every language
 
 from typing import Any, ClassVar
 
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,9 @@ class Problem(Exception):
 
     def headers(self) -> dict[str, str]:
         return {}
+
+    def finish_response(self, request: HttpRequest, response: HttpResponse) -> None:
+        """Changes the rendered response beyond its headers (a cookie that needs the request)."""
 
 
 class NotFound(Problem):

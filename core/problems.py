@@ -96,7 +96,9 @@ def _from_problem(request: HttpRequest, exc: Problem) -> JsonResponse:
         # Sign-in routes name their provider; the event says which one failed.
         match = request.resolver_match
         emit(exc.event, outcome=exc.code, provider=match.kwargs.get("provider") if match else None, target=exc.target)
-    return problem_from(exc)
+    response = problem_from(exc)
+    exc.finish_response(request, response)
+    return response
 
 
 # Pydantic's messages for the common error types, by `type`, with `ctx` for the placeholders. Pydantic has no

@@ -66,9 +66,10 @@ def _cursor_read(cursor: str, *, user_id: int) -> tuple[datetime, UUID]:
     return datetime.fromisoformat(created_at), UUID(session_id)
 
 
-def session_started_at(*, session_id: UUID) -> datetime | None:
-    """When the session's sign-in happened (refreshes do not move it); None for an unknown session."""
-    return Session.objects.filter(id=session_id).values_list("created_at", flat=True).first()
+def session_sign_in(*, session_id: UUID) -> tuple[datetime, str] | None:
+    """When the session's user last proved who they are (a sign-in or a reauthentication; refreshes do
+    not move it), and the assurance level reached (`acr`); None for an unknown session."""
+    return Session.objects.filter(id=session_id).values_list("auth_time", "acr").first()
 
 
 def jwks() -> dict:

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -40,7 +40,15 @@ _END_EVENTS = {SessionEndReason.LOGOUT: AuthEvent.LOGOUT, SessionEndReason.ENDED
 _USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 _MAX_USER_ID = 2**63 - 1
 # Registered claims that an extra-claims hook cannot override.
-_RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type"})
+_RESERVED_CLAIMS = frozenset(
+    {"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type", "auth_time", "amr", "acr"}
+)
+
+# RFC 8176's `amr` value of a sign-in that proved more than one factor, and the assurance level it
+# reaches (NIST SP 800-63B; Supabase names its claim `aal`, here it is OpenID's `acr`).
+AMR_MULTI_FACTOR = "mfa"
+ACR_SINGLE_FACTOR = "aal1"
+ACR_MULTI_FACTOR = "aal2"
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,11 @@ def _timestamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def acr_of(amr: Sequence[str]) -> str:
+    """`aal2` for a sign-in whose `amr` says it proved more than one factor, else `aal1`."""
+    return ACR_MULTI_FACTOR if AMR_MULTI_FACTOR in amr else ACR_SINGLE_FACTOR
+
+
 def _extra_claims(user: User) -> dict[str, Any]:
     hook = token_settings().extra_claims
     if hook is None:
@@ -87,8 +100,16 @@ def _token_pair_issue(*, user: User, session: Session, refresh_token: RefreshTok
         "iat": _timestamp(now),
     }
     access_expires_at = now + conf.access_ttl
+    # How the user signed in, from the session: a refresh carries the sign-in's values (docs/mfa.md).
+    sign_in = {"auth_time": _timestamp(session.auth_time), "amr": list(session.amr), "acr": session.acr}
     access = backend.encode(
-        {**_extra_claims(user), **common, "exp": _timestamp(access_expires_at), "jti": uuid.uuid4().hex},
+        {
+            **_extra_claims(user),
+            **common,
+            **sign_in,
+            "exp": _timestamp(access_expires_at),
+            "jti": uuid.uuid4().hex,
+        },
         token_type=TokenType.ACCESS,
     )
     # The refresh token's own issue time: re-issuing the current one (the reuse interval)
@@ -122,8 +143,13 @@ def _refresh_token_create(*, session: Session, now: datetime, rotated_from: Refr
 
 
 @retry_on_conflict
-def session_start(*, user: User, user_agent: str = "", ip: str | None = None) -> TokenPair:
-    """A new session (a sign-in on one device) and its first token pair."""
+def session_start(*, user: User, amr: Sequence[str] = (), user_agent: str = "", ip: str | None = None) -> TokenPair:
+    """A new session (a sign-in on one device) and its first token pair.
+
+    `amr`: how the user proved who they are (RFC 8176 values); the access tokens carry it, with
+    `acr` derived from it. Sign-ins go through mfa.services.sign_in, which calls this once the
+    second factor, if the user has one, is proven.
+    """
     now = timezone.now()
     with transaction.atomic():
         session = Session.objects.create(
@@ -132,6 +158,9 @@ def session_start(*, user: User, user_agent: str = "", ip: str | None = None) ->
             expires_at=now + token_settings().session_max_age,
             user_agent=user_agent[:512],
             ip=ip,
+            auth_time=now,
+            amr=list(amr),
+            acr=acr_of(amr),
         )
         refresh_token = _refresh_token_create(session=session, now=now)
         event_publish(EventType.SESSION_STARTED, user_id=user.pk, data=session_data(session.id))
@@ -161,6 +190,35 @@ def _sessions_over_limit_end(*, user_id: int) -> None:
     _sessions_end(Session.objects.filter(id__in=least_recently_used), reason=SessionEndReason.SESSION_LIMIT)
     for session_id in least_recently_used:
         emit(AuthEvent.SESSION_EVICTED, outcome=SessionEndReason.SESSION_LIMIT, user_id=user_id, session_id=session_id)
+
+
+def session_reauthenticated(*, session_id: uuid.UUID, user_id: int, amr: Sequence[str]) -> TokenPair:
+    """A fresh pair for the same live session, which now says the user proved `amr` just now.
+
+    The session's newest refresh token is rotated, as a refresh would: the client's refresh
+    token becomes its predecessor (forgiven within JWT_REFRESH_REUSE_INTERVAL, reuse after).
+    A refresh racing this one wins the rotation: the client is told to try again.
+    """
+    now = timezone.now()
+    session = Session.objects.select_related("user").filter(id=session_id, user_id=user_id).first()
+    if session is None or session.ended_at is not None or not session.user.is_active:
+        raise TokenRevoked()
+    if session.expires_at <= now:
+        raise TokenExpired("The session has reached its maximum age; sign in again.")
+    head = (
+        RefreshToken.objects.filter(session=session, replaced_by__isnull=True, expires_at__gt=now)
+        .order_by("-issued_at")
+        .first()
+    )
+    if head is None:
+        raise TokenExpired("The session has no refresh token left; sign in again.")
+    session.auth_time, session.amr, session.acr = now, list(amr), acr_of(amr)
+    Session.objects.filter(id=session.id).update(auth_time=now, amr=session.amr, acr=session.acr)
+    head.session = session
+    successor = _successor_insert(token=head, now=now)
+    if successor is None:
+        raise TokenReused("The session refreshed at the same moment; reauthenticate again with the new tokens.")
+    return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
 
 
 def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:

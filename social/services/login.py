@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import User
+from mfa import services as mfa_services
 from social.conf import social_settings
 from social.errors import EmailRequired, ProviderUnknown, RedirectUriNotAllowed, StateInvalid
 from social.outbound import callback_bulkhead, provider_deadline
@@ -29,7 +30,7 @@ from social.providers.base import Identity
 from social.selectors import provider_get
 from social.services.accounts import social_account_upsert
 from tokens.errors import NotAuthenticated
-from tokens.services import Principal, TokenPair, session_start
+from tokens.services import Principal, TokenPair
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +61,10 @@ class SocialLogin:
     user: User
     # Whether this login created the user (not merely linked a new identity to one).
     created: bool
+
+
+# RFC 8176 lists no value for a sign-in delegated to another identity provider; Microsoft Entra ID's `fed`.
+AMR_FEDERATED = "fed"
 
 
 def _pending_login_key(state: str) -> str:
@@ -213,8 +218,14 @@ def social_login_with_token(
         identity = selected.identity_from_access_token(access_token)
     if display_name and not identity.display_name:
         identity = replace(identity, display_name=display_name)
+    # A native app's endpoint: no cookie jar to bind an mfa_token to.
     return _social_login_finish(
-        provider=selected.name, identity=identity, user_agent=user_agent, ip=ip, language=language
+        provider=selected.name,
+        identity=identity,
+        user_agent=user_agent,
+        ip=ip,
+        language=language,
+        bind_to_browser=False,
     )
 
 
@@ -226,6 +237,7 @@ def _social_login_finish(
     ip: str | None,
     link_user_id: int | None = None,
     language: str = "",
+    bind_to_browser: bool = True,
 ) -> SocialLogin:
     """`language`, the one the request asked for (core.languages), becomes the user's if theirs is not known yet:
     at the first sign-in, and at the first one since a sign-up that did not say."""
@@ -239,6 +251,8 @@ def _social_login_finish(
     if language and not account.user.language:
         account.user.language = language
         account.user.save(update_fields=["language"])
-    tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)
+    tokens = mfa_services.sign_in(
+        user=account.user, amr=[AMR_FEDERATED], user_agent=user_agent, ip=ip, bind_to_browser=bind_to_browser
+    )
     emit(AuthEvent.SIGN_IN, outcome="success", provider=provider, user_id=account.user.pk, created=created)
     return SocialLogin(tokens=tokens, user=account.user, created=created)
