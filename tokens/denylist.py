@@ -174,10 +174,15 @@ def is_session_denied(session_id: UUID | str) -> bool:
     return str(session_id) in ended
 
 
-def _ensure_complete() -> None:
-    """Before a mirror loads the snapshot: rebuilds the copy if the cache lost it."""
+def _ensure_complete(server_changed: bool) -> None:
+    """Before a mirror loads the snapshot: rebuilds the copy if the cache lost it, or is another server now.
+
+    A replica promoted by a failover holds the marker its primary had, but maybe not that
+    primary's last entries, nor those a logout failed to write during the failover.
+    """
     checked_at = time.monotonic()
-    if default_cache().get(REBUILT_MARKER) is None and _rebuilt_since(checked_at) is None:
+    incomplete = server_changed or _ProcessState.write_failed or default_cache().get(REBUILT_MARKER) is None
+    if incomplete and _rebuilt_since(checked_at) is None:
         raise RuntimeError(f"the denylist was rebuilt less than {REBUILD_INTERVAL} s ago and is incomplete again")
 
 

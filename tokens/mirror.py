@@ -8,7 +8,9 @@ current:
    revocation published from then on reaches it;
 2. it registers itself (below) and loads the snapshot, a sorted set of (session id, expiry)
    written next to each entry; before that, `ensure_complete` (tokens.denylist) rebuilds the
-   copy from the database if Redis restarted empty or was flushed;
+   copy from the database if Redis restarted empty or was flushed, or if the server answering
+   is another one than before (its run_id changed: a Sentinel failover promoted a replica,
+   which may lack the last writes of the primary it replaces, and holds that primary's marker);
 3. it applies each published revocation and acknowledges it, and every PING_INTERVAL seconds
    it renews its registration and PINGs on the subscription: the PONG comes back on the same
    connection, after every message published before it, so hearing it proves nothing was
@@ -76,6 +78,8 @@ RECONNECT_DELAY = 1.0
 ACKS_KEPT = 30
 # Registrations unrenewed this long (crashed processes) are dropped from the registry.
 REGISTRY_KEPT = 60
+# Through Sentinel: how long a revocation waits for a replica to hold it (Redis's WAIT), in ms.
+REPLICA_WAIT_MS = 1000
 
 
 @dataclass
@@ -111,7 +115,7 @@ def _redis_time(reply: tuple[int, int]) -> float:
 
 
 class DenylistMirror:
-    def __init__(self, *, ensure_complete: Callable[[], None]) -> None:
+    def __init__(self, *, ensure_complete: Callable[[bool], None]) -> None:
         # A backend of its own, built from the settings of now: the thread keeps following
         # this Redis even if the settings move on (tests), and redis.Redis is thread-safe.
         backend = caches.create_connection("default")
@@ -124,6 +128,7 @@ class DenylistMirror:
         # a snapshot load replaces the dict, so both hold the lock.
         self._lock = threading.Lock()
         self._heard_at: float | None = None  # time.monotonic() the mirror was last proven complete; None: not loaded
+        self._server_id: str | None = None  # the run_id of the Redis server the mirror last loaded from
         self._stop = threading.Event()
         self.counters = Counters()
         self._thread = threading.Thread(target=self._run, name="denylist-mirror", daemon=True)
@@ -146,13 +151,21 @@ class DenylistMirror:
         return heard_at is not None and time.monotonic() - heard_at <= STALE_AFTER
 
     def is_denied(self, session_id: str) -> bool | None:
-        """Whether the session has ended, or None when the mirror cannot prove it is current."""
+        """Whether the session has ended, or None when the mirror cannot prove it has not.
+
+        An entry held is proof enough even while the mirror is not current: an ended session never
+        comes back to life. So a revocation this process heard is refused during a Redis failover
+        too, whatever the new primary holds.
+        """
+        expires_at = self._entries.get(session_id)
+        if expires_at is not None and expires_at > time.time():
+            self.counters.answered += 1
+            return True
         if not self.is_current():
             self.counters.fell_back += 1
             return None
         self.counters.answered += 1
-        expires_at = self._entries.get(session_id)
-        return expires_at is not None and expires_at > time.time()
+        return False
 
     def apply(self, session_expiries: dict[str, float]) -> None:
         """Adds ended sessions (a revocation of this process's own, or one heard on the channel)."""
@@ -181,12 +194,17 @@ class DenylistMirror:
 
     def _follow(self) -> None:
         backend = self._backend
+        server_id = _client(backend).info("server")["run_id"]
         pubsub = _client(backend).pubsub()
         try:
             pubsub.subscribe(_redis_key(backend, CHANNEL))
             # Redis confirms the subscription before anything published after it can arrive.
             self._expect(pubsub, "subscribe")
-            self._load(backend, proven_at=self._register(backend))
+            server_changed = self._server_id is not None and server_id != self._server_id
+            if server_changed:
+                logger.warning("denylist mirror: Redis is another server than before; rebuilding from the database")
+            self._load(backend, proven_at=self._register(backend), server_changed=server_changed)
+            self._server_id = server_id
             pinged_at = time.monotonic()
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=PING_INTERVAL)
@@ -243,8 +261,8 @@ class DenylistMirror:
                 pipe.execute()
                 self.counters.acknowledged += 1
 
-    def _load(self, backend: RedisCache, *, proven_at: float) -> None:
-        self._ensure_complete()
+    def _load(self, backend: RedisCache, *, proven_at: float, server_changed: bool = False) -> None:
+        self._ensure_complete(server_changed)
         now = time.time()
         members: list[tuple[bytes, float]] = _client(backend).zrangebyscore(
             _redis_key(backend, INDEX), now, "+inf", withscores=True
@@ -307,10 +325,17 @@ def publish_denied(
     client = _client(backend)
     pipe = client.pipeline(transaction=False)
     _index_add(pipe, backend, session_expiries, lifetime=lifetime)
+    if backend.through_sentinel:
+        # Replication is asynchronous: a primary that dies right after the logout would take the
+        # entries with it, and Sentinel would promote a replica without them. WAIT returns once a
+        # replica holds every write made so far (the denylist entries' too, written just before).
+        pipe.wait(1, REPLICA_WAIT_MS)
     pipe.publish(_redis_key(backend, CHANNEL), json.dumps(message))
     pipe.time()
     pipe.zrangebyscore(_redis_key(backend, REGISTRY), "-inf", "+inf", withscores=True)
-    *_, redis_now, registered = pipe.execute()
+    *replicated, _, redis_now, registered = pipe.execute()
+    if backend.through_sentinel and replicated[-1] < 1:
+        logger.warning("denylist revocation: no replica confirmed it within %s ms", REPLICA_WAIT_MS)
     deadline = time.monotonic() + STALE_AFTER  # taken after Redis published: the proof's bound
     live_after = _redis_time(redis_now) - REGISTERED_FOR
     expected = {member.decode() for member, registered_at in registered if registered_at >= live_after}
