@@ -131,6 +131,8 @@ class AnyKeyMixin:
 
 class RedisCache(AnyKeyMixin, DjangoRedisCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
+        if isinstance(server, str) and sentinel_location(server) is not None:
+            server = [server]  # one location: Django would split its list of Sentinels at the commas
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
 

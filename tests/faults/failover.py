@@ -27,6 +27,10 @@ SESSIONS = 120
 # A deadline to fail rather than hang: how long the service may take to answer normally again. Not a measurement.
 RECOVERY_DEADLINE_SECONDS = START_WAIT_SECONDS
 RETRY_PAUSE_SECONDS = 0.05
+# Rows of a refresh token with two successors: none may exist, whatever a failover interrupted.
+SUCCESSORS_OF_ANY_TOKEN = (
+    "SELECT rotated_from_id FROM tokens_refreshtoken WHERE rotated_from_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
+)
 
 
 def require(present: bool, what: str) -> None:
@@ -124,10 +128,11 @@ class Traffic:
             time.sleep(0.05)
 
 
-def report_recovery(failover: str, first: float, every: float, traffic: Traffic) -> None:
+def report_recovery(failover: str, promoted: float, first: float, every: float, traffic: Traffic) -> None:
     """Prints the measured recovery (with -s): docs/operations.md quotes it; no test asserts a time."""
     print(  # noqa: T201
-        f"\n{failover} failover: first acknowledged answer {first:.2f} s after the new primary was writable, "
+        f"\n{failover} failover: new primary writable {promoted:.2f} s after the old one died; "
+        f"first acknowledged answer {first:.2f} s after that, "
         f"every client {every:.2f} s; answers {dict(traffic.statuses)}"
     )
 

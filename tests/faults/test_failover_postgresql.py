@@ -16,6 +16,7 @@ import pytest
 from tests.faults.conftest import SERVER_ENV
 from tests.faults.failover import (
     SESSIONS,
+    SUCCESSORS_OF_ANY_TOKEN,
     Traffic,
     assert_ended_sessions_refused,
     issue_pairs,
@@ -24,9 +25,6 @@ from tests.faults.failover import (
 )
 from tests.faults.servers import Gunicorn, Postgres, postgres_bin, wait_until
 
-SUCCESSORS_OF_ANY_TOKEN = (
-    "SELECT rotated_from_id FROM tokens_refreshtoken WHERE rotated_from_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
-)
 # Traffic before the failover, so that it strikes requests in flight.
 WARM_UP_SECONDS = 1.5
 
@@ -74,6 +72,7 @@ def test_a_promoted_standby_has_every_acknowledged_rotation_and_logout(primary_a
         traffic.start()
         time.sleep(WARM_UP_SECONDS)
         primary.stop_immediately()
+        died_at = time.monotonic()
         assert standby.execute("SELECT pg_promote(true, 60)") == [(True,)]
         writable_at = time.monotonic()
         first, every = traffic.wait_for_recovery(writable_at)
@@ -81,7 +80,7 @@ def test_a_promoted_standby_has_every_acknowledged_rotation_and_logout(primary_a
     finally:
         traffic.finish()
         server.stop()
-    report_recovery("PostgreSQL", first, every, traffic)
+    report_recovery("PostgreSQL", writable_at - died_at, first, every, traffic)
     assert set(traffic.statuses) <= {0, 200, 204, 503}, traffic.statuses
     # No refresh token has two successors.
     assert standby.execute(SUCCESSORS_OF_ANY_TOKEN) == []
