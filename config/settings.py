@@ -8,7 +8,8 @@ local-memory cache). Production sets DJANGO_SECRET_KEY, DATABASE_URL and REDIS_U
 from pathlib import Path
 from typing import Any
 
-from core.env import database_from_url, env_bool, env_header, env_int, env_json, env_list, env_str
+from core.database_url import database_from_url
+from core.env import env_bool, env_header, env_int, env_json, env_list, env_str
 from core.secret_keys import refuse_unsafe_keys
 from devidp.social_entry import social_provider_entry
 

@@ -39,11 +39,14 @@ def named_primary_port(sentinel: RedisSentinel) -> int | None:
 
 
 @pytest.fixture
-def sentinel_stack():
+def sentinel_stack(tmp_path_factory):
     require(redis_server_bin() is not None, "redis-server")
-    primary = Redis()
+    # Replication copies a snapshot through the files of each server's folder: not the working tree's.
+    primary = Redis("--dir", str(tmp_path_factory.mktemp("redis-primary")))
     primary.start()
-    replica = Redis("--replicaof", "127.0.0.1", str(primary.port))
+    replica = Redis(
+        "--replicaof", "127.0.0.1", str(primary.port), "--dir", str(tmp_path_factory.mktemp("redis-replica"))
+    )
     replica.start()
     sentinels = [RedisSentinel(primary, name=SERVICE, quorum=2) for _ in range(3)]
 

@@ -1,7 +1,6 @@
-import dj_database_url
 import pytest
 
-from core.env import database_from_url, env_bool, env_header, env_int, env_json, env_list
+from core.env import env_bool, env_header, env_int, env_json, env_list
 
 
 def test_env_readers_parse_and_default(monkeypatch):
@@ -40,17 +39,3 @@ def test_env_header_names_the_variable_on_bad_input(monkeypatch, raw):
     monkeypatch.setenv("PROXY_HEADER", raw)
     with pytest.raises(ValueError, match="PROXY_HEADER"):
         env_header("PROXY_HEADER")
-
-
-def test_a_database_url_with_several_hosts_reaches_libpq_as_its_host_and_port_lists():
-    url = "postgresql://u:p%40ss@db-a:5432,db-b:5433,[::1]/auth?target_session_attrs=read-write"
-    config = database_from_url(url, conn_max_age=60)
-    assert (config["HOST"], config["PORT"]) == ("db-a,db-b,::1", "5432,5433,5432")
-    assert (config["NAME"], config["USER"], config["PASSWORD"]) == ("auth", "u", "p@ss")
-    assert config["OPTIONS"] == {"target_session_attrs": "read-write"}
-    assert config["CONN_MAX_AGE"] == 60
-
-
-@pytest.mark.parametrize("url", ["postgresql://u@db-a:5432/auth?sslmode=require", "sqlite:////tmp/auth.sqlite3"])
-def test_a_database_url_with_one_host_is_parsed_as_dj_database_url_does(url):
-    assert database_from_url(url) == dj_database_url.parse(url)
