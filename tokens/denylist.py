@@ -180,9 +180,13 @@ def _ensure_complete(server_changed: bool) -> None:
     A replica promoted by a failover holds the marker its primary had, but maybe not that
     primary's last entries, nor those a logout failed to write during the failover.
     """
+    if server_changed:
+        # Once per process and failover, so not held back by REBUILD_INTERVAL: a rebuild of this process
+        # a moment ago may have written to the server that is gone.
+        denylist_rebuild()
+        return
     checked_at = time.monotonic()
-    incomplete = server_changed or _ProcessState.write_failed or default_cache().get(REBUILT_MARKER) is None
-    if incomplete and _rebuilt_since(checked_at) is None:
+    if default_cache().get(REBUILT_MARKER) is None and _rebuilt_since(checked_at) is None:
         raise RuntimeError(f"the denylist was rebuilt less than {REBUILD_INTERVAL} s ago and is incomplete again")
 
 
