@@ -115,7 +115,7 @@ def _redis_time(reply: tuple[int, int]) -> float:
 
 
 class DenylistMirror:
-    def __init__(self, *, ensure_complete: Callable[[bool], None]) -> None:
+    def __init__(self, *, ensure_complete: Callable[[float | None], None]) -> None:
         # A backend of its own, built from the settings of now: the thread keeps following
         # this Redis even if the settings move on (tests), and redis.Redis is thread-safe.
         backend = caches.create_connection("default")
@@ -129,6 +129,7 @@ class DenylistMirror:
         self._lock = threading.Lock()
         self._heard_at: float | None = None  # time.monotonic() the mirror was last proven complete; None: not loaded
         self._server_id: str | None = None  # the run_id of the Redis server the mirror last loaded from
+        self._lost_at: float | None = None  # time.monotonic() the mirror last lost its subscription
         self._stop = threading.Event()
         self.counters = Counters()
         self._thread = threading.Thread(target=self._run, name="denylist-mirror", daemon=True)
@@ -189,6 +190,7 @@ class DenylistMirror:
                 self.counters.lost += 1
             finally:
                 self._heard_at = None
+                self._lost_at = time.monotonic()
                 connection.close()  # the rebuild's database connection, if it opened one
             self._stop.wait(RECONNECT_DELAY)
 
@@ -200,10 +202,11 @@ class DenylistMirror:
             pubsub.subscribe(_redis_key(backend, CHANNEL))
             # Redis confirms the subscription before anything published after it can arrive.
             self._expect(pubsub, "subscribe")
-            server_changed = self._server_id is not None and server_id != self._server_id
-            if server_changed:
+            server_changed_since = None
+            if self._server_id is not None and server_id != self._server_id:
                 logger.warning("denylist mirror: Redis is another server than before; rebuilding from the database")
-            self._load(backend, proven_at=self._register(backend), server_changed=server_changed)
+                server_changed_since = self._lost_at
+            self._load(backend, proven_at=self._register(backend), server_changed_since=server_changed_since)
             self._server_id = server_id
             pinged_at = time.monotonic()
             while not self._stop.is_set():
@@ -261,8 +264,8 @@ class DenylistMirror:
                 pipe.execute()
                 self.counters.acknowledged += 1
 
-    def _load(self, backend: RedisCache, *, proven_at: float, server_changed: bool = False) -> None:
-        self._ensure_complete(server_changed)
+    def _load(self, backend: RedisCache, *, proven_at: float, server_changed_since: float | None = None) -> None:
+        self._ensure_complete(server_changed_since)
         now = time.time()
         members: list[tuple[bytes, float]] = _client(backend).zrangebyscore(
             _redis_key(backend, INDEX), now, "+inf", withscores=True
