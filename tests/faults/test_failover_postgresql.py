@@ -79,20 +79,20 @@ def test_a_promoted_standby_has_every_acknowledged_rotation_and_logout(primary_a
         time.sleep(WARM_UP_SECONDS)  # traffic on the new primary too
     finally:
         traffic.finish()
+    try:
+        report_recovery("PostgreSQL", writable_at - died_at, first, every, traffic)
+        assert set(traffic.statuses) <= {0, 200, 204, 503}, traffic.statuses
+        # No refresh token has two successors.
+        assert standby.execute(SUCCESSORS_OF_ANY_TOKEN) == []
+        # Every acknowledged rotation and logout is on the new primary (a jti claim is hex, a sid has dashes).
+        rotated = standby.execute(
+            "SELECT rotated_from_id, jti FROM tokens_refreshtoken WHERE rotated_from_id = ANY(%s)",
+            ([uuid.UUID(jti) for jti in traffic.rotations],),
+        )
+        assert {presented.hex: successor.hex for presented, successor in rotated} == traffic.rotations
+        ended = {str(row[0]) for row in standby.execute("SELECT id FROM tokens_session WHERE ended_at IS NOT NULL")}
+        assert set(traffic.logouts) <= ended
+        # Every ended session's access tokens are refused by the workers that lived through the failover.
+        assert_ended_sessions_refused(server, traffic, ended)
+    finally:
         server.stop()
-    report_recovery("PostgreSQL", writable_at - died_at, first, every, traffic)
-    assert set(traffic.statuses) <= {0, 200, 204, 503}, traffic.statuses
-    # No refresh token has two successors.
-    assert standby.execute(SUCCESSORS_OF_ANY_TOKEN) == []
-    # Every acknowledged rotation and logout is on the new primary (a jti claim is hex, a sid has dashes).
-    rotated = standby.execute(
-        "SELECT rotated_from_id, jti FROM tokens_refreshtoken WHERE rotated_from_id = ANY(%s)",
-        ([uuid.UUID(jti) for jti in traffic.rotations],),
-    )
-    assert {presented.hex: successor.hex for presented, successor in rotated} == traffic.rotations
-    ended = {str(row[0]) for row in standby.execute("SELECT id FROM tokens_session WHERE ended_at IS NOT NULL")}
-    assert set(traffic.logouts) <= ended
-    # Every ended session's access tokens are refused by every worker, and the service still answers.
-    server.start()
-    assert_ended_sessions_refused(server, traffic, ended)
-    server.stop()
