@@ -67,19 +67,19 @@ def test_a_promoted_standby_has_every_acknowledged_rotation_and_logout(primary_a
     for pair in issue_pairs(server, SESSIONS):
         sessions.put(pair)
     server.start()
-    traffic = Traffic(server, sessions)
     try:
-        traffic.start()
-        time.sleep(WARM_UP_SECONDS)
-        primary.stop_immediately()
-        died_at = time.monotonic()
-        assert standby.execute("SELECT pg_promote(true, 60)") == [(True,)]
-        writable_at = time.monotonic()
-        first, every = traffic.wait_for_recovery(writable_at)
-        time.sleep(WARM_UP_SECONDS)  # traffic on the new primary too
-    finally:
-        traffic.finish()
-    try:
+        traffic = Traffic(server, sessions)
+        try:
+            traffic.start()
+            time.sleep(WARM_UP_SECONDS)
+            primary.stop_immediately()
+            died_at = time.monotonic()
+            assert standby.execute("SELECT pg_promote(true, 60)") == [(True,)]
+            writable_at = time.monotonic()
+            first, every = traffic.wait_for_recovery(writable_at)
+            time.sleep(WARM_UP_SECONDS)  # traffic on the new primary too
+        finally:
+            traffic.finish()
         report_recovery("PostgreSQL", writable_at - died_at, first, every, traffic)
         assert set(traffic.statuses) <= {0, 200, 204, 503}, traffic.statuses
         # No refresh token has two successors.

@@ -86,23 +86,23 @@ def test_after_a_sentinel_failover_every_ended_session_is_refused_by_every_worke
     for pair in issue_pairs(server, SESSIONS):
         sessions.put(pair)
     server.start()
-    traffic = Traffic(server, sessions)
     try:
-        traffic.start()
-        time.sleep(WARM_UP_SECONDS)
-        assert primary.process is not None
-        primary.process.popen.kill()  # as a host that dies: no goodbye to any client
-        died_at = time.monotonic()
-        wait_until(lambda: named_primary_port(sentinels[0]) == replica.port, "the Sentinels promoting the replica")
-        writable_at = time.monotonic()
-        first, every = traffic.wait_for_recovery(writable_at)
-        time.sleep(WARM_UP_SECONDS)
-    finally:
-        traffic.finish()
-    try:
+        traffic = Traffic(server, sessions)
+        try:
+            traffic.start()
+            time.sleep(WARM_UP_SECONDS)
+            assert primary.process is not None
+            primary.process.popen.kill()  # as a host that dies: no goodbye to any client
+            died_at = time.monotonic()
+            wait_until(lambda: named_primary_port(sentinels[0]) == replica.port, "the Sentinels promoting the replica")
+            writable_at = time.monotonic()
+            first, every = traffic.wait_for_recovery(writable_at)
+            time.sleep(WARM_UP_SECONDS)
+        finally:
+            traffic.finish()
         report_recovery("Redis Sentinel", writable_at - died_at, first, every, traffic)
         assert set(traffic.statuses) <= {0, 200, 204, 503}, traffic.statuses
-        # Each worker's mirror followed the failover: it resubscribed on the new primary and rebuilt from the database.
+        # Each worker's mirror followed the failover: resubscribed on the new primary, rebuilt from the database.
         assert server.log.read_text().count("Redis is another server than before") >= 2
         assert own_postgres.execute(SUCCESSORS_OF_ANY_TOKEN) == []
         rotated = own_postgres.execute(
