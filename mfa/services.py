@@ -27,6 +27,7 @@ import pyotp
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.conf import account_settings
 from accounts.errors import ReauthenticationRequired
@@ -102,7 +103,7 @@ def _user_locked(user_id: int) -> User:
     """The active user, its row locked until the transaction ends: one factor change at a time."""
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise TokenRevoked("The user of this token no longer exists or is disabled.")
+        raise TokenRevoked(_("The user of this token no longer exists or is disabled."))
     return user
 
 
@@ -223,7 +224,7 @@ def recovery_codes_regenerate(*, principal: Principal) -> list[str]:
     with transaction.atomic():
         _user_locked(user.pk)
         if not selectors.second_factor_methods(user_id=user.pk):
-            raise NoSecondFactor("Recovery codes back up a second factor: set up TOTP or a security key first.")
+            raise NoSecondFactor(_("Recovery codes back up a second factor: set up TOTP or a security key first."))
         codes = _recovery_codes_replace(user_id=user.pk)
     emit(AuthEvent.MFA_RECOVERY_CODES_CREATED, outcome="success", user_id=user.pk, method=METHOD_RECOVERY_CODE)
     return codes
@@ -260,13 +261,13 @@ def webauthn_options(*, user: User) -> tuple[str, dict[str, Any]]:
     """A challenge and request options for an assertion of one of the user's credentials (a second
     step, or a reauthentication); MfaMethodUnavailable for a user without one."""
     if METHOD_WEBAUTHN not in selectors.second_factor_methods(user_id=user.pk):
-        raise MfaMethodUnavailable("This account has no WebAuthn credential.")
+        raise MfaMethodUnavailable(_("This account has no WebAuthn credential."))
     return passkey_services.assertion_options(user=user)
 
 
 def _webauthn_prove(*, user: User, challenge_id: str | None, credential: dict[str, Any] | None) -> tuple[str, ...]:
     if challenge_id is None or credential is None:
-        raise MfaMethodUnavailable("Send the `challenge_id` of the WebAuthn options and the `credential`.")
+        raise MfaMethodUnavailable(_("Send the `challenge_id` of the WebAuthn options and the `credential`."))
     try:
         verified = passkey_services.assertion_verify(challenge_id=challenge_id, credential=credential, user=user)
     except _ASSERTION_REFUSALS as refusal:
@@ -288,7 +289,7 @@ def _second_factor_prove(
     A refusal (MfaCodeInvalid, or the assertion's) counts against the user."""
     _failures_check(user.pk)
     if method not in selectors.second_factor_methods(user_id=user.pk):
-        raise MfaMethodUnavailable(f"This account has no {method} to prove.")
+        raise MfaMethodUnavailable(_("This account has no %(method)s to prove.") % {"method": method})
     if method == METHOD_WEBAUTHN:
         return _webauthn_prove(user=user, challenge_id=challenge_id, credential=credential)
     accepted = (
@@ -372,9 +373,9 @@ def _challenge_load(*, mfa_token: str, purpose: MfaChallengePurpose, binding: st
     if challenge is None:
         raise MfaTokenInvalid()
     if challenge.binding and not hmac.compare_digest(challenge.binding, _sha256(binding or "")):
-        raise MfaTokenInvalid("This sign-in was begun in another browser, or its cookie was lost; sign in again.")
+        raise MfaTokenInvalid(_("This sign-in was begun in another browser, or its cookie was lost; sign in again."))
     if not challenge.user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.")
+        raise AccountDisabled(_("An administrator has disabled this account."))
     return challenge
 
 
@@ -454,7 +455,7 @@ def mfa_enrollment_confirm(
 def _active_user(user_id: int) -> User:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise TokenRevoked("The user of this token no longer exists or is disabled.")
+        raise TokenRevoked(_("The user of this token no longer exists or is disabled."))
     return user
 
 
@@ -487,10 +488,16 @@ def require_recent_strong_sign_in(*, user: User, principal: Principal, password:
     if recent and strong:
         return
     minutes = int(window.total_seconds() // 60)
-    need = "with a second factor " if second_factors else ""
+    detail = (
+        _(
+            "Reauthenticate with a second factor (POST /api/auth/reauthenticate): this needs a sign-in"
+            " within %(minutes)d minutes."
+        )
+        if second_factors
+        else _("Reauthenticate (POST /api/auth/reauthenticate): this needs a sign-in within %(minutes)d minutes.")
+    )
     raise ReauthenticationRequired(
-        f"Reauthenticate {need}(POST /api/auth/reauthenticate): this needs a sign-in within {minutes} minutes.",
-        methods=reauthentication_methods(user, second_factors=second_factors),
+        detail % {"minutes": minutes}, methods=reauthentication_methods(user, second_factors=second_factors)
     )
 
 
@@ -512,7 +519,7 @@ def session_reauthenticate(
     user = _active_user(principal.user_id)
     if method == METHOD_PASSWORD:
         if password is None:
-            raise MfaMethodUnavailable("Send the account's `password`.")
+            raise MfaMethodUnavailable(_("Send the account's `password`."))
         password_prove(user, password)
         amr = [AMR_PASSWORD]
     else:

@@ -17,6 +17,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -375,7 +376,7 @@ def passkey_sign_in(
     verified = assertion_verify(challenge_id=challenge_id, credential=credential, user=None)
     user = verified.user
     if not user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.")
+        raise AccountDisabled(_("An administrator has disabled this account."))
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="passkey", user_id=user.pk)
