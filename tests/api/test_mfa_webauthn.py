@@ -204,12 +204,13 @@ def test_reauthentication_options_need_a_credential_and_a_bearer(client):
 # --- factors, recovery codes, the admin ------------------------------------------------------------
 
 
-def test_the_factors_list_the_credentials(client):
+def test_the_factors_list_the_credentials(client, django_assert_num_queries):
     access = signed_up(client)["access"]
     registered(client, access)
     credential = WebAuthnCredential.objects.get()
 
-    status = client.get("/users/me/mfa", headers=bearer(access)).json()
+    with django_assert_num_queries(3):  # TOTP, the credentials, the recovery codes left
+        status = client.get("/users/me/mfa", headers=bearer(access)).json()
 
     assert status == {
         "totp": False,
