@@ -1,11 +1,20 @@
 """The admin's view of second factors: who has TOTP, and the reset of a user's factors."""
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from mfa import services
 from mfa.models import TotpDevice
+
+
+@admin.action(description="Reset these users' second factors (and end their sessions)")
+def reset_factors(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: "QuerySet[Model]") -> None:
+    """The users of the selected factors (TOTP devices or WebAuthn credentials) lose all their factors."""
+    user_ids = sorted(set(queryset.values_list("user_id", flat=True)))
+    for user_id in user_ids:
+        services.mfa_reset(user_id=user_id)
+    modeladmin.message_user(request, f"Reset the second factors of {len(user_ids)} user(s).", messages.SUCCESS)
 
 
 @admin.register(TotpDevice)
@@ -16,17 +25,10 @@ class TotpDeviceAdmin(admin.ModelAdmin):
     readonly_fields = ("user", "created_at", "confirmed_at")
     search_fields = ("user__email",)
     list_select_related = ("user",)
-    actions = ["reset_factors"]
+    actions = [reset_factors]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: TotpDevice | None = None) -> bool:
         return False  # through reset_factors, which ends the sessions too
-
-    @admin.action(description="Reset these users' second factors (and end their sessions)")
-    def reset_factors(self, request: HttpRequest, queryset: QuerySet[TotpDevice]) -> None:
-        user_ids = list(queryset.values_list("user_id", flat=True))
-        for user_id in user_ids:
-            services.mfa_reset(user_id=user_id)
-        self.message_user(request, f"Reset the second factors of {len(user_ids)} user(s).", messages.SUCCESS)

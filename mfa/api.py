@@ -22,6 +22,7 @@ from mfa.schemas import (
     RecoveryCodesOut,
     TotpBeginOut,
 )
+from passkeys.schemas import CeremonyOptionsOut
 from tokens import transport
 from tokens.auth import PrincipalRequest, jwt_auth
 from tokens.schemas import TokenPairOut
@@ -44,10 +45,11 @@ def mfa_status(request: PrincipalRequest) -> dict[str, Any]:
     return selectors.mfa_status(user_id=request.auth.user_id)
 
 
-@users_router.post("/me/mfa/totp", response={200: TotpBeginOut, **problem_responses(401, 409, 429)})
+@users_router.post("/me/mfa/totp", response={200: TotpBeginOut, **problem_responses(401, 403, 409, 429)})
 def totp_begin(request: PrincipalRequest) -> dict[str, str]:
-    """A new TOTP secret for an authenticator app, pending until a first code confirms it."""
-    return services.totp_begin(user_id=request.auth.user_id)
+    """A new TOTP secret for an authenticator app, pending until a first code confirms it; a user
+    with a factor needs a recent aal2 sign-in (403 `reauthentication_required`)."""
+    return services.totp_begin(user_id=request.auth.user_id, principal=request.auth)
 
 
 @users_router.post("/me/mfa/totp/confirm", response={200: RecoveryCodesOut, **problem_responses(401, 403, 404, 429)})
@@ -76,17 +78,33 @@ def recovery_codes_create(request: PrincipalRequest) -> dict[str, list[str]]:
     throttle=sign_in_throttles,
 )
 def mfa_verify(request: HttpRequest, response: HttpResponse, body: MfaVerifyIn) -> dict[str, Any]:
-    """The second step of a sign-in that answered `mfa_required`: its mfa_token and a code; the token pair."""
+    """The second step of a sign-in that answered `mfa_required`: its mfa_token and a code (or, with
+    `"method": "webauthn"`, the `challenge_id` of POST /api/auth/mfa/webauthn/options and the
+    `credential`); the token pair."""
     pair = services.mfa_verify(
         mfa_token=body.mfa_token,
         method=body.method,
         code=body.code,
+        challenge_id=body.challenge_id,
+        credential=body.credential,
         binding=_binding(request),
         user_agent=client_user_agent(request),
         ip=client_ip(request),
     )
     _second_step_done(request, response)
     return transport.token_pair_out(request, response, pair)
+
+
+@auth_router.post(
+    "/mfa/webauthn/options",
+    auth=transport.sign_in_guard,
+    response={200: CeremonyOptionsOut, **problem_responses(400, 401, 403, 404, 422, 429)},
+    throttle=sign_in_throttles,
+)
+def mfa_webauthn_options(request: HttpRequest, body: MfaTokenIn) -> dict[str, Any]:
+    """After `mfa_required`: options for navigator.credentials.get() with the user's credentials."""
+    challenge_id, options = services.mfa_webauthn_options(mfa_token=body.mfa_token, binding=_binding(request))
+    return {"challenge_id": challenge_id, "options": options}
 
 
 @auth_router.post(
@@ -123,10 +141,27 @@ def mfa_enrollment_confirm(request: HttpRequest, response: HttpResponse, body: M
     "/reauthenticate", auth=jwt_auth, response={200: TokenPairOut, **problem_responses(400, 401, 403, 422, 429)}
 )
 def reauthenticate(request: PrincipalRequest, response: HttpResponse, body: ReauthenticateIn) -> dict[str, Any]:
-    """Proves the user again (password, TOTP or recovery code): a fresh pair for the same session, `auth_time` now."""
+    """Proves the user again (password, TOTP or recovery code, or a WebAuthn assertion for the options
+    of POST /api/auth/reauthenticate/webauthn/options): a fresh pair for the same session, `auth_time` now."""
     # The answer may set the refresh cookie: the same CSRF proof as a sign-in, before anything changes.
     transport.sign_in_guard(request)
     pair = services.session_reauthenticate(
-        principal=request.auth, method=body.method, password=body.password, code=body.code
+        principal=request.auth,
+        method=body.method,
+        password=body.password,
+        code=body.code,
+        challenge_id=body.challenge_id,
+        credential=body.credential,
     )
     return transport.token_pair_out(request, response, pair)
+
+
+@auth_router.post(
+    "/reauthenticate/webauthn/options",
+    auth=jwt_auth,
+    response={200: CeremonyOptionsOut, **problem_responses(400, 401, 404, 429)},
+)
+def reauthenticate_webauthn_options(request: PrincipalRequest) -> dict[str, Any]:
+    """Options for navigator.credentials.get() with the user's credentials, for POST /api/auth/reauthenticate."""
+    challenge_id, options = services.reauthentication_webauthn_options(principal=request.auth)
+    return {"challenge_id": challenge_id, "options": options}

@@ -1,9 +1,10 @@
 """Why a second-factor request was refused. core.problems renders each as problem+json."""
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from core.cookies import cookie_set
-from core.errors import NotFound, Problem
+from core.errors import NotFound, Problem, Text
 
 # The browser binding of an mfa_token in cookie mode (mfa.services.sign_in): Strict, the second
 # step is the page's own request.
@@ -15,7 +16,9 @@ class SecondStepRequired(Problem):
 
     status = 403
 
-    def __init__(self, detail: str | None = None, *, mfa_token: str, methods: list[str], binding: str | None, ttl: int):
+    def __init__(
+        self, detail: Text | None = None, *, mfa_token: str, methods: list[str], binding: str | None, ttl: int
+    ):
         super().__init__(detail, mfa_token=mfa_token, methods=methods)
         self.binding = binding
         self.ttl = ttl
@@ -27,12 +30,12 @@ class SecondStepRequired(Problem):
 
 class MfaRequired(SecondStepRequired):
     code = "mfa_required"
-    title = "Prove a second factor to finish signing in"
+    title = _("Prove a second factor to finish signing in")
 
 
 class MfaEnrollmentRequired(SecondStepRequired):
     code = "mfa_enrollment_required"
-    title = "Set up a second factor to finish signing in"
+    title = _("Set up a second factor to finish signing in")
 
 
 class MfaTokenInvalid(Problem):
@@ -40,13 +43,13 @@ class MfaTokenInvalid(Problem):
 
     status = 401
     code = "mfa_token_invalid"
-    title = "The mfa_token is invalid, expired or used up; sign in again"
+    title = _("The mfa_token is invalid, expired or used up; sign in again")
 
 
 class MfaCodeInvalid(Problem):
     status = 403
     code = "mfa_code_invalid"
-    title = "The code is wrong, already used, or of another time"
+    title = _("The code is wrong, already used, or of another time")
 
 
 class MfaMethodUnavailable(Problem):
@@ -54,26 +57,26 @@ class MfaMethodUnavailable(Problem):
 
     status = 400
     code = "mfa_method_unavailable"
-    title = "This method is not available for this user"
+    title = _("This method is not available for this user")
 
 
 class TotpAlreadyEnabled(Problem):
     status = 409
     code = "totp_already_enabled"
-    title = "TOTP is already set up; remove it first"
+    title = _("TOTP is already set up; remove it first")
 
 
 class TotpNotPending(NotFound):
     code = "totp_not_pending"
-    title = "No TOTP set-up is waiting for its first code"
+    title = _("No TOTP set-up is waiting for its first code")
 
 
 class TotpNotEnabled(NotFound):
     code = "totp_not_enabled"
-    title = "TOTP is not set up"
+    title = _("TOTP is not set up")
 
 
 class NoSecondFactor(Problem):
     status = 409
     code = "mfa_not_enabled"
-    title = "Set up a second factor first"
+    title = _("Set up a second factor first")

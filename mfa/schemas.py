@@ -1,20 +1,18 @@
-from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import Field
 
+from passkeys.schemas import CredentialOut
 from tokens.schemas import TokenPairOut
 
-# What a code is checked as; "webauthn" joins with the passkeys app (docs/mfa.md).
-SecondFactorMethod = Literal["totp", "recovery_code"]
+# What a second step is proven with: a code (totp, recovery_code) or an assertion (webauthn).
+SecondFactorMethod = Literal["totp", "recovery_code", "webauthn"]
 
 
 class MfaStatusOut(Schema):
     totp: bool = Field(description="A confirmed authenticator app.")
-    webauthn: list[dict[str, str | bool | datetime | None]] = Field(
-        description="WebAuthn credentials: id, name, passkey, created_at, last_used_at."
-    )
+    webauthn: list[CredentialOut] = Field(description="WebAuthn credentials (passkeys and security keys).")
     recovery_codes_left: int
 
 
@@ -43,12 +41,19 @@ class MfaEnrolledOut(TokenPairOut):
     recovery_codes: list[str] = Field(description="Single-use; shown this once, stored hashed.")
 
 
-class MfaVerifyIn(MfaTokenIn):
+class AssertionFields(Schema):
+    """The webauthn method's proof: the options' challenge_id and the assertion (PublicKeyCredential.toJSON())."""
+
+    challenge_id: str | None = Field(None, max_length=64)
+    credential: dict[str, Any] | None = None
+
+
+class MfaVerifyIn(MfaTokenIn, AssertionFields):
     method: SecondFactorMethod
-    code: str = Field(min_length=1, max_length=64)
+    code: str | None = Field(None, min_length=1, max_length=64)
 
 
-class ReauthenticateIn(Schema):
-    method: Literal["password", "totp", "recovery_code"]
+class ReauthenticateIn(AssertionFields):
+    method: Literal["password", "totp", "recovery_code", "webauthn"]
     password: str | None = Field(None, min_length=1, max_length=1024)
     code: str | None = Field(None, min_length=1, max_length=64)

@@ -1,10 +1,14 @@
 """What the mfa app does: TOTP and recovery codes, the second step of every sign-in, and step-up.
 
-Two functions are the seams other apps use (docs/mfa.md):
+WebAuthn credentials (the passkeys app) are a second factor too: mfa asks passkeys for the
+assertion's options and checks, and passkeys' sign-in and factor changes come back here.
+
+Three functions are the seams other apps use (docs/mfa.md):
 - `sign_in`: every first-factor sign-in ends here. It starts the session, or, for a user with a
   second factor (or one that AUTH_MFA_REQUIRED makes enrol), answers 403 `mfa_required` /
   `mfa_enrollment_required` with a short-lived, single-use `mfa_token` and no tokens.
 - `require_recent_strong_sign_in`: what a sensitive action checks first (403 `reauthentication_required`).
+- `recovery_codes_prune`: after a factor is removed, the recovery codes go if no factor remains.
 
 Every code is accepted once, by a conditional UPDATE that only one of racing requests wins: a TOTP
 code moves the device's last used time step forward, a recovery code sets its `used_at`, an
@@ -23,9 +27,11 @@ import pyotp
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.conf import account_settings
 from accounts.errors import ReauthenticationRequired
+from accounts.notices import notice_send
 from accounts.passwords import password_prove
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
@@ -47,7 +53,10 @@ from mfa.errors import (
     TotpNotPending,
 )
 from mfa.models import MfaChallenge, MfaChallengePurpose, RecoveryCode, TotpDevice
-from mfa.selectors import METHOD_PASSWORD, METHOD_RECOVERY_CODE, METHOD_TOTP
+from mfa.selectors import METHOD_PASSWORD, METHOD_RECOVERY_CODE, METHOD_TOTP, METHOD_WEBAUTHN
+from passkeys import services as passkey_services
+from passkeys.errors import CounterRegression, CredentialUnknown, SignatureInvalid, WebAuthnProblem
+from passkeys.models import WebAuthnCredential
 from tokens import kek
 from tokens.conf import RefreshTransport, token_settings
 from tokens.errors import TokenRevoked
@@ -78,6 +87,9 @@ AMR_PASSWORD = "pwd"  # noqa: S105 (RFC 8176 value)
 
 # Wrong second-factor codes per user, whatever the client or mfa_token (API_THROTTLE_MFA).
 mfa_failures = FailureLimit("mfa")
+# A WebAuthn assertion refused for what the client sent: a failed proof, counted as a wrong code is.
+_ASSERTION_REFUSALS = (WebAuthnProblem, CredentialUnknown, SignatureInvalid, CounterRegression)
+_PROOF_REFUSALS = (MfaCodeInvalid, *_ASSERTION_REFUSALS)
 
 
 def _sha256(value: str) -> str:
@@ -91,7 +103,7 @@ def _user_locked(user_id: int) -> User:
     """The active user, its row locked until the transaction ends: one factor change at a time."""
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise TokenRevoked("The user of this token no longer exists or is disabled.")
+        raise TokenRevoked(_("The user of this token no longer exists or is disabled."))
     return user
 
 
@@ -116,12 +128,19 @@ def _totp_step_accept(devices: "QuerySet[TotpDevice]", step: int, **changes: Any
     return bool(devices.filter(later).update(last_used_step=step, **changes))
 
 
-def totp_begin(*, user_id: int) -> dict[str, str]:
-    """A new secret for the user's authenticator app, pending until totp_confirm; replaces a pending one."""
+def totp_begin(*, user_id: int, principal: Principal | None) -> dict[str, str]:
+    """A new secret for the user's authenticator app, pending until totp_confirm; replaces a pending one.
+
+    `principal`: the session adding the factor, which, as for any factor added, needs a recent
+    sign-in (at aal2 if a factor exists: whoever holds an aal1 session must not add their own).
+    None for the enrolment of a held-back sign-in, whose mfa_token proved the first factor just now.
+    """
     with transaction.atomic():
         user = _user_locked(user_id)
         if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
             raise TotpAlreadyEnabled()
+        if principal is not None:
+            require_recent_strong_sign_in(user=user, principal=principal)
         secret = pyotp.random_base32()  # 160 bits, RFC 4226 §4's recommendation
         TotpDevice.objects.update_or_create(
             user=user,
@@ -146,22 +165,25 @@ def totp_confirm(*, user_id: int, code: str) -> list[str]:
             _code_refused(user_id=user_id, method=METHOD_TOTP)
         codes = _recovery_codes_replace(user_id=user_id)
     emit(AuthEvent.MFA_FACTOR_ADDED, outcome="success", user_id=user_id, method=METHOD_TOTP)
+    notice_send(user_id=user_id, kind="second_factor_added")
     return codes
 
 
 def totp_remove(*, principal: Principal) -> None:
-    """Removes the user's TOTP (pending or confirmed), after a recent aal2 sign-in; with it, the recovery codes."""
+    """Removes the user's TOTP (pending or confirmed), after a recent aal2 sign-in; with it, the
+    recovery codes unless a WebAuthn credential remains."""
     user = _active_user(principal.user_id)
     require_recent_strong_sign_in(user=user, principal=principal)
     with transaction.atomic():
         _user_locked(user.pk)
+        confirmed = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
         deleted, _ = TotpDevice.objects.filter(user=user).delete()
         if not deleted:
             raise TotpNotEnabled()
-        # The codes back up the factors; with none left they would be a factor of their own.
-        # (With the passkeys app, only when no WebAuthn credential remains either.)
-        RecoveryCode.objects.filter(user=user).delete()
+        recovery_codes_prune(user_id=user.pk)
     emit(AuthEvent.MFA_FACTOR_REMOVED, outcome="success", user_id=user.pk, method=METHOD_TOTP)
+    if confirmed:  # a pending set-up was never a factor
+        notice_send(user_id=user.pk, kind="second_factor_removed")
 
 
 def _totp_accept(*, user_id: int, code: str) -> bool:
@@ -202,10 +224,17 @@ def recovery_codes_regenerate(*, principal: Principal) -> list[str]:
     with transaction.atomic():
         _user_locked(user.pk)
         if not selectors.second_factor_methods(user_id=user.pk):
-            raise NoSecondFactor("Recovery codes back up a second factor: set up TOTP first.")
+            raise NoSecondFactor(_("Recovery codes back up a second factor: set up TOTP or a security key first."))
         codes = _recovery_codes_replace(user_id=user.pk)
     emit(AuthEvent.MFA_RECOVERY_CODES_CREATED, outcome="success", user_id=user.pk, method=METHOD_RECOVERY_CODE)
     return codes
+
+
+def recovery_codes_prune(*, user_id: int) -> None:
+    """After a factor is removed: the codes back up the factors, and with none left they would be a
+    factor of their own, so they go with the last one (a factor added later brings a new set)."""
+    if not selectors.has_factor(user_id=user_id):
+        RecoveryCode.objects.filter(user_id=user_id).delete()
 
 
 def _recovery_code_accept(*, user_id: int, code: str) -> bool:
@@ -228,24 +257,56 @@ def _code_refused(*, user_id: int, method: str) -> None:
     raise MfaCodeInvalid()
 
 
-def _second_factor_prove(*, user: User, method: str, code: str) -> None:
-    """MfaCodeInvalid (counted against the user) unless `code` proves `method`, once."""
+def webauthn_options(*, user: User) -> tuple[str, dict[str, Any]]:
+    """A challenge and request options for an assertion of one of the user's credentials (a second
+    step, or a reauthentication); MfaMethodUnavailable for a user without one."""
+    if METHOD_WEBAUTHN not in selectors.second_factor_methods(user_id=user.pk):
+        raise MfaMethodUnavailable(_("This account has no WebAuthn credential."))
+    return passkey_services.assertion_options(user=user)
+
+
+def _webauthn_prove(*, user: User, challenge_id: str | None, credential: dict[str, Any] | None) -> tuple[str, ...]:
+    if challenge_id is None or credential is None:
+        raise MfaMethodUnavailable(_("Send the `challenge_id` of the WebAuthn options and the `credential`."))
+    try:
+        verified = passkey_services.assertion_verify(challenge_id=challenge_id, credential=credential, user=user)
+    except _ASSERTION_REFUSALS as refusal:
+        mfa_failures.record(f"user:{user.pk}")
+        emit(AuthEvent.MFA_VERIFY, outcome=refusal.code, user_id=user.pk, method=METHOD_WEBAUTHN)
+        raise
+    return verified.amr
+
+
+def _second_factor_prove(
+    *,
+    user: User,
+    method: str,
+    code: str | None = None,
+    challenge_id: str | None = None,
+    credential: dict[str, Any] | None = None,
+) -> tuple[str, ...]:
+    """The RFC 8176 values of what was proven, once: a code of `method`, or a WebAuthn assertion.
+    A refusal (MfaCodeInvalid, or the assertion's) counts against the user."""
     _failures_check(user.pk)
     if method not in selectors.second_factor_methods(user_id=user.pk):
-        raise MfaMethodUnavailable(f"This account has no {method} to prove.")
+        raise MfaMethodUnavailable(_("This account has no %(method)s to prove.") % {"method": method})
+    if method == METHOD_WEBAUTHN:
+        return _webauthn_prove(user=user, challenge_id=challenge_id, credential=credential)
     accepted = (
-        _totp_accept(user_id=user.pk, code=code)
+        _totp_accept(user_id=user.pk, code=code or "")
         if method == METHOD_TOTP
-        else _recovery_code_accept(user_id=user.pk, code=code)
+        else _recovery_code_accept(user_id=user.pk, code=code or "")
     )
     if not accepted:
         _code_refused(user_id=user.pk, method=method)
+    return (AMR_OTP,)
 
 
-def _with_second_factor(amr: Sequence[str]) -> list[str]:
-    """The first factor's `amr` values, then `otp` and `mfa` (RFC 8176): a second factor proven."""
-    first = [value for value in amr if value not in (AMR_OTP, AMR_MULTI_FACTOR)]
-    return [*first, AMR_OTP, AMR_MULTI_FACTOR]
+def _with_second_factor(amr: Sequence[str], proven: Sequence[str] = (AMR_OTP,)) -> list[str]:
+    """The first factor's `amr` values, then the second factor's (`otp`, or `hwk`/`swk` and `user`)
+    and `mfa` (RFC 8176)."""
+    first = [value for value in amr if value not in (*proven, AMR_MULTI_FACTOR)]
+    return [*first, *proven, AMR_MULTI_FACTOR]
 
 
 # --- the sign-in gate ----------------------------------------------------------------------------------
@@ -264,10 +325,13 @@ def sign_in(
     A user with a second factor gets 403 `mfa_required`, with an mfa_token for POST
     /api/auth/mfa/verify and the `methods` it takes; one that AUTH_MFA_REQUIRED covers and that
     has none gets 403 `mfa_enrollment_required`, with an mfa_token for the enrolment endpoints.
-    `amr`: the first factor's RFC 8176 values. `bind_to_browser`: false for native-app
+    `amr`: the first factor's RFC 8176 values; with `mfa` in them (a passkey that verified its
+    user) the sign-in has proven two factors already and goes through. `bind_to_browser`: false for native-app
     endpoints (social /token), which have no cookie jar; in cookie mode the others bind the
     mfa_token to the browser with a cookie, so that a leaked mfa_token is useless elsewhere.
     """
+    if AMR_MULTI_FACTOR in amr:
+        return session_start(user=user, amr=amr, user_agent=user_agent, ip=ip)
     methods = selectors.second_factor_methods(user_id=user.pk)
     error: type[SecondStepRequired]
     if methods:
@@ -309,9 +373,9 @@ def _challenge_load(*, mfa_token: str, purpose: MfaChallengePurpose, binding: st
     if challenge is None:
         raise MfaTokenInvalid()
     if challenge.binding and not hmac.compare_digest(challenge.binding, _sha256(binding or "")):
-        raise MfaTokenInvalid("This sign-in was begun in another browser, or its cookie was lost; sign in again.")
+        raise MfaTokenInvalid(_("This sign-in was begun in another browser, or its cookie was lost; sign in again."))
     if not challenge.user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.")
+        raise AccountDisabled(_("An administrator has disabled this account."))
     return challenge
 
 
@@ -331,26 +395,43 @@ def _challenge_consume(challenge: MfaChallenge) -> None:
         raise MfaTokenInvalid()
 
 
+def mfa_webauthn_options(*, mfa_token: str, binding: str | None) -> tuple[str, dict[str, Any]]:
+    """After `mfa_required`: the options of an assertion of one of the mfa_token's user's credentials."""
+    challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.VERIFY, binding=binding)
+    return webauthn_options(user=challenge.user)
+
+
 def mfa_verify(
-    *, mfa_token: str, method: str, code: str, binding: str | None, user_agent: str = "", ip: str | None = None
+    *,
+    mfa_token: str,
+    method: str,
+    binding: str | None,
+    code: str | None = None,
+    challenge_id: str | None = None,
+    credential: dict[str, Any] | None = None,
+    user_agent: str = "",
+    ip: str | None = None,
 ) -> TokenPair:
-    """The second step of a sign-in: a code of the user's second factor for the mfa_token, then the session."""
+    """The second step of a sign-in: a code of the user's second factor, or a WebAuthn assertion, for
+    the mfa_token; then the session."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.VERIFY, binding=binding)
     try:
-        _second_factor_prove(user=challenge.user, method=method, code=code)
-    except MfaCodeInvalid:
+        proven = _second_factor_prove(
+            user=challenge.user, method=method, code=code, challenge_id=challenge_id, credential=credential
+        )
+    except _PROOF_REFUSALS:
         _challenge_failed(challenge)
         raise
     _challenge_consume(challenge)
     emit(AuthEvent.MFA_VERIFY, outcome="success", user_id=challenge.user_id, method=method)
-    amr = _with_second_factor(challenge.amr)
+    amr = _with_second_factor(challenge.amr, proven)
     return session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
 
 
 def mfa_enrollment_begin(*, mfa_token: str, binding: str | None) -> dict[str, str]:
     """TOTP set-up for a sign-in that AUTH_MFA_REQUIRED holds back: what totp_begin answers."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.ENROLL, binding=binding)
-    return totp_begin(user_id=challenge.user_id)
+    return totp_begin(user_id=challenge.user_id, principal=None)
 
 
 def mfa_enrollment_confirm(
@@ -374,7 +455,7 @@ def mfa_enrollment_confirm(
 def _active_user(user_id: int) -> User:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise TokenRevoked("The user of this token no longer exists or is disabled.")
+        raise TokenRevoked(_("The user of this token no longer exists or is disabled."))
     return user
 
 
@@ -407,26 +488,45 @@ def require_recent_strong_sign_in(*, user: User, principal: Principal, password:
     if recent and strong:
         return
     minutes = int(window.total_seconds() // 60)
-    need = "with a second factor " if second_factors else ""
+    detail = (
+        _(
+            "Reauthenticate with a second factor (POST /api/auth/reauthenticate): this needs a sign-in"
+            " within %(minutes)d minutes."
+        )
+        if second_factors
+        else _("Reauthenticate (POST /api/auth/reauthenticate): this needs a sign-in within %(minutes)d minutes.")
+    )
     raise ReauthenticationRequired(
-        f"Reauthenticate {need}(POST /api/auth/reauthenticate): this needs a sign-in within {minutes} minutes.",
-        methods=reauthentication_methods(user, second_factors=second_factors),
+        detail % {"minutes": minutes}, methods=reauthentication_methods(user, second_factors=second_factors)
     )
 
 
+def reauthentication_webauthn_options(*, principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The options of an assertion for POST /api/auth/reauthenticate with the webauthn method."""
+    return webauthn_options(user=_active_user(principal.user_id))
+
+
 def session_reauthenticate(
-    *, principal: Principal, method: str, password: str | None = None, code: str | None = None
+    *,
+    principal: Principal,
+    method: str,
+    password: str | None = None,
+    code: str | None = None,
+    challenge_id: str | None = None,
+    credential: dict[str, Any] | None = None,
 ) -> TokenPair:
     """A fresh pair for the same session, whose `auth_time` is now and whose `amr`/`acr` say what was proven."""
     user = _active_user(principal.user_id)
     if method == METHOD_PASSWORD:
         if password is None:
-            raise MfaMethodUnavailable("Send the account's `password`.")
+            raise MfaMethodUnavailable(_("Send the account's `password`."))
         password_prove(user, password)
         amr = [AMR_PASSWORD]
     else:
-        _second_factor_prove(user=user, method=method, code=code or "")
-        amr = _with_second_factor(principal.claims.get("amr") or [])
+        proven = _second_factor_prove(
+            user=user, method=method, code=code, challenge_id=challenge_id, credential=credential
+        )
+        amr = _with_second_factor(principal.claims.get("amr") or [], proven)
     emit(AuthEvent.REAUTHENTICATE, outcome="success", user_id=user.pk, session_id=principal.session_id, method=method)
     return session_reauthenticated(session_id=principal.session_id, user_id=user.pk, amr=amr)
 
@@ -435,11 +535,16 @@ def session_reauthenticate(
 
 
 def mfa_reset(*, user_id: int) -> None:
-    """An administrator's reset: the user's factors, recovery codes and pending second steps are
-    deleted and every session ends (whoever added a factor may be the one holding them)."""
+    """An administrator's reset: the user's factors (TOTP and WebAuthn credentials, passkeys too),
+    recovery codes and pending second steps are deleted and every session ends (whoever added a
+    factor may be the one holding them)."""
     with transaction.atomic():
+        had_factor = selectors.has_factor(user_id=user_id)
         TotpDevice.objects.filter(user_id=user_id).delete()
+        WebAuthnCredential.objects.filter(user_id=user_id).delete()
         RecoveryCode.objects.filter(user_id=user_id).delete()
         MfaChallenge.objects.filter(user_id=user_id).delete()
     session_end_all(user_id=user_id, reason=SessionEndReason.MFA_RESET)
     emit(AuthEvent.MFA_RESET, outcome="success", user_id=user_id)
+    if had_factor:
+        notice_send(user_id=user_id, kind="second_factor_removed")

@@ -41,11 +41,14 @@ def credentials(request: PrincipalRequest) -> list[selectors.CredentialRow]:
 
 
 @users_router.post(
-    "/me/webauthn/register/options", response={200: CeremonyOptionsOut, **problem_responses(401, 404, 422, 429)}
+    "/me/webauthn/register/options", response={200: CeremonyOptionsOut, **problem_responses(401, 403, 404, 422, 429)}
 )
 def register_options(request: PrincipalRequest, body: RegisterOptionsIn | None = None) -> dict[str, Any]:
-    """Options for navigator.credentials.create(); `"passkey": true` for one that signs in alone."""
-    challenge_id, options = services.registration_options(user=_user(request), passkey=bool(body and body.passkey))
+    """Options for navigator.credentials.create(); `"passkey": true` for one that signs in alone.
+    Needs a recent sign-in, at aal2 for a user with a factor (403 `reauthentication_required`)."""
+    challenge_id, options = services.registration_options(
+        user=_user(request), principal=request.auth, passkey=bool(body and body.passkey)
+    )
     return {"challenge_id": challenge_id, "options": options}
 
 
@@ -60,10 +63,10 @@ def register(request: PrincipalRequest, body: RegisterIn) -> Status[dict[str, in
     return Status(201, {"id": stored.pk})
 
 
-@users_router.delete("/me/webauthn/{credential_id}", response={204: None, **problem_responses(401, 404, 429)})
+@users_router.delete("/me/webauthn/{credential_id}", response={204: None, **problem_responses(401, 403, 404, 429)})
 def credential_delete(request: PrincipalRequest, credential_id: int) -> Status[None]:
-    """Removes one of the user's credentials (404 for another user's)."""
-    services.credential_delete(user_id=request.auth.user_id, credential_id=credential_id)
+    """Removes one of the user's credentials (404 for another user's); needs a recent aal2 sign-in."""
+    services.credential_delete(user=_user(request), principal=request.auth, credential_id=credential_id)
     return Status(204, None)
 
 

@@ -4,51 +4,53 @@ Each refusal has its own code so that a client (and an operator reading the auth
 tell a misconfigured origin from a cloned authenticator; none says more than the code needs.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import NotFound, Problem
 
 
 class WebAuthnDisabled(NotFound):
     code = "webauthn_disabled"
-    title = "WebAuthn is turned off (AUTH_WEBAUTHN=0)"
+    title = _("WebAuthn is turned off (AUTH_WEBAUTHN=0)")
 
 
 class WebAuthnProblem(Problem):
     status = 400
     code = "webauthn_invalid"
-    title = "The WebAuthn response is not valid"
+    title = _("The WebAuthn response is not valid")
 
 
 class CredentialMalformed(WebAuthnProblem):
     code = "webauthn_credential_malformed"
-    title = "The credential is not a WebAuthn response this API can read"
+    title = _("The credential is not a WebAuthn response this API can read")
 
 
 class ChallengeInvalid(WebAuthnProblem):
     """Unknown, expired, already used, another user's, or for the other ceremony: one answer for all."""
 
     code = "webauthn_challenge_invalid"
-    title = "The challenge is unknown, expired or already used"
+    title = _("The challenge is unknown, expired or already used")
 
 
 class OriginMismatch(WebAuthnProblem):
     code = "webauthn_origin_mismatch"
-    title = "The ceremony ran on an origin this API does not accept"
+    title = _("The ceremony ran on an origin this API does not accept")
 
 
 class RpIdMismatch(WebAuthnProblem):
     code = "webauthn_rp_id_mismatch"
-    title = "The authenticator signed for another relying party"
+    title = _("The authenticator signed for another relying party")
 
 
 class UserVerificationRequired(WebAuthnProblem):
     code = "webauthn_user_verification_required"
-    title = "The authenticator did not verify the user (PIN or biometrics)"
+    title = _("The authenticator did not verify the user (PIN or biometrics)")
 
 
 class CredentialExists(Problem):
     status = 409
     code = "webauthn_credential_exists"
-    title = "This authenticator is already registered"
+    title = _("This authenticator is already registered")
 
 
 class CredentialUnknown(Problem):
@@ -56,13 +58,13 @@ class CredentialUnknown(Problem):
 
     status = 401
     code = "webauthn_credential_unknown"
-    title = "The credential is not registered here"
+    title = _("The credential is not registered here")
 
 
 class SignatureInvalid(Problem):
     status = 401
     code = "webauthn_signature_invalid"
-    title = "The assertion's signature does not verify"
+    title = _("The assertion's signature does not verify")
 
 
 class CounterRegression(Problem):
@@ -70,7 +72,7 @@ class CounterRegression(Problem):
 
     status = 401
     code = "webauthn_counter_regression"
-    title = "The authenticator's signature counter went backwards"
+    title = _("The authenticator's signature counter went backwards")
 
     def __init__(self, *, user_id: int) -> None:
         super().__init__()
@@ -80,4 +82,4 @@ class CounterRegression(Problem):
 
 class WebAuthnCredentialNotFound(NotFound):
     code = "webauthn_credential_not_found"
-    title = "No such WebAuthn credential"
+    title = _("No such WebAuthn credential")

@@ -17,6 +17,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -35,9 +36,14 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from accounts.notices import notice_send
 from core.errors import AccountDisabled, Problem
 from core.events import AuthEvent, emit
 from core.models import User
+
+# mfa imports this module (a WebAuthn assertion is a second factor); by the module, not its names,
+# so that either may be imported first.
+from mfa import services as mfa_services
 from passkeys.conf import passkey_settings
 from passkeys.errors import (
     ChallengeInvalid,
@@ -54,7 +60,7 @@ from passkeys.errors import (
     WebAuthnProblem,
 )
 from passkeys.models import ChallengePurpose, WebAuthnChallenge, WebAuthnCredential
-from tokens.services import TokenPair, session_start
+from tokens.services import AMR_MULTI_FACTOR, Principal, TokenPair
 
 _KNOWN_TRANSPORTS = {transport.value for transport in AuthenticatorTransport}
 # py_webauthn's messages, by the start of each, to the refusal a client can act on. Anything else it
@@ -160,13 +166,16 @@ def _timeout_ms() -> int:
 # --- registration ----------------------------------------------------------------------------------
 
 
-def registration_options(*, user: User, passkey: bool) -> tuple[str, dict[str, Any]]:
+def registration_options(*, user: User, principal: Principal, passkey: bool) -> tuple[str, dict[str, Any]]:
     """A challenge and PublicKeyCredentialCreationOptions for navigator.credentials.create().
 
     A passkey must be discoverable and verify the user (it will sign in alone); a second factor only
     needs to be present. The user's credentials are excluded, so one authenticator registers once.
+    A factor added needs a recent sign-in, at aal2 for a user with a factor (as allauth's
+    reauthentication): an aal1 session must not add a factor of its own holder's choosing.
     """
     _enabled()
+    mfa_services.require_recent_strong_sign_in(user=user, principal=principal)
     conf = passkey_settings()
     existing = list(WebAuthnCredential.objects.filter(user=user).order_by("created_at"))
     user_handle = bytes(existing[0].user_handle) if existing else secrets.token_bytes(_USER_HANDLE_BYTES)
@@ -231,15 +240,22 @@ def registration_verify(*, user: User, challenge_id: str, credential: dict[str, 
     except IntegrityError:
         raise CredentialExists() from None
     emit(AuthEvent.WEBAUTHN_REGISTERED, outcome="success", user_id=user.pk)
+    notice_send(user_id=user.pk, kind="passkey_added" if stored.passkey else "second_factor_added")
     return stored
 
 
-def credential_delete(*, user_id: int, credential_id: int) -> None:
-    """Removes one of the user's credentials (404 for another user's)."""
-    deleted, _ = WebAuthnCredential.objects.filter(pk=credential_id, user_id=user_id).delete()
-    if not deleted:
-        raise WebAuthnCredentialNotFound()
-    emit(AuthEvent.WEBAUTHN_DELETED, outcome="success", user_id=user_id)
+def credential_delete(*, user: User, principal: Principal, credential_id: int) -> None:
+    """Removes one of the user's credentials (404 for another user's), after a recent aal2 sign-in;
+    with the last factor, the recovery codes go too."""
+    mfa_services.require_recent_strong_sign_in(user=user, principal=principal)
+    with transaction.atomic():
+        stored = WebAuthnCredential.objects.filter(pk=credential_id, user=user).first()
+        if stored is None:
+            raise WebAuthnCredentialNotFound()
+        stored.delete()
+        mfa_services.recovery_codes_prune(user_id=user.pk)
+    emit(AuthEvent.WEBAUTHN_DELETED, outcome="success", user_id=user.pk)
+    notice_send(user_id=user.pk, kind="passkey_removed" if stored.passkey else "second_factor_removed")
 
 
 # --- assertion: the seam for mfa (a second factor, reauthentication) and passkey sign-in --------------
@@ -356,13 +372,13 @@ def passkey_sign_in(
     *, challenge_id: str, credential: dict[str, Any], user_agent: str = "", ip: str | None = None
 ) -> TokenPair:
     """A token pair for a discoverable credential that verified its user: possession and a PIN or
-    biometrics, two factors in one gesture."""
+    biometrics, two factors in one gesture (`mfa`, aal2: the sign-in gate asks for no second step)."""
     verified = assertion_verify(challenge_id=challenge_id, credential=credential, user=None)
     user = verified.user
     if not user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.")
+        raise AccountDisabled(_("An administrator has disabled this account."))
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="passkey", user_id=user.pk)
-    # sign-in: amr ["hwk"|"swk", "user"]
-    return session_start(user=user, user_agent=user_agent, ip=ip)
+    amr = [*verified.amr, AMR_MULTI_FACTOR] if verified.user_verified else list(verified.amr)
+    return mfa_services.sign_in(user=user, amr=amr, user_agent=user_agent, ip=ip)

@@ -64,3 +64,10 @@ def sign_in(client, device: SoftAuthenticator, **bend):
         "/auth/webauthn",
         json={"challenge_id": started["challenge_id"], "credential": device.get(started["options"], **bend)},
     )
+
+
+def signed_in(client, device: SoftAuthenticator) -> str:
+    """A passkey sign-in's access token: aal2, what a user with a factor needs to add or remove one."""
+    response = sign_in(client, device)
+    assert response.status_code == 200, response.json()
+    return response.json()["access"]

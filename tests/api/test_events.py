@@ -197,8 +197,11 @@ def run_passkey(run: Run, settings, *, access: str) -> tuple[int, int]:
     run.secrets.append(credential["response"]["signature"])
     signed_in = run.post("/auth/webauthn", {"challenge_id": started["challenge_id"], "credential": credential})
     run.keep_tokens(signed_in)
+    # The passkey's session is aal2, which removing a factor needs (the password's is aal1 now).
+    removed = run.post(
+        f"/users/me/webauthn/{registered.json()['id']}", access=signed_in.json()["access"], method="delete"
+    )
     run.post("/auth/logout", {"refresh": signed_in.json()["refresh"]})
-    removed = run.post(f"/users/me/webauthn/{registered.json()['id']}", access=access, method="delete")
     return registered.status_code, removed.status_code
 
 

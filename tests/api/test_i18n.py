@@ -13,9 +13,11 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import User
+from passkeys.models import WebAuthnCredential
 from tests import social_mocks as mocks
 from tests.accounts_helpers import STRONG_PASSWORD
 from tests.conftest import bearer
+from tests.passkeys_helpers import webauthn_on  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +89,21 @@ def test_403_for_an_unverified_address(db):
     body = {"email": "grace@example.com", "password": STRONG_PASSWORD}
     ko = assert_same_problem_in_both(*both("post", "/auth/token", body), 403, "email_unverified")
     assert ko["title"] == "아직 이메일 주소가 확인되지 않았습니다"
+
+
+def test_the_second_factors_problems(user, pair, webauthn_on):  # noqa: F811
+    credential = WebAuthnCredential.objects.create(
+        user=user, credential_id=b"key", credential_id_sha256="0" * 64, public_key=b"cose", user_handle=b"handle"
+    )
+    ko = assert_same_problem_in_both(
+        *both("delete", f"/users/me/webauthn/{credential.pk}", **bearer(pair.access)), 403, "reauthentication_required"
+    )
+    assert ko["methods"] == ["webauthn"]
+    assert "10분" in ko["detail"]
+    ko = assert_same_problem_in_both(
+        *both("post", "/auth/mfa/webauthn/options", {"mfa_token": "x"}), 401, "mfa_token_invalid"
+    )
+    assert ko["title"].startswith("mfa_token이")
 
 
 def test_404_for_an_unknown_url_and_for_another_users_session(pair):

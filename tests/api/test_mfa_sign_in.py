@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def enrolled_by_service(user: User) -> str:
-    secret = services.totp_begin(user_id=user.pk)["secret"]
+    secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
     services.totp_confirm(user_id=user.pk, code=code_now(secret))
     return secret
 

@@ -21,6 +21,7 @@ from tests.passkeys_helpers import (
     register,
     register_options,
     registered,
+    signed_in,
     webauthn_on,  # noqa: F401  (the fixture)
 )
 from tests.webauthn_authenticator import b64url
@@ -75,7 +76,7 @@ def test_registration_stores_the_credential_and_lists_it(client, pair, user, cap
 def test_the_next_options_exclude_registered_credentials_and_keep_the_user_handle(client, pair):
     first = registered(client, pair.access)
 
-    options = register_options(client, pair.access)["options"]
+    options = register_options(client, signed_in(client, first))["options"]
 
     assert [item["id"] for item in options["excludeCredentials"]] == [b64url(first.credential_id)]
     assert options["excludeCredentials"][0]["transports"] == ["internal", "hybrid"]
@@ -85,7 +86,7 @@ def test_the_next_options_exclude_registered_credentials_and_keep_the_user_handl
 def test_the_same_authenticator_twice_is_409(client, pair):
     device = registered(client, pair.access)
 
-    assert_problem(register(client, pair.access, device), 409, "webauthn_credential_exists")
+    assert_problem(register(client, signed_in(client, device), device), 409, "webauthn_credential_exists")
 
 
 def test_a_second_factor_key_without_user_verification_is_no_passkey(client, pair):
@@ -228,7 +229,7 @@ def test_a_malformed_challenge_id_is_refused(client, pair):
 
 
 def test_delete_removes_the_users_credential_only(client, pair, caplog):
-    registered(client, pair.access)
+    access = signed_in(client, registered(client, pair.access))
     mine = WebAuthnCredential.objects.get()
     grace = User.objects.create_user(email="grace@example.com")
     grace_access = session_start(user=grace).access
@@ -236,12 +237,12 @@ def test_delete_removes_the_users_credential_only(client, pair, caplog):
     theirs = WebAuthnCredential.objects.get(user=grace)
 
     assert_problem(
-        client.delete(f"/users/me/webauthn/{theirs.pk}", headers=bearer(pair.access)),
+        client.delete(f"/users/me/webauthn/{theirs.pk}", headers=bearer(access)),
         404,
         "webauthn_credential_not_found",
     )
     with caplog.at_level(logging.INFO, logger="auth.events"):
-        assert client.delete(f"/users/me/webauthn/{mine.pk}", headers=bearer(pair.access)).status_code == 204
+        assert client.delete(f"/users/me/webauthn/{mine.pk}", headers=bearer(access)).status_code == 204
 
     assert list(WebAuthnCredential.objects.values_list("pk", flat=True)) == [theirs.pk]
     assert '"event":"webauthn_deleted"' in caplog.text

@@ -21,6 +21,7 @@ from tests.passkeys_helpers import (
     registered,
     sign_in,
     sign_in_options,
+    signed_in,
     webauthn_on,  # noqa: F401  (the fixture)
 )
 from tests.webauthn_authenticator import b64url
@@ -141,7 +142,7 @@ def test_a_users_second_factor_challenge_cannot_sign_in(client, pair, user):
 
 def test_a_registration_challenge_cannot_sign_in(client, pair):
     device = registered(client, pair.access)
-    started = register_options(client, pair.access)
+    started = register_options(client, signed_in(client, device))
 
     response = client.post(
         "/auth/webauthn", json={"challenge_id": started["challenge_id"], "credential": device.get(started["options"])}
@@ -166,7 +167,8 @@ def test_an_expired_challenge_is_refused(client, pair):
 def test_a_deleted_credential_no_longer_signs_in(client, pair):
     device = registered(client, pair.access)
     credential = WebAuthnCredential.objects.get()
-    assert client.delete(f"/users/me/webauthn/{credential.pk}", headers=bearer(pair.access)).status_code == 204
+    access = signed_in(client, device)
+    assert client.delete(f"/users/me/webauthn/{credential.pk}", headers=bearer(access)).status_code == 204
 
     assert_problem(sign_in(client, device), 401, "webauthn_credential_unknown")
 

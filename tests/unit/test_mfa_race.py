@@ -42,7 +42,7 @@ def all_at_once(calls: list) -> list[object]:
 @pytest.fixture
 def enrolled() -> tuple[User, list[str]]:
     user = User.objects.create_user(email="ada@example.com")
-    secret = services.totp_begin(user_id=user.pk)["secret"]
+    secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
     return user, services.totp_confirm(user_id=user.pk, code=code_now(secret))
 
 

@@ -11,6 +11,7 @@ from core.errors import Problem
 from core.models import User
 from passkeys import services
 from tests.passkeys_helpers import authenticator, webauthn_on  # noqa: F401  (the fixture)
+from tokens.services import access_token_authenticate, session_start
 
 THREADS = 6
 
@@ -39,7 +40,8 @@ def all_at_once(attempt) -> list[object]:
 
 def passkey_of(user: User):
     device = authenticator()
-    challenge_id, options = services.registration_options(user=user, passkey=True)
+    principal = access_token_authenticate(token=session_start(user=user).access)
+    challenge_id, options = services.registration_options(user=user, principal=principal, passkey=True)
     services.registration_verify(user=user, challenge_id=challenge_id, credential=device.create(options), name="Key")
     return device
 
