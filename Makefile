@@ -11,7 +11,7 @@ MYSQL := $(VENV)/.installed-mysql
 # that connects to the database.
 DATABASE_DRIVER := $(if $(filter mysql%,$(DATABASE_URL)),$(MYSQL))
 
-.PHONY: install install-dev install-mysql run test coverage lint format bench bench-scale load screenshots
+.PHONY: install install-dev install-mysql run test coverage lint format messages bench bench-scale load screenshots
 
 $(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# New translatable strings into every app's catalog (empty, to translate), and the .mo files compiled again
+# (docs/i18n.md); Babel, so no GNU gettext needed.
+messages: install-dev
+	$(BIN)/python -m tools.messages update
 
 # This project's hot paths (tools/bench/run.py), then side by side with its peers on SQLite and on
 # PostgreSQL + Redis (tools/bench/side_by_side.py, docs/benchmarks.md), then the flush of 1,000,000 expired

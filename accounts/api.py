@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Body, Router, Status
 
 from accounts import notices, selectors, services
@@ -15,17 +16,20 @@ from accounts.schemas import (
     EmailCodeIn,
     EmailIn,
     IdentitiesOut,
+    MeOut,
     PasswordChangeIn,
     PasswordSignInIn,
     RegisterIn,
     ResetConfirmIn,
     SignedLinkIn,
     SignInOut,
+    UserUpdateIn,
     VerifyEmailIn,
 )
 from accounts.throttling import email_code_throttles, password_throttles, reset_throttles, sign_in_throttles
 from core.clients import client_ip, client_user_agent
 from core.cookies import cookie_get, cookie_set
+from core.languages import request_language
 from core.models import User
 from core.schemas import UserOut, problem_responses
 from tokens import transport
@@ -45,8 +49,13 @@ def _client(request: HttpRequest) -> dict[str, str]:
 )
 def register(request: HttpRequest, body: RegisterIn) -> Status[dict[str, str]]:
     """Signs up with an email and a password; the same answer whether or not the address has an account."""
-    services.account_register(email=body.email, password=body.password, display_name=body.display_name)
-    return Status(202, {"detail": "Check the inbox of the address for a link to continue."})
+    services.account_register(
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        language=request_language(request) if body.language is None else body.language,
+    )
+    return Status(202, {"detail": _("Check the inbox of the address for a link to continue.")})
 
 
 @auth_router.post(
@@ -70,7 +79,7 @@ def email_verify(request: HttpRequest, response: HttpResponse, body: VerifyEmail
 def email_verify_resend(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
     """A new verification link, if the address is waiting for one; the same answer either way."""
     services.account_verification_resend(email=body.email)
-    return Status(202, {"detail": "If the address is waiting for confirmation, a new link is on its way."})
+    return Status(202, {"detail": _("If the address is waiting for confirmation, a new link is on its way.")})
 
 
 @auth_router.post(
@@ -136,7 +145,7 @@ def email_code_confirm(request: HttpRequest, response: HttpResponse, body: Email
 def password_reset(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
     """Emails a link to set a new password, if the address has an account; the same answer either way."""
     services.password_reset_request(email=body.email)
-    return Status(202, {"detail": "If the address has an account, a link to reset its password is on its way."})
+    return Status(202, {"detail": _("If the address has an account, a link to reset its password is on its way.")})
 
 
 @auth_router.post(
@@ -153,18 +162,30 @@ def password_reset_confirm(request: HttpRequest, response: HttpResponse, body: R
     return transport.token_pair_out(request, response, pair)
 
 
-@users_router.get("/me", response={200: UserOut, **problem_responses(401, 429)})
-def me(request: PrincipalRequest) -> User:
-    """The signed-in user's profile (one query)."""
-    return selectors.user_get(user_id=request.auth.user_id)
+@users_router.get("/me", response={200: MeOut, **problem_responses(401, 429)})
+def me(request: PrincipalRequest) -> dict[str, Any]:
+    """The signed-in user's profile (one query), and how this session signed in (from the access token)."""
+    user = selectors.user_get(user_id=request.auth.user_id)
+    claims = request.auth.claims
+    return {
+        **UserOut.from_orm(user).model_dump(),
+        "auth_time": claims.get("auth_time"),
+        "amr": claims.get("amr", []),
+        "acr": claims.get("acr"),
+    }
+
+
+@users_router.patch("/me", response={200: UserOut, **problem_responses(401, 422, 429)})
+def me_update(request: PrincipalRequest, body: UserUpdateIn) -> User:
+    """Changes the display name and/or the language of the user's emails (one of LANGUAGES; "" forgets it)."""
+    return services.user_update(user_id=request.auth.user_id, display_name=body.display_name, language=body.language)
 
 
 @users_router.post("/me/password", response={204: None, **problem_responses(401, 403, 404, 422, 429)})
 def password_change(request: PrincipalRequest, body: PasswordChangeIn) -> Status[None]:
     """Changes the password; every other session of the user ends."""
     services.password_change(
-        user_id=request.auth.user_id,
-        session_id=request.auth.session_id,
+        principal=request.auth,
         current_password=body.current_password,
         new_password=body.new_password,
     )
@@ -177,10 +198,11 @@ def identities(request: PrincipalRequest) -> dict[str, Any]:
     return selectors.identity_list(user_id=request.auth.user_id)
 
 
-@users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 404, 409, 429)})
+@users_router.delete("/me/identities/{identity_id}", response={204: None, **problem_responses(401, 403, 404, 409, 429)})
 def identity_delete(request: PrincipalRequest, identity_id: int) -> Status[None]:
-    """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in)."""
-    services.identity_remove(user_id=request.auth.user_id, identity_id=identity_id)
+    """Unlinks an identity (409 `last_sign_in_method` if it is the only way to sign in); needs a recent sign-in
+    (403 `reauthentication_required`)."""
+    services.identity_remove(principal=request.auth, identity_id=identity_id)
     return Status(204, None)
 
 
@@ -188,9 +210,7 @@ def identity_delete(request: PrincipalRequest, identity_id: int) -> Status[None]
 def account_delete(request: PrincipalRequest, body: AccountDeleteIn | None = None) -> Status[None]:
     """Deletes the account: its identities (unlinked at Kakao too), sessions and the user. Needs a recent sign-in
     (ACCOUNTS_RECENT_SIGN_IN_MINUTES) or the current password."""
-    services.account_delete(
-        user_id=request.auth.user_id, session_id=request.auth.session_id, password=body.password if body else None
-    )
+    services.account_delete(principal=request.auth, password=body.password if body else None)
     return Status(204, None)
 
 
@@ -198,9 +218,7 @@ def account_delete(request: PrincipalRequest, body: AccountDeleteIn | None = Non
 def email_change(request: PrincipalRequest, body: EmailChangeIn) -> Status[dict[str, str]]:
     """Asks to change the address (recent sign-in): a link to the new one, a cancel link to the current one.
     The same answer for an address another account holds (which is told instead)."""
-    services.email_change_request(
-        user_id=request.auth.user_id, session_id=request.auth.session_id, new_email=body.new_email
-    )
+    services.email_change_request(principal=request.auth, new_email=body.new_email)
     return Status(202, {"detail": "Open the link emailed to the new address to confirm it."})
 
 

@@ -1,12 +1,14 @@
 """Why an account request was refused. core.problems renders each as problem+json."""
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import NotFound, Problem
 from core.events import AuthEvent
 
 
 class PasswordLoginDisabled(NotFound):
     code = "password_login_disabled"
-    title = "Email and password sign-in is turned off (AUTH_PASSWORD_LOGIN=0)"
+    title = _("Email and password sign-in is turned off (AUTH_PASSWORD_LOGIN=0)")
 
 
 class CredentialsInvalid(Problem):
@@ -14,14 +16,14 @@ class CredentialsInvalid(Problem):
 
     status = 401
     code = "credentials_invalid"
-    title = "The email or the password is wrong"
+    title = _("The email or the password is wrong")
     event = AuthEvent.SIGN_IN
 
 
 class EmailUnverified(Problem):
     status = 403
     code = "email_unverified"
-    title = "The email address has not been verified yet"
+    title = _("The email address has not been verified yet")
     event = AuthEvent.SIGN_IN
 
 
@@ -30,13 +32,13 @@ class PasswordInvalid(Problem):
 
     status = 422
     code = "password_invalid"
-    title = "The password does not meet the password rules"
+    title = _("The password does not meet the password rules")
 
 
 class PasswordIncorrect(Problem):
     status = 403
     code = "password_incorrect"
-    title = "The current password is wrong"
+    title = _("The current password is wrong")
 
 
 class PasswordRequired(Problem):
@@ -44,42 +46,42 @@ class PasswordRequired(Problem):
 
     status = 403
     code = "password_required"
-    title = "Give the account's password to confirm the address"
+    title = _("Give the account's password to confirm the address")
 
 
 class LinkInvalid(Problem):
     code = "link_invalid"
-    title = "The link is invalid, expired or already used"
+    title = _("The link is invalid, expired or already used")
     event = AuthEvent.SIGN_IN
 
 
 class ReauthenticationRequired(Problem):
     status = 403
     code = "reauthentication_required"
-    title = "Sign in again or give the current password"
+    title = _("Sign in again or give the current password")
 
 
 class IdentityNotFound(NotFound):
     code = "identity_not_found"
-    title = "No such identity on this account"
+    title = _("No such identity on this account")
 
 
 class LastSignInMethod(Problem):
     status = 409
     code = "last_sign_in_method"
-    title = "This is the account's only way to sign in"
+    title = _("This is the account's only way to sign in")
 
 
 class EmailUnavailable(Problem):
     status = 503
     code = "email_unavailable"
-    title = "The email could not be sent"
+    title = _("The email could not be sent")
 
 
 class NoticeKindUnknown(Problem):
     status = 422
     code = "notice_kind_unknown"
-    title = "No such kind of security notice"
+    title = _("No such kind of security notice")
 
 
 class CodeInvalid(Problem):
@@ -87,7 +89,7 @@ class CodeInvalid(Problem):
 
     status = 401
     code = "email_code_invalid"
-    title = "The code is wrong, expired or already used"
+    title = _("The code is wrong, expired or already used")
     event = AuthEvent.SIGN_IN
 
 
@@ -96,4 +98,4 @@ class EmailInUse(Problem):
 
     status = 409
     code = "email_in_use"
-    title = "Another account has taken this address since the change was asked for"
+    title = _("Another account has taken this address since the change was asked for")

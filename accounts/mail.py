@@ -10,6 +10,9 @@ memory (django.core.mail.outbox) in tests. They leave through the task queue
 address with an account and one without, and the worker decides whether anything is sent,
 so neither the answer nor its timing tells which (no enumeration). A failure to send is the
 task's to log and retry.
+
+Each email is in its user's language (User.language, set at sign-up and changeable), else in
+LANGUAGE_CODE: the worker has no request to take one from (docs/i18n.md).
 """
 
 import re
@@ -22,29 +25,37 @@ from django.core.cache import cache
 from django.core.mail import EmailMessage, send_mail
 from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import codes
 from accounts.conf import account_settings
 from accounts.links import email_change_cancel_link, email_change_link, reset_password_link, verify_email_link
+from core.errors import Text
 from core.models import User
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
-def _send(*, user: User, kind: str, subject: "StrOrPromise", context: dict, address: str | None = None) -> None:
-    """The `kind` email to the user, at their address or at `address` (an email change's other one)."""
+def _send(*, user: User, kind: str, subject: Text, context: dict, address: str | None = None) -> None:
+    """The `kind` email, in the user's language, to their address or to `address` (an email change's other one)."""
     to = address or user.email
     # Every caller found the user by an email address, or names one; social-only users may have none.
     assert to is not None, "emails go only to users found by their address"
-    body = render_to_string(f"accounts/email/{kind}.txt", {"user": user, **context})
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+    # A language since removed from LANGUAGES falls back to LANGUAGE_CODE, as an unknown one does.
+    language = user.language if user.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with translation.override(language):
+        body = render_to_string(f"accounts/email/{kind}.txt", {"user": user, **context})
+        send_mail(str(subject), body, settings.DEFAULT_FROM_EMAIL, [to])
 
 
 def verify_email_send(*, user: User) -> None:
     _send(
-        user=user, kind="verify_email", subject="Confirm your email address", context={"link": verify_email_link(user)}
+        user=user,
+        kind="verify_email",
+        subject=_("Confirm your email address"),
+        context={"link": verify_email_link(user)},
     )
 
 
@@ -53,13 +64,15 @@ def sign_up_attempt_send(*, user: User) -> None:
     _send(
         user=user,
         kind="sign_up_attempt",
-        subject="Someone tried to sign up with your email address",
+        subject=_("Someone tried to sign up with your email address"),
         context={"link": reset_password_link(user)},
     )
 
 
 def reset_password_send(*, user: User) -> None:
-    _send(user=user, kind="reset_password", subject="Reset your password", context={"link": reset_password_link(user)})
+    _send(
+        user=user, kind="reset_password", subject=_("Reset your password"), context={"link": reset_password_link(user)}
+    )
 
 
 # Each email by kind: whether the user of the address is (still) to get it when the worker runs, and how.

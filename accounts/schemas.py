@@ -3,7 +3,8 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from core.schemas import OptionalFieldsIn, PrintableText
+from core.models import DISPLAY_NAME_MAX_LENGTH
+from core.schemas import Language, OptionalFieldsIn, PrintableText, UserOut
 from tokens.schemas import TokenPairOut
 
 # Long enough for any passphrase; short enough that hashing it costs nothing extra.
@@ -14,7 +15,10 @@ _EMAIL = Field(min_length=3, max_length=254, examples=["ada@example.com"])
 class RegisterIn(Schema):
     email: str = _EMAIL
     password: str = _PASSWORD
-    display_name: PrintableText = Field("", max_length=150)
+    display_name: PrintableText = Field("", max_length=DISPLAY_NAME_MAX_LENGTH)
+    language: Language | None = Field(
+        None, description="The language of the account's emails; by default the request's (Accept-Language)."
+    )
 
 
 class EmailIn(Schema):
@@ -75,6 +79,13 @@ class IdentitiesOut(Schema):
     identities: list[IdentityOut]
 
 
+class UserUpdateIn(OptionalFieldsIn):
+    """Only the fields sent change."""
+
+    display_name: PrintableText | None = Field(None, max_length=DISPLAY_NAME_MAX_LENGTH)
+    language: Language | None = None
+
+
 class AccountDeleteIn(OptionalFieldsIn):
     password: str | None = Field(None, max_length=1024, description="Needed unless the sign-in was recent.")
 
@@ -97,3 +108,11 @@ class SignedLinkIn(Schema):
 
     uid: str = Field(min_length=1, max_length=64)
     token: str = Field(min_length=1, max_length=1024)
+
+
+class MeOut(UserOut):
+    """The profile, and how this access token's session signed in (its claims: docs/mfa.md)."""
+
+    auth_time: int | None = Field(description="When the user last proved who they are (epoch seconds).")
+    amr: list[str] = Field(description="RFC 8176 methods of that proof, e.g. pwd, fed, otp, mfa.")
+    acr: str | None = Field(description="aal1, or aal2 after a second factor.")

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.conf import account_settings
 from core.models import User
 from social.selectors import social_account_list
@@ -12,7 +14,7 @@ def user_get(*, user_id: int) -> User:
     """The user behind a principal: one query. A deleted or deactivated user ends the token's use."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise TokenRevoked("The user of this token no longer exists or is disabled.")
+        raise TokenRevoked(_("The user of this token no longer exists or is disabled."))
     return user
 
 

@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import check_password, get_hasher, make_passwor
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import codes, devices, links
 from accounts.conf import account_settings
@@ -32,9 +33,9 @@ from accounts.errors import (
     PasswordInvalid,
     PasswordLoginDisabled,
     PasswordRequired,
-    ReauthenticationRequired,
 )
 from accounts.notices import notice_send
+from accounts.passwords import password_prove
 from accounts.selectors import password_is_a_way_in, user_get
 from accounts.signals import session_kept
 from accounts.tasks import account_email_deliver, email_change_deliver, email_code_deliver
@@ -44,13 +45,14 @@ from core.errors import AccountDisabled
 from core.events import AuthEvent, email_target, emit
 from core.models import DISPLAY_NAME_MAX_LENGTH, User
 from core.transactions import retry_on_conflict
+from mfa import services as mfa_services
+from mfa.services import AMR_OTP, AMR_PASSWORD, require_recent_strong_sign_in
 from social import services as social_services
 from social.selectors import social_account_list
 from social.services.accounts import unverified_account_claim
 from tokens.errors import TokenRevoked
 from tokens.models import Session, SessionEndReason
-from tokens.selectors import session_started_at
-from tokens.services import TokenPair, access_token_authenticate, session_end_all, session_start
+from tokens.services import Principal, TokenPair, access_token_authenticate, session_end_all
 from webhooks.events import EventType, identity_data, user_data
 from webhooks.services import event_publish
 
@@ -65,7 +67,7 @@ def _password_validate(password: str, *, user: User) -> None:
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
-        raise PasswordInvalid("See `errors` for what the password lacks.", errors=list(exc.messages)) from None
+        raise PasswordInvalid(_("See `errors` for what the password lacks."), errors=list(exc.messages)) from None
 
 
 @functools.cache
@@ -84,18 +86,19 @@ def _user_by_email(email: str) -> User | None:
     return User.objects.filter(email=address).first() if address else None
 
 
-def account_register(*, email: str, password: str, display_name: str = "") -> None:
+def account_register(*, email: str, password: str, display_name: str = "", language: str = "") -> None:
     """Signs an address up, or tells its owner someone tried; the caller cannot tell which.
 
     A new address gets an account with an unverified email and a verification link. An
     address that has an account, verified or not, gets no new password: its owner gets an
     email saying someone tried to sign up, with a link to set a password. So a sign-up
     never changes an existing account, and an attacker's password on an address waits,
-    unusable, until whoever reads that inbox confirms it or replaces it.
+    unusable, until whoever reads that inbox confirms it or replaces it. `language`, that of
+    a new account's emails, leaves an existing one's alone too.
     """
     _password_login_required()
     address = canonical_email(email)
-    draft = User(email=address, display_name=display_name[:DISPLAY_NAME_MAX_LENGTH])
+    draft = User(email=address, display_name=display_name[:DISPLAY_NAME_MAX_LENGTH], language=language)
     _password_validate(password, user=draft)
     draft.set_password(password)  # Hashed whatever follows: the same work for every address.
     existing = User.objects.filter(email=address).first()
@@ -133,15 +136,29 @@ def account_email_verify(
     _password_login_required()
     user = links.link_user(uid=uid, token=token, generator=links.email_verification_tokens)
     if password is not None:
-        _password_prove(user, password)
+        password_prove(user, password)
     elif access is None or access_token_authenticate(token=access).user_id != user.pk:
-        raise PasswordRequired("Open the link in the browser you signed up in and give the password you chose.")
+        raise PasswordRequired(_("Open the link in the browser you signed up in and give the password you chose."))
     user.email_verified = True
     user.last_login = timezone.now()
     user.save(update_fields=["email_verified", "last_login"])
     event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email_verified",)))
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_link", user_id=user.pk)
-    return session_start(user=user, user_agent=user_agent, ip=ip)
+    # The link proves the inbox, the password or the bearer token the account: the password is the
+    # factor RFC 8176 names; a bearer's own sign-in is not carried over (docs/mfa.md).
+    return mfa_services.sign_in(user=user, amr=[AMR_PASSWORD], user_agent=user_agent, ip=ip)
+
+
+def user_update(*, user_id: int, display_name: str | None = None, language: str | None = None) -> User:
+    """Changes the fields given (None: unchanged) and answers the user: two queries."""
+    user = user_get(user_id=user_id)
+    changes = {"display_name": display_name, "language": language}
+    fields = [name for name, value in changes.items() if value is not None]
+    for name in fields:
+        setattr(user, name, changes[name])
+    if fields:
+        user.save(update_fields=fields)
+    return user
 
 
 def account_verification_resend(*, email: str) -> None:
@@ -196,13 +213,13 @@ def account_password_sign_in(
         sign_in_failures.record(counted_as)
         raise CredentialsInvalid(target=target)
     if not user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.", target=target)
+        raise AccountDisabled(_("An administrator has disabled this account."), target=target)
     if not user.email_verified:
-        raise EmailUnverified("Open the link emailed at sign-up, or ask for a new one.", target=target)
+        raise EmailUnverified(_("Open the link emailed at sign-up, or ask for a new one."), target=target)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
-    tokens = session_start(user=user, user_agent=user_agent, ip=ip)
+    tokens = mfa_services.sign_in(user=user, amr=[AMR_PASSWORD], user_agent=user_agent, ip=ip)
     return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, ip=ip))
 
 
@@ -238,66 +255,44 @@ def password_reset_confirm(
         event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email_verified",)))
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password_reset", user_id=user.pk)
     notice_send(user_id=user.pk, kind="password_changed")
-    return session_start(user=user, user_agent=user_agent, ip=ip)
+    # The emailed link is the proof: a one-time secret sent out of band (RFC 8176 `otp`); a user
+    # with a second factor must prove it still, or a stolen inbox would be a stolen account.
+    return mfa_services.sign_in(user=user, amr=[AMR_OTP], user_agent=user_agent, ip=ip)
 
 
-def _password_prove(user: User, password: str) -> None:
-    """PasswordIncorrect unless `password` is the account's. Wrong guesses count per account
-    (sign_in_failures, apart from the sign-in's own counts): whoever holds a stolen access token
-    or a verification link cannot guess on without limit (429 once spent)."""
-    counted_as = f"account:{user.pk}"
-    sign_in_failures.check(counted_as)
-    if not user.has_usable_password() or not user.check_password(password):
-        sign_in_failures.record(counted_as)
-        raise PasswordIncorrect("The password is not this account's.")
-
-
-def _signed_in_recently(session_id: uuid.UUID) -> bool:
-    started_at = session_started_at(session_id=session_id)
-    return started_at is not None and timezone.now() - started_at <= account_settings().recent_sign_in
-
-
-def _reauthenticate(user: User, *, session_id: uuid.UUID, password: str | None) -> None:
-    """The current password if one is given (or the user has one and asks to change it), else a recent sign-in."""
-    if password is not None:
-        _password_prove(user, password)
-        return
-    if not _signed_in_recently(session_id):
-        minutes = int(account_settings().recent_sign_in.total_seconds() // 60)
-        raise ReauthenticationRequired(f"Give the current password, or sign in again (within {minutes} minutes).")
-
-
-def password_change(*, user_id: int, session_id: uuid.UUID, current_password: str | None, new_password: str) -> None:
+def password_change(*, principal: Principal, current_password: str | None, new_password: str) -> None:
     """Sets a new password and ends every other session of the user.
 
     A user who has a password proves it; one who has none yet (signed up with a provider)
-    must have signed in recently.
+    must have signed in recently; one with a second factor must also have proven it recently
+    (mfa.services.require_recent_strong_sign_in).
     """
     _password_login_required()
-    user = user_get(user_id=user_id)
+    user = user_get(user_id=principal.user_id)
     if user.has_usable_password() and current_password is None:
-        raise PasswordIncorrect("Give the current password.")
-    _reauthenticate(user, session_id=session_id, password=current_password)
+        raise PasswordIncorrect(_("Give the current password."))
+    require_recent_strong_sign_in(user=user, principal=principal, password=current_password)
     _password_validate(new_password, user=user)
     user.set_password(new_password)
-    with session_kept(session_id):  # accounts.signals ends the others
+    with session_kept(principal.session_id):  # accounts.signals ends the others
         user.save(update_fields=["password"])
     notice_send(user_id=user.pk, kind="password_changed")
 
 
 @retry_on_conflict
-def identity_remove(*, user_id: int, identity_id: int) -> None:
-    """Unlinks one of the user's identities, unless it is their last way to sign in."""
+def identity_remove(*, principal: Principal, identity_id: int) -> None:
+    """Unlinks one of the user's identities, unless it is their last way to sign in; needs a recent sign-in."""
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        user = User.objects.select_for_update().filter(pk=principal.user_id, is_active=True).first()
         if user is None:
-            raise TokenRevoked("The user of this token no longer exists or is disabled.")
+            raise TokenRevoked(_("The user of this token no longer exists or is disabled."))
+        require_recent_strong_sign_in(user=user, principal=principal)
         identities = social_account_list(user_id=user.pk)
         providers = {identity.pk: identity.provider for identity in identities}
         if identity_id not in providers:
             raise IdentityNotFound()
         if len(identities) == 1 and not password_is_a_way_in(user):
-            raise LastSignInMethod("Set a password or link another provider first.")
+            raise LastSignInMethod(_("Set a password or link another provider first."))
         social_services.social_account_delete(account_id=identity_id)
         event_publish(
             EventType.IDENTITY_UNLINKED,
@@ -307,16 +302,17 @@ def identity_remove(*, user_id: int, identity_id: int) -> None:
     notice_send(user_id=user.pk, kind="identity_unlinked", provider=providers[identity_id])
 
 
-def account_delete(*, user_id: int, session_id: uuid.UUID, password: str | None) -> None:
-    """Deletes the user, their identities and sessions, after a recent sign-in or the password.
+def account_delete(*, principal: Principal, password: str | None) -> None:
+    """Deletes the user, their identities and sessions, after a recent sign-in or the password
+    (and, for a user with a second factor, a recent one at aal2).
 
     Identities at providers that allow it are unlinked there first (Kakao, with
     SOCIAL_KAKAO_ADMIN_KEY); if that fails nothing is deleted, and the request can be
     repeated. Deleting the user ends their sessions (accounts.signals) and deletes the
     identities with it.
     """
-    user = user_get(user_id=user_id)
-    _reauthenticate(user, session_id=session_id, password=password)
+    user = user_get(user_id=principal.user_id)
+    require_recent_strong_sign_in(user=user, principal=principal, password=password)
     social_services.social_accounts_revoke(user_id=user.pk)
     if user.email:  # the notice's address is read now: the deletion takes the user's row and choices with it
         notice_send(user_id=user.pk, kind="account_deleted", address=user.email)
@@ -372,8 +368,8 @@ def email_code_sign_in(
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_code", user_id=user.pk)
-    # sign-in: amr ["otp"]
-    tokens = session_start(user=user, user_agent=user_agent, ip=ip)
+    # A one-time secret sent out of band (RFC 8176 `otp`): a user with a second factor must prove it still.
+    tokens = mfa_services.sign_in(user=user, amr=[AMR_OTP], user_agent=user_agent, ip=ip)
     if created:  # an account's first sign-in is no news to its owner
         return SignIn(tokens=tokens, device_token=devices.device_token_issue(user_id=user.pk))
     device = devices.device_token_read(device_token)
@@ -383,19 +379,17 @@ def email_code_sign_in(
 # --- changing the email ---------------------------------------------------------------------
 
 
-def email_change_request(*, user_id: int, session_id: uuid.UUID, new_email: str) -> None:
+def email_change_request(*, principal: Principal, new_email: str) -> None:
     """Emails a confirmation link to the new address and a cancel link to the current one (the worker).
 
     An address another account holds gets a note instead, after the same answer: the caller
-    cannot tell. Needs a recent sign-in, as other sensitive actions.
+    cannot tell. Needs a recent (and, with a second factor, strong) sign-in, as other sensitive actions.
     """
-    user = user_get(user_id=user_id)
-    if not _signed_in_recently(session_id):
-        minutes = int(account_settings().recent_sign_in.total_seconds() // 60)
-        raise ReauthenticationRequired(f"Sign in again (within {minutes} minutes) to change the email address.")
+    user = user_get(user_id=principal.user_id)
+    require_recent_strong_sign_in(user=user, principal=principal)
     address = canonical_email(new_email)
     if address != user.email:
-        email_change_deliver.enqueue(user_id=user.pk, session_id=str(session_id), new_address=address)
+        email_change_deliver.enqueue(user_id=user.pk, session_id=str(principal.session_id), new_address=address)
 
 
 def _session_live(session_id: uuid.UUID) -> bool:

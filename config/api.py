@@ -9,6 +9,8 @@ from core.api import router as health_router
 from core.openapi import ProblemNinjaAPI
 from core.parsers import JSONParser
 from core.renderers import JSONRenderer
+from mfa.api import auth_router as mfa_auth_router
+from mfa.api import users_router as mfa_users_router
 from passkeys.api import auth_router as passkeys_auth_router
 from passkeys.api import users_router as passkeys_users_router
 from social.api import router as social_router
@@ -56,6 +58,8 @@ api.add_router("/auth/social", social_router)
 api.add_router("/auth", accounts_auth_router)
 api.add_router("/auth", social_webhooks_router)
 api.add_router("/users", users_router)
+api.add_router("/auth", mfa_auth_router)
+api.add_router("/users", mfa_users_router)
 api.add_router("/auth", passkeys_auth_router)
 api.add_router("/users", passkeys_users_router)
 

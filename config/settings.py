@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tokens",
     "social",
     "accounts",
+    "mfa",
     "devidp",
     "web",
     "passkeys",
@@ -53,6 +54,11 @@ MIDDLEWARE = [
     "core.middleware.RequestContextMiddleware",
     # Where a request begins and ends for the database bulkhead (core/bulkhead.py).
     "core.bulkhead.BulkheadMiddleware",
+    # The language of every answer (docs/i18n.md): Accept-Language (or the page's language cookie)
+    # picks it, and Content-Language and Vary: Accept-Language go out. Outside every middleware that
+    # answers with a problem (CORS, ApiProblem, Outage), so those speak it too; sessions are not
+    # needed, Django 5 reads no language from them.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files with DEBUG off too (the sign-in page, /api/docs): see STATIC_URL below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -219,7 +225,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# English, and what a user or a request falls back to. Adding a language: docs/i18n.md.
+LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -267,6 +274,8 @@ API_THROTTLE_RATES = {
     # /admin/login/ per client IP and per username (core.admin).
     "admin_login": env_str("API_THROTTLE_ADMIN_LOGIN", "10/min"),
     "admin_login_username": env_str("API_THROTTLE_ADMIN_LOGIN_USERNAME", "10/hour"),
+    # Wrong second-factor codes (TOTP, recovery) per user, whatever the client or mfa_token (mfa.services).
+    "mfa": env_str("API_THROTTLE_MFA", "10/15min"),
 }
 # Per-IP limits count an IPv6 client by its network of this many bits: a subscriber picks any
 # address of its /64 (core.clients.client_network). 128: per address.
@@ -535,3 +544,12 @@ if not DEBUG:
         jwt_algorithm=JWT_ALGORITHM,
         jwt_signing_key=JWT_SIGNING_KEY,
     )
+
+# --- mfa: read through mfa.conf.mfa_settings() (docs/mfa.md) ---------------------------
+# Whose sign-in must enrol a second factor before it gets tokens: off, staff or all.
+AUTH_MFA_REQUIRED = env_str("AUTH_MFA_REQUIRED", "off")
+# The issuer an authenticator app shows beside the account.
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Auth backend")
+# Seconds an mfa_token (the second step of a sign-in) lives, and the wrong codes it survives.
+MFA_TOKEN_TTL = env_int("MFA_TOKEN_TTL", 300)
+MFA_TOKEN_MAX_FAILURES = env_int("MFA_TOKEN_MAX_FAILURES", 5)

@@ -11,6 +11,7 @@ is where look-alike addresses hide (`adm\u0131n@`, with a dotless i, is not `adm
 import idna
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import Problem
 
@@ -21,27 +22,30 @@ EMAIL_MAX_LENGTH = 254
 class EmailInvalid(Problem):
     status = 422
     code = "email_invalid"
-    title = "The email address is not valid"
+    title = _("The email address is not valid")
 
 
 def canonical_email(address: str) -> str:
     """`address` in canonical form, or EmailInvalid."""
     local, at, domain = address.strip().rpartition("@")
     if not at or not local or not domain:
-        raise EmailInvalid("An email address has the form name@domain.")
+        raise EmailInvalid(_("An email address has the form name@domain."))
     if not local.isascii():
-        raise EmailInvalid("The part before the @ must be ASCII.")
+        raise EmailInvalid(_("The part before the @ must be ASCII."))
     if '"' in local or "\\" in local:
         # A quoted local part ("owner"@) is another spelling of the same mailbox: one address, one account.
-        raise EmailInvalid("The part before the @ cannot be quoted.")
+        raise EmailInvalid(_("The part before the @ cannot be quoted."))
     try:
         ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
     except idna.IDNAError:
-        raise EmailInvalid("The domain is not a valid host name.") from None
+        raise EmailInvalid(_("The domain is not a valid host name.")) from None
     canonical = f"{local.lower()}@{ascii_domain}"
     if len(canonical) > EMAIL_MAX_LENGTH:
         # Checked on the stored form: an internationalised domain grows in punycode.
-        raise EmailInvalid(f"The address is longer than {EMAIL_MAX_LENGTH} characters once its domain is encoded.")
+        raise EmailInvalid(
+            _("The address is longer than %(limit)s characters once its domain is encoded.")
+            % {"limit": EMAIL_MAX_LENGTH}
+        )
     try:
         validate_email(canonical)
     except ValidationError:

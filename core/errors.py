@@ -3,21 +3,31 @@
 Services raise subclasses; core.problems renders each as an RFC 9457 problem+json body
 `{type, title, status, detail, code, ...extra}`. Subclasses set `code`, `status` and
 `title` at class level, so the code is a stable contract and the detail can vary.
+
+Titles and details are lazy translations (docs/i18n.md): core.problems renders them in the
+request's language; `code` and every other field stay the same in every language.
 """
 
 from typing import Any, ClassVar
 
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from core.events import AuthEvent
+
+# What a title or a detail is: plain text, or a lazy translation rendered with the response.
+Text = str | Promise
 
 
 class Problem(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[Text] = _("Bad request")
     # Set on errors that are auth events: core.problems logs them as such, the code as outcome.
     event: ClassVar[AuthEvent | None] = None
 
-    def __init__(self, detail: str | None = None, *, target: str | None = None, **extra: Any) -> None:
+    def __init__(self, detail: Text | None = None, *, target: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.title
         # For the event log only (core.events.email_target), never the response: which account it was.
         self.target = target
@@ -27,17 +37,20 @@ class Problem(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    def finish_response(self, request: HttpRequest, response: HttpResponse) -> None:
+        """Changes the rendered response beyond its headers (a cookie that needs the request)."""
+
 
 class NotFound(Problem):
     status = 404
     code = "not_found"
-    title = "Not found"
+    title = _("Not found")
 
 
 class ServiceUnavailable(Problem):
     status = 503
     code = "service_unavailable"
-    title = "A backing service is unavailable"
+    title = _("A backing service is unavailable")
 
 
 class AccountDisabled(Problem):
@@ -45,7 +58,7 @@ class AccountDisabled(Problem):
 
     status = 403
     code = "account_disabled"
-    title = "This account is disabled"
+    title = _("This account is disabled")
     event = AuthEvent.SIGN_IN
 
 
@@ -54,9 +67,9 @@ class TooManyFailures(Problem):
 
     status = 429
     code = "throttled"
-    title = "Too many failed attempts; try again later"
+    title = _("Too many failed attempts; try again later")
 
-    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
+    def __init__(self, detail: Text | None = None, *, retry_after: int, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
 
@@ -67,4 +80,4 @@ class TooManyFailures(Problem):
 class UnsupportedMediaType(Problem):
     status = 415
     code = "unsupported_media_type"
-    title = "The request body must be application/json"
+    title = _("The request body must be application/json")

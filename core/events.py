@@ -38,6 +38,14 @@ class AuthEvent(StrEnum):
     WEBAUTHN_REGISTERED = "webauthn_registered"
     WEBAUTHN_DELETED = "webauthn_deleted"
     WEBAUTHN_ASSERTION = "webauthn_assertion"
+    # The second factor (mfa): `method` says which (totp, recovery_code, password); never a code.
+    MFA_REQUIRED = "mfa_required"
+    MFA_VERIFY = "mfa_verify"
+    MFA_FACTOR_ADDED = "mfa_factor_added"
+    MFA_FACTOR_REMOVED = "mfa_factor_removed"
+    MFA_RECOVERY_CODES_CREATED = "mfa_recovery_codes_created"
+    MFA_RESET = "mfa_reset"
+    REAUTHENTICATE = "reauthenticate"
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ def emit(
     sessions_ended: int | None = None,
     scope: str | None = None,
     target: str | None = None,
+    method: str | None = None,
 ) -> None:
     """Logs one event; `outcome` is "success", what happened instead, or a problem's code."""
     context = _request_context.get()
@@ -97,6 +106,7 @@ def emit(
         "sessions_ended": sessions_ended,
         "scope": scope,
         "target": target,
+        "method": method,
     }
     line = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.http import parse_header_parameters
+from django.utils.translation import gettext_lazy as _
 
 from core import events
 from core.clients import client_ip
@@ -52,7 +53,9 @@ class ApiProblemMiddleware:
         if charset and charset.lower() not in READABLE_CHARSETS:
             # Django would decode the form with it (UTF-16, or a codec that is no text encoding at all:
             # a 500); JSON is UTF-8 by definition (RFC 8259), and so is every form this API reads.
-            response = problem_from(UnsupportedMediaType(f"Send the body in UTF-8, not {charset}."))
+            response = problem_from(
+                UnsupportedMediaType(_("Send the body in UTF-8, not %(charset)s.") % {"charset": charset})
+            )
         else:
             response = self.get_response(request)
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith(

@@ -53,6 +53,8 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
 # Named so that code trimming a provider's profile to fit says which limit it trims to.
 DISPLAY_NAME_MAX_LENGTH = 150
 AVATAR_URL_MAX_LENGTH = 1000
+# A language code of settings.LANGUAGES ("ko", "en", "zh-hans", ...).
+LANGUAGE_MAX_LENGTH = 16
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -67,6 +69,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified = models.BooleanField(default=False)
     display_name = models.CharField(max_length=DISPLAY_NAME_MAX_LENGTH, blank=True)
     avatar_url = models.URLField(max_length=AVATAR_URL_MAX_LENGTH, blank=True)
+    # The language of the emails to the user (accounts.mail), one of settings.LANGUAGES; blank: not known,
+    # the emails go in LANGUAGE_CODE. No `choices`: adding a language must not need a migration.
+    language = models.CharField(max_length=LANGUAGE_MAX_LENGTH, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)

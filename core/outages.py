@@ -18,11 +18,12 @@ import time
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.errors import ServiceUnavailable
+from core.errors import ServiceUnavailable, Text
 from core.http import GetResponse
 from core.problems import problem_from
 
@@ -43,11 +44,18 @@ RETRY_AFTER_SECONDS = 5
 LOG_WINDOW_SECONDS = 30.0
 
 
+# By dependency (dependency_of), a sentence each: a word spliced into one would not translate.
+_UNREACHABLE = {
+    "database": _("The database cannot be reached; retry later."),
+    "cache": _("The cache cannot be reached; retry later."),
+}
+
+
 class DependencyUnavailable(ServiceUnavailable):
     """The database or the cache failed while serving the request."""
 
-    def __init__(self, dependency: str, detail: str | None = None) -> None:
-        super().__init__(detail or f"The {dependency} cannot be reached; retry later.", dependency=dependency)
+    def __init__(self, dependency: str, detail: Text | None = None) -> None:
+        super().__init__(detail or _UNREACHABLE[dependency], dependency=dependency)
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -61,7 +69,7 @@ class DatabaseBusy(DependencyUnavailable):
     """
 
     def __init__(self) -> None:
-        super().__init__("database", "Too many requests are waiting on the database; retry later.")
+        super().__init__("database", _("Too many requests are waiting on the database; retry later."))
 
 
 def dependency_of(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.http import parse_header_parameters
+from django.utils.translation import gettext_lazy as _
 from ninja.parser import Parser
 
 from core.errors import UnsupportedMediaType
@@ -21,7 +22,13 @@ JSON_MEDIA_TYPE = "application/json"
 
 class JSONParser(Parser):
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        media_type, _ = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+        media_type, _params = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+        if not media_type:
+            raise UnsupportedMediaType(
+                _("Send the body as %(expected)s, with its Content-Type.") % {"expected": JSON_MEDIA_TYPE}
+            )
         if media_type != JSON_MEDIA_TYPE:
-            raise UnsupportedMediaType(f"Send the body as {JSON_MEDIA_TYPE}, not {media_type or 'without a type'}.")
+            raise UnsupportedMediaType(
+                _("Send the body as %(expected)s, not %(sent)s.") % {"expected": JSON_MEDIA_TYPE, "sent": media_type}
+            )
         return super().parse_body(request)

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import ServiceUnavailable
 from core.outages import RETRY_AFTER_SECONDS, outage_log
@@ -30,7 +31,7 @@ _PROBES: dict[str, Callable[[], None]] = {"database": _database_probe, "cache": 
 
 
 class NotReady(ServiceUnavailable):
-    title = "A dependency is unavailable"
+    title = _("A dependency is unavailable")
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -58,7 +59,7 @@ def readiness_check() -> dict[str, object]:
     checks: dict[str, Any] = {name: _probe(name, probe) for name, probe in _PROBES.items()}
     if any(check["status"] != "ok" for check in checks.values()):
         down = ", ".join(name for name, check in checks.items() if check["status"] != "ok")
-        raise NotReady(f"Unavailable: {down}.", **checks)
+        raise NotReady(_("Unavailable: %(dependencies)s.") % {"dependencies": down}, **checks)
     return {"status": "ok", **checks, "tasks": _task_queue_report()}
 
 

@@ -8,6 +8,7 @@ from ninja import Form, Router
 
 from core.clients import client_ip, client_user_agent
 from core.cookies import SameSite, cookie_delete, cookie_get, cookie_set
+from core.languages import request_language
 from core.schemas import problem_responses
 from core.throttling import sign_in_throttles
 from social import selectors, services
@@ -89,6 +90,7 @@ def callback(request: HttpRequest, response: HttpResponse, provider: str, body: 
         browser_binding=cookie_get(request, BINDING_COOKIE),
         user_agent=client_user_agent(request),
         ip=client_ip(request),
+        language=request_language(request),
     )
     cookie_delete(response, request, name=BINDING_COOKIE, samesite=BINDING_COOKIE_SAMESITE)
     return {**transport.token_pair_out(request, response, login.tokens), "user": login.user, "created": login.created}
@@ -112,6 +114,7 @@ def token(request: HttpRequest, provider: str, body: TokenIn) -> dict[str, Any]:
         display_name=body.display_name,
         user_agent=client_user_agent(request),
         ip=client_ip(request),
+        language=request_language(request),
     )
     return {**asdict(login.tokens), "user": login.user, "created": login.created}
 

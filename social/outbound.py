@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import requests
+from django.utils.translation import gettext_lazy as _
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -166,7 +167,7 @@ class Bulkhead:
     def slot(self, limit: int) -> Iterator[None]:
         with self._lock:
             if self._holders >= limit:
-                raise ProviderBusy("Too many sign-ins are waiting on their provider; retry shortly.")
+                raise ProviderBusy(_("Too many sign-ins are waiting on their provider; retry shortly."))
             self._holders += 1
         try:
             yield

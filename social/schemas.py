@@ -1,5 +1,6 @@
 from typing import Literal, Self
 
+from django.utils.translation import gettext
 from ninja import Schema
 from pydantic import ConfigDict, Field, model_validator
 
@@ -71,9 +72,9 @@ class TokenIn(Schema):
     @model_validator(mode="after")
     def one_token(self) -> Self:
         if (self.id_token is None) == (self.access_token is None):
-            raise ValueError("Send exactly one of id_token and access_token.")
+            raise ValueError(gettext("Send exactly one of id_token and access_token."))
         if self.nonce is not None and self.id_token is None:
-            raise ValueError("A nonce goes with an id_token only.")
+            raise ValueError(gettext("A nonce goes with an id_token only."))
         return self
 
 

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from social.conf import social_settings
 from social.errors import ProviderUnknown
 from social.models import SocialAccount
@@ -22,7 +24,7 @@ def provider_get(name: str) -> Provider:
     conf = social_settings()
     config = conf.providers.get(name)
     if config is None:
-        raise ProviderUnknown(f"No provider named {name!r} is configured.")
+        raise ProviderUnknown(_("No provider named %(name)s is configured.") % {"name": repr(name)})
     return provider_class(config)(config, timeout=conf.http_timeout)
 
 

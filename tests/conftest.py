@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client, override_settings
+from django.utils import translation
 from ninja.testing import TestClient
 from ninja.testing.client import NinjaResponse
 
@@ -160,6 +161,14 @@ class BrowserTestClient(TestClient):
             else:
                 self.cookies[name] = morsel.value
         return NinjaResponse(response)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # LocaleMiddleware activates a request's language for the thread and nothing deactivates it: a Korean
+    # request through Django's client would leave the next test's Ninja TestClient (no middleware) in Korean.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

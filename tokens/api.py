@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Form, Query, Router, Status
 
 from core.api import READ_METHODS
@@ -144,7 +145,7 @@ def token_revoke(request: HttpRequest, body: Form[TokenFormIn]) -> HttpResponse:
 def _form_token(request: HttpRequest, body: TokenFormIn, *, purpose: str) -> str:
     # RFC 6749 §3.1: a parameter sent twice is invalid_request, not "the last one wins".
     if not body.token or len(request.POST.getlist("token")) > 1:
-        raise OAuthInvalidRequest(f"Send the token to {purpose} as `token`, once.")
+        raise OAuthInvalidRequest(_("Send the token to %(purpose)s as `token`, once.") % {"purpose": purpose})
     return body.token
 
 

@@ -1,6 +1,7 @@
 """Ninja's bearer authentication for the API's own access tokens."""
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja.security import HttpBearer
 
 from core.http import AuthenticatedRequest
@@ -15,7 +16,7 @@ def _authorization_header(request: HttpRequest) -> str | None:
 
 def bearer_token(request: HttpRequest) -> str | None:
     """The bearer token of a request, unverified, for an endpoint whose service decides what it is worth."""
-    scheme, _, token = (_authorization_header(request) or "").partition(" ")
+    scheme, _sep, token = (_authorization_header(request) or "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
@@ -35,9 +36,9 @@ class JWTAuth(HttpBearer):
         header = _authorization_header(request)
         if not header:
             return None  # Ninja answers with the not_authenticated problem.
-        scheme, _, token = header.partition(" ")
+        scheme, _sep, token = header.partition(" ")
         if scheme.lower() != self.openapi_scheme:
-            raise NotAuthenticated("The Authorization header must use the Bearer scheme.")
+            raise NotAuthenticated(_("The Authorization header must use the Bearer scheme."))
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
+from django.utils.translation import gettext_lazy as _
 
 from tokens import keys
 from tokens.conf import token_settings
@@ -62,9 +63,9 @@ def _unverified_header(token: str) -> dict[str, Any]:
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, binascii.Error):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise TokenInvalid("The token is malformed.") from None
+        raise TokenInvalid(_("The token is malformed.")) from None
     if not isinstance(header, dict):
-        raise TokenInvalid("The token is malformed.")
+        raise TokenInvalid(_("The token is malformed."))
     return header
 
 
@@ -72,17 +73,17 @@ def _verifying_key(token: str) -> keys.Key:
     """The key of our set that the token's `kid` names, chosen before any signature is checked."""
     header = _unverified_header(token)
     if _KEY_SOURCE_HEADERS & header.keys():
-        raise TokenInvalid("The token names its own key; this API verifies only with its own keys.")
+        raise TokenInvalid(_("The token names its own key; this API verifies only with its own keys."))
     kid = header.get("kid")
     if not isinstance(kid, str):
-        raise TokenInvalid("The token has no `kid`.")
+        raise TokenInvalid(_("The token has no `kid`."))
     return _key_of_set(kid)
 
 
 def _key_of_set(kid: str) -> keys.Key:
     key = keys.verifying_key(kid)
     if key is None:
-        raise TokenInvalid("The token's key (`kid`) is not one of this API's keys.")
+        raise TokenInvalid(_("The token's key (`kid`) is not one of this API's keys."))
     return key
 
 
@@ -113,19 +114,19 @@ def verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
     except jwt.ExpiredSignatureError:
         raise TokenExpired() from None
     except jwt.ImmatureSignatureError:
-        raise TokenInvalid("The token is not valid yet.") from None
+        raise TokenInvalid(_("The token is not valid yet.")) from None
     except jwt.MissingRequiredClaimError as exc:
-        raise TokenInvalid(f"The token has no `{exc.claim}` claim.") from None
+        raise TokenInvalid(_("The token has no `%(claim)s` claim.") % {"claim": exc.claim}) from None
     except jwt.InvalidAudienceError:
-        raise TokenInvalid("The token is meant for another audience.") from None
+        raise TokenInvalid(_("The token is meant for another audience.")) from None
     except jwt.InvalidIssuerError:
-        raise TokenInvalid("The token was issued by someone else.") from None
+        raise TokenInvalid(_("The token was issued by someone else.")) from None
     except jwt.InvalidSignatureError:
-        raise TokenInvalid("The token's signature does not match.") from None
+        raise TokenInvalid(_("The token's signature does not match.")) from None
     except jwt.InvalidAlgorithmError:
-        raise TokenInvalid("The token is signed with an algorithm this API does not accept.") from None
+        raise TokenInvalid(_("The token is signed with an algorithm this API does not accept.")) from None
     except jwt.PyJWTError:
-        raise TokenInvalid("The token is malformed.") from None
+        raise TokenInvalid(_("The token is malformed.")) from None
 
     typ, claims = decoded["header"].get("typ"), decoded["payload"]
     _check_time_claims(claims)
@@ -134,7 +135,7 @@ def verify(token: str, *, token_type: TokenType) -> tuple[str, dict[str, Any]]:
         or typ not in _ACCEPTED_HEADER_TYPES[token_type]
         or claims.get("token_type") != token_type
     ):
-        raise TokenInvalid(f"The token's type is not `{token_type.value}`.")
+        raise TokenInvalid(_("The token's type is not `%(type)s`.") % {"type": token_type.value})
     return key.kid, claims
 
 
@@ -144,7 +145,7 @@ def _check_time_claims(claims: dict[str, Any]) -> None:
     for name in _TIME_CLAIMS:
         value = claims.get(name, 0)
         if type(value) is not int or not 0 <= value <= _LATEST_NUMERIC_DATE:
-            raise TokenInvalid(f"The token's `{name}` claim is not a NumericDate.")
+            raise TokenInvalid(_("The token's `%(name)s` claim is not a NumericDate.") % {"name": name})
 
 
 def check_access_current(*, kid: str, exp: int) -> None:

@@ -1,25 +1,31 @@
 """Why a token or a session was refused. Every one is a 401 with an RFC 6750 challenge."""
 
-from core.errors import NotFound, Problem, ServiceUnavailable
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import NotFound, Problem, ServiceUnavailable, Text
 
 
 class TokenError(Problem):
     status = 401
     code = "token_invalid"
-    title = "The token is not valid"
+    title = _("The token is not valid")
     # RFC 6750 §3.1 error code for the WWW-Authenticate challenge.
     bearer_error = "invalid_token"
 
     def headers(self) -> dict[str, str]:
-        # The title is fixed text, so it is safe inside the quoted-string.
+        # The title is fixed text, so it is safe inside the quoted-string; in English whatever the request's
+        # language, since RFC 6750 §3 allows only printable ASCII there.
+        with translation.override(None):
+            description = str(self.title)
         return {
-            "WWW-Authenticate": f'Bearer realm="api", error="{self.bearer_error}", error_description="{self.title}"'
+            "WWW-Authenticate": f'Bearer realm="api", error="{self.bearer_error}", error_description="{description}"'
         }
 
 
 class NotAuthenticated(TokenError):
     code = "not_authenticated"
-    title = "Authentication required"
+    title = _("Authentication required")
     bearer_error = "invalid_request"
 
 
@@ -29,29 +35,29 @@ class TokenInvalid(TokenError):
 
 class TokenExpired(TokenError):
     code = "token_expired"
-    title = "The token has expired"
+    title = _("The token has expired")
 
 
 class TokenRevoked(TokenError):
     code = "token_revoked"
-    title = "The session of this token has ended"
+    title = _("The session of this token has ended")
 
 
 class TokenReused(TokenError):
     code = "token_reused"
-    title = "The refresh token was already used"
+    title = _("The refresh token was already used")
 
 
 class SessionNotFound(NotFound):
     code = "session_not_found"
-    title = "No such session"
+    title = _("No such session")
 
 
 class CursorInvalid(Problem):
     """A session list's `cursor` that this API did not make for this user, or that was altered."""
 
     code = "cursor_invalid"
-    title = "The cursor is not valid"
+    title = _("The cursor is not valid")
 
 
 class CsrfFailed(Problem):
@@ -59,14 +65,14 @@ class CsrfFailed(Problem):
 
     status = 403
     code = "csrf_failed"
-    title = "The request failed the cross-site request forgery check"
+    title = _("The request failed the cross-site request forgery check")
 
 
 class SigningKeyMissing(ServiceUnavailable):
     """This deployment only verifies (JWT_VERIFYING_KEY alone), or has no key yet (tokens.checks)."""
 
     code = "signing_key_missing"
-    title = "This server has no key to sign tokens with"
+    title = _("This server has no key to sign tokens with")
 
 
 class OAuthProblem(Problem):
@@ -75,13 +81,13 @@ class OAuthProblem(Problem):
 
     oauth_error = "invalid_request"
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: Text | None = None) -> None:
         super().__init__(detail, error=self.oauth_error)
 
 
 class OAuthInvalidRequest(OAuthProblem):
     code = "invalid_request"
-    title = "The request lacks a required parameter"
+    title = _("The request lacks a required parameter")
 
 
 class IntrospectionClientInvalid(OAuthProblem):
@@ -89,7 +95,7 @@ class IntrospectionClientInvalid(OAuthProblem):
 
     status = 401
     code = "introspection_client_invalid"
-    title = "Introspection needs the credentials of a resource server"
+    title = _("Introspection needs the credentials of a resource server")
     oauth_error = "invalid_client"
 
     def headers(self) -> dict[str, str]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.throttling import Throttle
 from tokens import backend, services
@@ -45,13 +46,13 @@ introspection_throttle = Throttle("introspect", _caller)
 
 def introspection_client_authenticate(request: HttpRequest) -> str:
     """The client id of the resource server whose HTTP Basic credentials the request carries."""
-    scheme, _, encoded = (request.headers.get("Authorization") or "").partition(" ")
+    scheme, _sep, encoded = (request.headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "basic":
-        raise IntrospectionClientInvalid("Send a resource server's client id and secret with HTTP Basic.")
+        raise IntrospectionClientInvalid(_("Send a resource server's client id and secret with HTTP Basic."))
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise IntrospectionClientInvalid("The Basic credentials are malformed.") from None
+        raise IntrospectionClientInvalid(_("The Basic credentials are malformed.")) from None
     client_id, separator, secret = decoded.partition(":")
     digests = token_settings().introspection_clients.get(client_id, frozenset())
     digest = hashlib.sha256(secret.encode()).hexdigest()
@@ -59,7 +60,7 @@ def introspection_client_authenticate(request: HttpRequest) -> str:
     # number of secrets an id has), the secret's likeness to any of them is not.
     matched = [hmac.compare_digest(digest, known) for known in digests]
     if not separator or not any(matched):
-        raise IntrospectionClientInvalid("Unknown client id or wrong secret.")
+        raise IntrospectionClientInvalid(_("Unknown client id or wrong secret."))
     return client_id
 
 

@@ -30,6 +30,7 @@ class SessionEndReason(models.TextChoices):
     SIGN_IN_METHOD_REMOVED = "sign_in_method_removed", "The user's last way to sign in was removed"
     EMAIL_CLAIMED = "email_claimed", "A provider proved the unverified email belongs to someone else"
     SESSION_LIMIT = "session_limit", "Least recently used beyond JWT_MAX_SESSIONS_PER_USER"
+    MFA_RESET = "mfa_reset", "An administrator reset the user's second factors"
 
 
 if TYPE_CHECKING:
@@ -77,6 +78,11 @@ class Session(models.Model):
     end_reason = models.CharField(max_length=32, choices=SessionEndReason.choices, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # How the user signed in (docs/mfa.md): the access tokens' `auth_time`, `amr` (RFC 8176) and
+    # `acr`. A refresh keeps them; only a sign-in or a reauthentication (mfa.services) sets them.
+    auth_time = models.DateTimeField(default=timezone.now)
+    amr = models.JSONField(default=list, blank=True)
+    acr = models.CharField(max_length=8, default="aal1")
 
     objects = SessionQuerySet.as_manager()
 

@@ -39,6 +39,10 @@ class ClaimsOut(Schema):
     jti: str
     sid: str
     token_type: str
+    # Access tokens only: how the session signed in (docs/mfa.md).
+    auth_time: int | None = Field(None, description="When the user last proved who they are (access tokens).")
+    amr: list[str] | None = Field(None, description="RFC 8176 methods of that proof (access tokens).")
+    acr: str | None = Field(None, description="aal1, or aal2 after a second factor (access tokens).")
 
 
 class WhoAmIOut(Schema):
@@ -110,3 +114,6 @@ class IntrospectionOut(Schema):
     token_type: str | None = Field(None, examples=["Bearer"])
     sid: str | None = None
     jti: str | None = None
+    auth_time: int | None = None
+    amr: list[str] | None = None
+    acr: str | None = None

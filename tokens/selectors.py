@@ -7,6 +7,7 @@ from uuid import UUID
 from django.core import signing
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from tokens import fastsql, keys
 from tokens.conf import token_settings
@@ -59,15 +60,16 @@ def _cursor_read(cursor: str, *, user_id: int) -> tuple[datetime, UUID]:
     try:
         cursor_user_id, created_at, session_id = signing.loads(cursor, salt=_CURSOR_SALT)
     except (signing.BadSignature, ValueError, TypeError):
-        raise CursorInvalid("The cursor was altered or not made by this API: list again without it.") from None
+        raise CursorInvalid(_("The cursor was altered or not made by this API: list again without it.")) from None
     if cursor_user_id != user_id:
-        raise CursorInvalid("The cursor belongs to another user's session list.")
+        raise CursorInvalid(_("The cursor belongs to another user's session list."))
     return datetime.fromisoformat(created_at), UUID(session_id)
 
 
-def session_started_at(*, session_id: UUID) -> datetime | None:
-    """When the session's sign-in happened (refreshes do not move it); None for an unknown session."""
-    return Session.objects.filter(id=session_id).values_list("created_at", flat=True).first()
+def session_sign_in(*, session_id: UUID) -> tuple[datetime, str] | None:
+    """When the session's user last proved who they are (a sign-in or a reauthentication; refreshes do
+    not move it), and the assurance level reached (`acr`); None for an unknown session."""
+    return Session.objects.filter(id=session_id).values_list("auth_time", "acr").first()
 
 
 def jwks() -> dict:

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -19,6 +19,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.conf import forget_when_settings_change
 from core.events import AuthEvent, emit
@@ -39,7 +40,15 @@ _END_EVENTS = {SessionEndReason.LOGOUT: AuthEvent.LOGOUT, SessionEndReason.ENDED
 _USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 _MAX_USER_ID = 2**63 - 1
 # Registered claims that an extra-claims hook cannot override.
-_RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type"})
+_RESERVED_CLAIMS = frozenset(
+    {"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "token_type", "auth_time", "amr", "acr"}
+)
+
+# RFC 8176's `amr` value of a sign-in that proved more than one factor, and the assurance level it
+# reaches (NIST SP 800-63B; Supabase names its claim `aal`, here it is OpenID's `acr`).
+AMR_MULTI_FACTOR = "mfa"
+ACR_SINGLE_FACTOR = "aal1"
+ACR_MULTI_FACTOR = "aal2"
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,11 @@ def _timestamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def acr_of(amr: Sequence[str]) -> str:
+    """`aal2` for a sign-in whose `amr` says it proved more than one factor, else `aal1`."""
+    return ACR_MULTI_FACTOR if AMR_MULTI_FACTOR in amr else ACR_SINGLE_FACTOR
+
+
 def _extra_claims(user: User) -> dict[str, Any]:
     hook = token_settings().extra_claims
     if hook is None:
@@ -86,8 +100,16 @@ def _token_pair_issue(*, user: User, session: Session, refresh_token: RefreshTok
         "iat": _timestamp(now),
     }
     access_expires_at = now + conf.access_ttl
+    # How the user signed in, from the session: a refresh carries the sign-in's values (docs/mfa.md).
+    sign_in = {"auth_time": _timestamp(session.auth_time), "amr": list(session.amr), "acr": session.acr}
     access = backend.encode(
-        {**_extra_claims(user), **common, "exp": _timestamp(access_expires_at), "jti": uuid.uuid4().hex},
+        {
+            **_extra_claims(user),
+            **common,
+            **sign_in,
+            "exp": _timestamp(access_expires_at),
+            "jti": uuid.uuid4().hex,
+        },
         token_type=TokenType.ACCESS,
     )
     # The refresh token's own issue time: re-issuing the current one (the reuse interval)
@@ -121,8 +143,13 @@ def _refresh_token_create(*, session: Session, now: datetime, rotated_from: Refr
 
 
 @retry_on_conflict
-def session_start(*, user: User, user_agent: str = "", ip: str | None = None) -> TokenPair:
-    """A new session (a sign-in on one device) and its first token pair."""
+def session_start(*, user: User, amr: Sequence[str] = (), user_agent: str = "", ip: str | None = None) -> TokenPair:
+    """A new session (a sign-in on one device) and its first token pair.
+
+    `amr`: how the user proved who they are (RFC 8176 values); the access tokens carry it, with
+    `acr` derived from it. Sign-ins go through mfa.services.sign_in, which calls this once the
+    second factor, if the user has one, is proven.
+    """
     now = timezone.now()
     with transaction.atomic():
         session = Session.objects.create(
@@ -131,6 +158,9 @@ def session_start(*, user: User, user_agent: str = "", ip: str | None = None) ->
             expires_at=now + token_settings().session_max_age,
             user_agent=user_agent[:512],
             ip=ip,
+            auth_time=now,
+            amr=list(amr),
+            acr=acr_of(amr),
         )
         refresh_token = _refresh_token_create(session=session, now=now)
         event_publish(EventType.SESSION_STARTED, user_id=user.pk, data=session_data(session.id))
@@ -162,18 +192,47 @@ def _sessions_over_limit_end(*, user_id: int) -> None:
         emit(AuthEvent.SESSION_EVICTED, outcome=SessionEndReason.SESSION_LIMIT, user_id=user_id, session_id=session_id)
 
 
+def session_reauthenticated(*, session_id: uuid.UUID, user_id: int, amr: Sequence[str]) -> TokenPair:
+    """A fresh pair for the same live session, which now says the user proved `amr` just now.
+
+    The session's newest refresh token is rotated, as a refresh would: the client's refresh
+    token becomes its predecessor (forgiven within JWT_REFRESH_REUSE_INTERVAL, reuse after).
+    A refresh racing this one wins the rotation: the client is told to try again.
+    """
+    now = timezone.now()
+    session = Session.objects.select_related("user").filter(id=session_id, user_id=user_id).first()
+    if session is None or session.ended_at is not None or not session.user.is_active:
+        raise TokenRevoked()
+    if session.expires_at <= now:
+        raise TokenExpired("The session has reached its maximum age; sign in again.")
+    head = (
+        RefreshToken.objects.filter(session=session, replaced_by__isnull=True, expires_at__gt=now)
+        .order_by("-issued_at")
+        .first()
+    )
+    if head is None:
+        raise TokenExpired("The session has no refresh token left; sign in again.")
+    session.auth_time, session.amr, session.acr = now, list(amr), acr_of(amr)
+    Session.objects.filter(id=session.id).update(auth_time=now, amr=session.amr, acr=session.acr)
+    head.session = session
+    successor = _successor_insert(token=head, now=now)
+    if successor is None:
+        raise TokenReused("The session refreshed at the same moment; reauthenticate again with the new tokens.")
+    return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
+
+
 def _claims_uuid(claims: dict[str, Any], name: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(claims.get(name)))
     except ValueError:
-        raise TokenInvalid(f"The token's `{name}` claim is malformed.") from None
+        raise TokenInvalid(_("The token's `%(name)s` claim is malformed.") % {"name": name}) from None
 
 
 def _claims_user_id(claims: dict[str, Any]) -> int:
     """The user id in `sub`: decimal digits that a BigAutoField can hold, nothing int() would also take."""
     subject = claims["sub"]
     if not _USER_ID.fullmatch(subject) or int(subject) > _MAX_USER_ID:
-        raise TokenInvalid("The token's `sub` claim is malformed.")
+        raise TokenInvalid(_("The token's `sub` claim is malformed."))
     return int(subject)
 
 
@@ -186,12 +245,12 @@ def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToke
     jti, session_id, user_id = _claims_uuid(claims, "jti"), _claims_uuid(claims, "sid"), _claims_user_id(claims)
     token = selectors.refresh_token_get(jti=jti)
     if token is None or token.session_id != session_id or token.session.user_id != user_id:
-        raise TokenInvalid("The refresh token is unknown.")
+        raise TokenInvalid(_("The refresh token is unknown."))
     session = token.session
     if session.ended_at is not None or not session.user.is_active:
         raise TokenRevoked()
     if session.expires_at <= now:
-        raise TokenExpired("The session has reached its maximum age; sign in again.")
+        raise TokenExpired(_("The session has reached its maximum age; sign in again."))
     return token
 
 
@@ -231,7 +290,7 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
         return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
     emit(AuthEvent.REUSE_DETECTED, outcome="session_ended", user_id=session.user_id, session_id=session.pk)
     _session_end_one(session_id=session.pk, user_id=session.user_id, reason=SessionEndReason.REUSE)
-    raise TokenReused("This refresh token was already used; the session has been ended.")
+    raise TokenReused(_("This refresh token was already used; the session has been ended."))
 
 
 @retry_on_conflict
@@ -298,7 +357,7 @@ def access_token_authenticate(*, token: str, check_denylist: bool = True) -> Pri
     `check_denylist=False` skips that read, for uses where a revoked token does no harm.
     """
     if not token:
-        raise NotAuthenticated("The Authorization header has no token.")
+        raise NotAuthenticated(_("The Authorization header has no token."))
     kid, principal = _access_principal(token)
     backend.check_access_current(kid=kid, exp=principal.claims["exp"])
     if check_denylist and token_settings().session_denylist and denylist.is_session_denied(principal.session_id):
@@ -315,7 +374,7 @@ def token_verify(*, token: str) -> dict[str, Any]:
     if backend.peek_token_type(token) == TokenType.REFRESH:
         claims = backend.decode(token, token_type=TokenType.REFRESH)
         if _refresh_token_load(claims, now=timezone.now()).is_used:
-            raise TokenReused("This refresh token was already used.")
+            raise TokenReused(_("This refresh token was already used."))
         return claims
     return dict(access_token_authenticate(token=token).claims)
 
@@ -367,7 +426,7 @@ def session_end_by_refresh(*, refresh: str) -> None:
         jti=_claims_uuid(claims, "jti"), session_id=session_id, session__user_id=user_id
     )
     if not known.exists():
-        raise TokenInvalid("The refresh token is unknown.")
+        raise TokenInvalid(_("The refresh token is unknown."))
     _session_end_one(session_id=session_id, user_id=user_id, reason=SessionEndReason.LOGOUT)
     emit(AuthEvent.LOGOUT, outcome="success", user_id=user_id, session_id=session_id)
 
@@ -388,7 +447,7 @@ def session_logout(*, refresh: str | None, access: str | None) -> None:
         principal = access_token_authenticate(token=access, check_denylist=False)
         session_end(session_id=principal.session_id, user_id=principal.user_id)
     else:
-        raise NotAuthenticated("Send the refresh token (body or cookie) or a bearer access token.")
+        raise NotAuthenticated(_("Send the refresh token (body or cookie) or a bearer access token."))
 
 
 def session_end_all(

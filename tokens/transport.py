@@ -18,6 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja.errors import ValidationError
 
 from core.cookies import SameSite, cookie_delete, cookie_get, cookie_set
@@ -58,7 +59,7 @@ def refresh_token_require(request: HttpRequest, *, body_refresh: str | None) -> 
         return refresh
     if not token_settings().refresh_transport.uses_cookie:
         raise ValidationError([{"type": "missing", "loc": ("body", "body", "refresh"), "msg": "Field required"}])
-    raise NotAuthenticated("Send the refresh token in the cookie (or in the body as `refresh`).")
+    raise NotAuthenticated(_("Send the refresh token in the cookie (or in the body as `refresh`)."))
 
 
 def csrf_guard(request: HttpRequest) -> bool:
@@ -91,10 +92,13 @@ def refresh_cookie_was_used(request: HttpRequest) -> bool:
 
 def csrf_check(request: HttpRequest) -> None:
     if not request.headers.get(CSRF_HEADER):
-        raise CsrfFailed(f"A request that uses or sets the refresh cookie must send the {CSRF_HEADER} header.")
+        raise CsrfFailed(
+            _("A request that uses or sets the refresh cookie must send the %(header)s header.")
+            % {"header": CSRF_HEADER}
+        )
     origin = request.headers.get("Origin")
     if origin is not None and origin not in _allowed_origins(request):
-        raise CsrfFailed("The request comes from an origin that may not use the refresh cookie.")
+        raise CsrfFailed(_("The request comes from an origin that may not use the refresh cookie."))
 
 
 def _allowed_origins(request: HttpRequest) -> frozenset[str]:

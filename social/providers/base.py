@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import EmailValidator
+from django.utils.translation import gettext_lazy as _
 from ninja import Router
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as SettingsInvalid
@@ -68,7 +69,7 @@ def answer_object(value: Any, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ProviderUnavailable(f"The provider's {what} is not an object.")
+        raise ProviderUnavailable(_("The provider's %(what)s is not an object.") % {"what": what})
     return value
 
 
@@ -76,9 +77,9 @@ def answer_text(value: Any, what: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ProviderUnavailable(f"The provider's {what} is not a string.")
+        raise ProviderUnavailable(_("The provider's %(what)s is not a string.") % {"what": what})
     if "\x00" in value:  # no database text column holds it (PostgreSQL refuses it): a malformed answer
-        raise ProviderUnavailable(f"The provider's {what} contains a NUL character.")
+        raise ProviderUnavailable(_("The provider's %(what)s contains a NUL character.") % {"what": what})
     return value
 
 
@@ -92,7 +93,7 @@ def answer_email(value: Any) -> str | None:
             raise ValidationError("too long")
         _email_validator(email)
     except ValidationError:
-        raise ProviderUnavailable("The provider's email is not an email address.") from None
+        raise ProviderUnavailable(_("The provider's email is not an email address.")) from None
     return email
 
 
@@ -105,7 +106,7 @@ def answer_https_url(value: Any, what: str) -> str:
 
 def answer_subject(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise ProviderUnavailable("The provider's answer has no usable subject.")
+        raise ProviderUnavailable(_("The provider's answer has no usable subject."))
     return str(value)
 
 
@@ -244,11 +245,15 @@ class Provider(ABC):
 
     def identity_from_id_token(self, id_token: str, *, nonce: str | None) -> Identity:
         """The user behind an id_token a native SDK obtained (POST /token)."""
-        raise NativeTokenUnsupported(f"{self.config.display_name} takes no id_token at /token.")
+        raise NativeTokenUnsupported(
+            _("%(provider)s takes no id_token at /token.") % {"provider": self.config.display_name}
+        )
 
     def identity_from_access_token(self, access_token: str) -> Identity:
         """The user behind an access token a native SDK obtained (POST /token)."""
-        raise NativeTokenUnsupported(f"{self.config.display_name} takes no access_token at /token.")
+        raise NativeTokenUnsupported(
+            _("%(provider)s takes no access_token at /token.") % {"provider": self.config.display_name}
+        )
 
     def posted_display_name(self, user: str | None) -> str:
         """The name in what a form_post provider posted besides the code; "" when none."""
@@ -321,7 +326,9 @@ class Provider(ABC):
                 body=urlencode(params),
             )
         if not token.get("access_token"):
-            raise ProviderUnavailable(f"{self.config.display_name}'s token response has no access_token.")
+            raise ProviderUnavailable(
+                _("%(provider)s's token response has no access_token.") % {"provider": self.config.display_name}
+            )
         return dict(token)
 
     def _refuse_token_error(self, response: requests.Response) -> requests.Response:
@@ -336,11 +343,14 @@ class Provider(ABC):
         logger.info("%s refused a code: %s (HTTP %s)", self.name, provider_error, response.status_code)
         if error == "invalid_grant":
             raise CodeInvalid(
-                f"{self.config.display_name} refused the code: it is unknown, used or expired.",
+                _("%(provider)s refused the code: it is unknown, used or expired.")
+                % {"provider": self.config.display_name},
                 provider_error=provider_error,
             )
         raise ProviderUnavailable(
-            f"{self.config.display_name} refused the token request ({error}).", provider_error=provider_error
+            _("%(provider)s refused the token request (%(error)s).")
+            % {"provider": self.config.display_name, "error": str(error)},
+            provider_error=provider_error,
         )
 
     def _get_json(
@@ -378,7 +388,11 @@ class Provider(ABC):
             yield
         except requests.Timeout:
             logger.warning("%s timed out (%s)", self.name, what)
-            raise ProviderTimeout(f"{self.config.display_name} did not answer in time.") from None
+            raise ProviderTimeout(
+                _("%(provider)s did not answer in time.") % {"provider": self.config.display_name}
+            ) from None
         except (requests.RequestException, ValueError) as exc:
             logger.warning("%s failed (%s): %s", self.name, what, exc.__class__.__name__)
-            raise ProviderUnavailable(f"{self.config.display_name} could not be reached or gave no JSON.") from None
+            raise ProviderUnavailable(
+                _("%(provider)s could not be reached or gave no JSON.") % {"provider": self.config.display_name}
+            ) from None

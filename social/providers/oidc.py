@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any, cast
 
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
@@ -75,14 +76,14 @@ def id_token_decode(id_token: str, *, key_set: Callable[..., KeySet], algorithms
     allowed = sorted(ID_TOKEN_ALGORITHMS.intersection(algorithms))
     if not allowed:
         # joserfc would fall back to its own default list when given an empty one.
-        raise IdTokenInvalid("The provider signs id_tokens with no algorithm accepted here.")
+        raise IdTokenInvalid(_("The provider signs id_tokens with no algorithm accepted here."))
     try:
         try:
             token = jwt.decode(id_token, key_set(refresh=False), algorithms=allowed)
         except InvalidKeyIdError:
             token = jwt.decode(id_token, key_set(refresh=True), algorithms=allowed)
     except (JoseError, ValueError) as exc:
-        raise IdTokenInvalid(f"The id_token did not verify: {exc}") from None
+        raise IdTokenInvalid(_("The id_token did not verify: %(error)s") % {"error": str(exc)}) from None
     return dict(token.claims)
 
 
@@ -105,15 +106,15 @@ def id_token_claims_check(
     if nonces:
         rules["nonce"] = {"essential": True, "values": list(nonces)}
     elif "nonce" in claims:
-        raise IdTokenInvalid("The id_token carries a nonce, and the request none.")
+        raise IdTokenInvalid(_("The id_token carries a nonce, and the request none."))
     try:
         jwt.JWTClaimsRegistry(leeway=ID_TOKEN_LEEWAY, **rules).validate(claims)
     except (JoseError, ValueError) as exc:
-        raise IdTokenInvalid(f"The id_token did not verify: {exc}") from None
+        raise IdTokenInvalid(_("The id_token did not verify: %(error)s") % {"error": str(exc)}) from None
     # With several audiences, `azp` must name one of this provider's clients.
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") not in allowed_clients:
-        raise IdTokenInvalid("The id_token was issued to another client (azp).")
+        raise IdTokenInvalid(_("The id_token was issued to another client (azp)."))
 
 
 class OpenIDConnectProvider(Provider):
@@ -159,7 +160,8 @@ class OpenIDConnectProvider(Provider):
     def identity_from_id_token(self, id_token: str, *, nonce: str | None) -> Identity:
         if nonce is None and self.config.require_nonce:
             raise NonceRequired(
-                f"{self.config.display_name}'s SDKs take a nonce: send the one given to the SDK with its id_token."
+                _("%(provider)s's SDKs take a nonce: send the one given to the SDK with its id_token.")
+                % {"provider": self.config.display_name}
             )
         # SDKs send the raw nonce as is (Google, Kakao) or its SHA-256 hex (Apple): either matches.
         nonces = [nonce, hashlib.sha256(nonce.encode()).hexdigest()] if nonce else []
@@ -176,12 +178,14 @@ class OpenIDConnectProvider(Provider):
         key = f"social:id_token:{self.name}:" + hashlib.sha256(spent.encode()).hexdigest()
         lifetime = int(claims["exp"]) - int(time.time()) + ID_TOKEN_LEEWAY
         if not cache.add(key, True, timeout=max(lifetime, 1)):
-            raise IdTokenInvalid("This id_token was already used.")
+            raise IdTokenInvalid(_("This id_token was already used."))
 
     def id_token_verify(self, id_token: Any, *, nonces: Collection[str], client_ids: Iterable[str]) -> dict[str, Any]:
         """The claims of an id_token this provider signed for one of `client_ids`, with one of `nonces`."""
         if not isinstance(id_token, str) or not id_token:
-            raise IdTokenInvalid(f"{self.config.display_name}'s token response has no id_token.")
+            raise IdTokenInvalid(
+                _("%(provider)s's token response has no id_token.") % {"provider": self.config.display_name}
+            )
         claims = id_token_decode(
             id_token,
             key_set=self._key_set,
@@ -203,18 +207,26 @@ class OpenIDConnectProvider(Provider):
     def _check_metadata(self, metadata: dict[str, Any]) -> None:
         endpoints = ("authorization_endpoint", "token_endpoint", "jwks_uri")
         if not isinstance(metadata.get("issuer"), str) or not metadata["issuer"]:
-            raise ProviderUnavailable(f"{self.config.display_name}'s discovery document has no issuer.")
+            raise ProviderUnavailable(
+                _("%(provider)s's discovery document has no issuer.") % {"provider": self.config.display_name}
+            )
         if not all(isinstance(metadata.get(key), str) and is_allowed_endpoint(metadata[key]) for key in endpoints):
-            raise ProviderUnavailable(f"{self.config.display_name}'s discovery document lacks an https endpoint.")
+            raise ProviderUnavailable(
+                _("%(provider)s's discovery document lacks an https endpoint.") % {"provider": self.config.display_name}
+            )
 
     def _userinfo(self, token: dict[str, Any], *, subject: str) -> dict[str, Any]:
         endpoint = self.metadata["userinfo_endpoint"]
         if not isinstance(endpoint, str) or not is_allowed_endpoint(endpoint):
-            raise ProviderUnavailable(f"{self.config.display_name}'s userinfo_endpoint is not https.")
+            raise ProviderUnavailable(
+                _("%(provider)s's userinfo_endpoint is not https.") % {"provider": self.config.display_name}
+            )
         userinfo = self._get_json(endpoint, token=token)
         # OpenID Connect Core 5.3.2: a UserInfo response about another subject must not be used.
         if userinfo.get("sub") != subject:
-            raise ProviderUnavailable(f"{self.config.display_name}'s UserInfo is about another subject.")
+            raise ProviderUnavailable(
+                _("%(provider)s's UserInfo is about another subject.") % {"provider": self.config.display_name}
+            )
         return userinfo
 
     def _cached_json(
@@ -234,7 +246,10 @@ class OpenIDConnectProvider(Provider):
         # The pause's end is checked as well as the cache's own expiry, which Redis applies by its own clock.
         retry_at = cache.get(f"{key}:bad")
         if retry_at is not None and retry_at > time.time():
-            raise ProviderUnavailable(f"{self.config.display_name} gave a bad answer moments ago; try again shortly.")
+            raise ProviderUnavailable(
+                _("%(provider)s gave a bad answer moments ago; try again shortly.")
+                % {"provider": self.config.display_name}
+            )
         try:
             document = self._get_json(url)
             validate(document)
@@ -262,4 +277,6 @@ class OpenIDConnectProvider(Provider):
             # Whatever the provider served: import_key_set refuses what is not a key set.
             return KeySet.import_key_set(cast(KeySetSerialization, document))
         except (JoseError, ValueError, KeyError, TypeError):
-            raise ProviderUnavailable(f"{self.config.display_name}'s JWKS is not a valid key set.") from None
+            raise ProviderUnavailable(
+                _("%(provider)s's JWKS is not a valid key set.") % {"provider": self.config.display_name}
+            ) from None

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.notices import notice_send
 from core.emails import canonical_email_or_none
@@ -70,7 +71,7 @@ def _social_account_upsert(
     account = _social_account_find(provider=provider, subject=identity.subject)
     created = created_account = False
     if link_user_id is not None and account is not None and account.user_id != link_user_id:
-        raise IdentityInUse("Sign in with it and unlink it there first.")
+        raise IdentityInUse(_("Sign in with it and unlink it there first."))
     if account is None:
         user: User | None = (
             _user_to_link_to(link_user_id) if link_user_id is not None else _user_to_link(verified_email)
@@ -100,7 +101,7 @@ def _user_to_link_to(user_id: int) -> User:
     """The user who asked to link this identity, as long as they still may sign in."""
     user: User | None = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise AccountDisabled("The user who began linking is disabled or deleted.")
+        raise AccountDisabled(_("The user who began linking is disabled or deleted."))
     return user
 
 

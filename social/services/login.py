@@ -17,10 +17,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import User
+from mfa import services as mfa_services
 from social.conf import social_settings
 from social.errors import EmailRequired, ProviderUnknown, RedirectUriNotAllowed, StateInvalid
 from social.outbound import callback_bulkhead, provider_deadline
@@ -28,7 +30,7 @@ from social.providers.base import Identity
 from social.selectors import provider_get
 from social.services.accounts import social_account_upsert
 from tokens.errors import NotAuthenticated
-from tokens.services import Principal, TokenPair, session_start
+from tokens.services import Principal, TokenPair
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +63,10 @@ class SocialLogin:
     created: bool
 
 
+# RFC 8176 lists no value for a sign-in delegated to another identity provider; Microsoft Entra ID's `fed`.
+AMR_FEDERATED = "fed"
+
+
 def _pending_login_key(state: str) -> str:
     return f"social:pending:{state}"
 
@@ -82,11 +88,13 @@ def social_login_begin(
     conf = social_settings()
     selected = provider_get(provider)
     if redirect_uri not in conf.redirect_uris:
-        raise RedirectUriNotAllowed(f"{redirect_uri!r} is not listed in SOCIAL_REDIRECT_URIS.")
+        raise RedirectUriNotAllowed(
+            _("%(redirect_uri)s is not listed in SOCIAL_REDIRECT_URIS.") % {"redirect_uri": repr(redirect_uri)}
+        )
     link_user_id = None
     if intent == "link":
         if not isinstance(principal, Principal):
-            raise NotAuthenticated("Linking an identity needs the access token of the user to link it to.")
+            raise NotAuthenticated(_("Linking an identity needs the access token of the user to link it to."))
         link_user_id = principal.user_id
     state = secrets.token_urlsafe(32)
     code_verifier = secrets.token_urlsafe(64)
@@ -120,11 +128,13 @@ def social_form_post_forward(
     """
     selected = provider_get(provider)
     if not selected.uses_form_post:
-        raise ProviderUnknown(f"{selected.config.display_name} does not post codes to the backend.")
+        raise ProviderUnknown(
+            _("%(provider)s does not post codes to the backend.") % {"provider": selected.config.display_name}
+        )
     key = _pending_login_key(state)
     pending: dict[str, Any] | None = cache.get(key)
     if pending is None or pending["provider"] != selected.name or pending["expires_at"] <= time.time():
-        raise StateInvalid("The state is unknown, expired or for another provider; begin the login again.")
+        raise StateInvalid(_("The state is unknown, expired or for another provider; begin the login again."))
     name = selected.posted_display_name(user)
     if name:
         pending["display_name"] = name
@@ -140,15 +150,15 @@ def _pending_login_consume(*, provider: str, state: str, browser_binding: str | 
     # Only the caller whose delete removed the key may use it: a replayed or concurrent
     # callback with the same state fails, and so does any retry after a failure.
     if pending is None or not cache.delete(key):
-        raise StateInvalid("The state is unknown, expired or already used; begin the login again.")
+        raise StateInvalid(_("The state is unknown, expired or already used; begin the login again."))
     if pending["expires_at"] <= time.time():
-        raise StateInvalid("The login took too long; begin it again.")
+        raise StateInvalid(_("The login took too long; begin it again."))
     if pending["provider"] != provider:
-        raise StateInvalid("The state belongs to a login with another provider.")
+        raise StateInvalid(_("The state belongs to a login with another provider."))
     expected = pending.get("binding_hash")
     if expected and not (browser_binding and hmac.compare_digest(_binding_hash(browser_binding), expected)):
         # A code and state leaked from another browser (a log, a history): spent, never redeemed.
-        raise StateInvalid("This sign-in was begun in another browser, or its cookie was lost; begin it again.")
+        raise StateInvalid(_("This sign-in was begun in another browser, or its cookie was lost; begin it again."))
     return pending
 
 
@@ -161,6 +171,7 @@ def social_login_complete(
     browser_binding: str | None = None,
     user_agent: str = "",
     ip: str | None = None,
+    language: str = "",
 ) -> SocialLogin:
     """Exchanges the code on the backend, upserts the user, and starts a session."""
     selected = provider_get(provider)
@@ -178,6 +189,7 @@ def social_login_complete(
         user_agent=user_agent,
         ip=ip,
         link_user_id=pending.get("link_user_id"),
+        language=language,
     )
 
 
@@ -191,6 +203,7 @@ def social_login_with_token(
     display_name: str | None = None,
     user_agent: str = "",
     ip: str | None = None,
+    language: str = "",
 ) -> SocialLogin:
     """Signs in with a token a native SDK obtained from the provider, as /callback would with a code.
 
@@ -205,17 +218,41 @@ def social_login_with_token(
         identity = selected.identity_from_access_token(access_token)
     if display_name and not identity.display_name:
         identity = replace(identity, display_name=display_name)
-    return _social_login_finish(provider=selected.name, identity=identity, user_agent=user_agent, ip=ip)
+    # A native app's endpoint: no cookie jar to bind an mfa_token to.
+    return _social_login_finish(
+        provider=selected.name,
+        identity=identity,
+        user_agent=user_agent,
+        ip=ip,
+        language=language,
+        bind_to_browser=False,
+    )
 
 
 def _social_login_finish(
-    *, provider: str, identity: Identity, user_agent: str, ip: str | None, link_user_id: int | None = None
+    *,
+    provider: str,
+    identity: Identity,
+    user_agent: str,
+    ip: str | None,
+    link_user_id: int | None = None,
+    language: str = "",
+    bind_to_browser: bool = True,
 ) -> SocialLogin:
+    """`language`, the one the request asked for (core.languages), becomes the user's if theirs is not known yet:
+    at the first sign-in, and at the first one since a sign-up that did not say."""
     if social_settings().require_email and not identity.email_links:
-        raise EmailRequired(f"Sign in with a {provider} account that shares a verified email.")
+        raise EmailRequired(
+            _("Sign in with a %(provider)s account that shares a verified email.") % {"provider": provider}
+        )
     account, created = social_account_upsert(provider=provider, identity=identity, link_user_id=link_user_id)
     if not account.user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.")
-    tokens = session_start(user=account.user, user_agent=user_agent, ip=ip)
+        raise AccountDisabled(_("An administrator has disabled this account."))
+    if language and not account.user.language:
+        account.user.language = language
+        account.user.save(update_fields=["language"])
+    tokens = mfa_services.sign_in(
+        user=account.user, amr=[AMR_FEDERATED], user_agent=user_agent, ip=ip, bind_to_browser=bind_to_browser
+    )
     emit(AuthEvent.SIGN_IN, outcome="success", provider=provider, user_id=account.user.pk, created=created)
     return SocialLogin(tokens=tokens, user=account.user, created=created)

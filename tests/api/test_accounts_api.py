@@ -365,7 +365,7 @@ def test_a_user_without_a_password_sets_a_first_one_after_a_recent_sign_in(clien
     assert response.status_code == 204
 
     User.objects.update(password="!unusable")
-    Session.objects.update(created_at=Session.objects.get().created_at - timedelta(hours=1))
+    Session.objects.update(auth_time=Session.objects.get().auth_time - timedelta(hours=1))
     late = client.post("/users/me/password", json={"new_password": "ada's own passphrase"}, headers=bearer(pair.access))
     assert_problem(late, 403, "reauthentication_required")
 
@@ -442,12 +442,23 @@ def test_argon2_is_the_default_hasher(settings, db):
     assert user.check_password(STRONG_PASSWORD)
 
 
-# --- /users/me moved to accounts, unchanged -------------------------------------------------------
+# --- /users/me moved to accounts, with the sign-in's claims added ---------------------------------------
 
 
 def test_users_me_answers_the_same_profile_as_before(client, verified):
     body = client.get("/users/me", headers=bearer(verified["access"])).json()
-    assert set(body) == {"id", "email", "display_name", "avatar_url", "date_joined"}
+    # And how the session signed in (docs/mfa.md).
+    assert set(body) == {
+        "id",
+        "email",
+        "display_name",
+        "avatar_url",
+        "date_joined",
+        "language",
+        "auth_time",
+        "amr",
+        "acr",
+    }
 
 
 # --- the event log -------------------------------------------------------------------------------

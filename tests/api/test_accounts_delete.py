@@ -33,7 +33,7 @@ def kakao_admin(settings):
 def make_old() -> None:
     """Moves the sign-in of every session back past ACCOUNTS_RECENT_SIGN_IN_MINUTES."""
     for session in Session.objects.all():
-        Session.objects.filter(pk=session.pk).update(created_at=session.created_at - timedelta(hours=1))
+        Session.objects.filter(pk=session.pk).update(auth_time=session.auth_time - timedelta(hours=1))
 
 
 def delete_me(client, access: str, **body):

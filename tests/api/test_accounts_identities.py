@@ -166,6 +166,9 @@ def test_link_then_sign_in_either_way_lands_in_the_same_user(client, rsps):
 
     me_password = client.get("/users/me", headers=bearer(by_password["access"])).json()
     me_google = client.get("/users/me", headers=bearer(by_google["access"])).json()
+    # The same user, signed in two ways (docs/mfa.md).
+    assert (me_password.pop("amr"), me_google.pop("amr")) == (["pwd"], ["fed"])
+    me_password.pop("auth_time"), me_google.pop("auth_time")
     assert me_password == me_google
     assert User.objects.count() == 1
 

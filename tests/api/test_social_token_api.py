@@ -377,8 +377,9 @@ def test_token_shares_the_sign_in_throttle(client, rsps, settings):
 
 
 def test_a_returning_users_token_sign_in_costs_the_queries_of_a_callback(client, rsps):
-    """One account lookup, its update, the user's last_login, the session and its refresh token, and the count of the
-    user's sessions (JWT_MAX_SESSIONS_PER_USER)."""
+    """One account lookup, its update, the user's last_login, whether the user has a second factor
+    (mfa.services.sign_in), the session and its refresh token, and the count of the user's sessions
+    (JWT_MAX_SESSIONS_PER_USER)."""
     mocks.GOOGLE.mock_metadata(rsps)
     sign_in(client, "google", id_token=google_id_token(jti="first"), nonce=RAW_NONCE)
 
@@ -388,5 +389,5 @@ def test_a_returning_users_token_sign_in_costs_the_queries_of_a_callback(client,
         assert mocks.login_oidc(client, rsps, mocks.GOOGLE, "google").status_code == 200
 
     statements = [query["sql"].split()[0] for query in by_token.captured_queries if "SAVEPOINT" not in query["sql"]]
-    assert statements == ["SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT", "SELECT"]
+    assert statements == ["SELECT", "UPDATE", "UPDATE", "SELECT", "INSERT", "INSERT", "SELECT"]
     assert len(by_token.captured_queries) == len(by_callback.captured_queries)

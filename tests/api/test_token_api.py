@@ -96,12 +96,17 @@ def test_users_me_returns_the_profile_in_one_query(client, pair, user, django_as
     with django_assert_num_queries(1):
         response = client.get("/users/me", headers=bearer(pair.access))
     assert response.status_code == 200
-    assert response.json() | {"date_joined": None} == {
+    assert response.json() | {"date_joined": None, "auth_time": None} == {
         "id": user.pk,
         "email": "ada@example.com",
         "display_name": "Ada",
         "avatar_url": "",
         "date_joined": None,
+        "language": "",
+        # How the session signed in, from the access token (the fixture's session_start names no method).
+        "auth_time": None,
+        "amr": [],
+        "acr": "aal1",
     }
 
 

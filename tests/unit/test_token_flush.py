@@ -59,9 +59,11 @@ def seed_expired_chains(user: User, *, now: datetime) -> None:
             limit = "max_recursive_iterations" if connection.mysql_is_mariadb else "cte_max_recursion_depth"
             cursor.execute(f"SET SESSION {limit} = {SESSIONS * CHAIN}")
         cursor.execute(
-            "INSERT INTO tokens_session (id, user_id, created_at, expires_at, end_reason, user_agent)"  # noqa: S608
-            f" SELECT {_uuid('i', session)}, %s, %s, %s, '', 'seeded' FROM ({_numbers(SESSIONS)}) AS numbers",
-            [user.pk, long_ago, live],
+            "INSERT INTO tokens_session (id, user_id, created_at, expires_at, end_reason, user_agent,"  # noqa: S608
+            " auth_time, amr, acr)"
+            f" SELECT {_uuid('i', session)}, %s, %s, %s, '', 'seeded', %s, %s, 'aal1'"
+            f" FROM ({_numbers(SESSIONS)}) AS numbers",
+            [user.pk, long_ago, live, long_ago, Session._meta.get_field("amr").get_db_prep_value([], connection)],
         )
         # Token i belongs to session i / CHAIN and was rotated from token i - 1 of the same session.
         cursor.execute(

@@ -119,10 +119,12 @@ def seed(database_url: str, *, tokens: int, expired_share: float, ended_share: f
         )
         with conn.transaction(), without_indexes(conn):
             conn.execute(
-                "INSERT INTO tokens_session (id, user_id, created_at, expires_at, ended_at, end_reason, user_agent)"
+                "INSERT INTO tokens_session (id, user_id, created_at, expires_at, ended_at, end_reason, user_agent,"
+                "  auth_time, amr, acr)"
                 " SELECT md5('s' || i)::uuid, %(users_from)s + i %% %(users)s, created, created + interval '30 days',"
                 "  CASE WHEN %(ended_every)s > 0 AND i %% %(ended_every)s = 1 THEN now() END,"
-                "  CASE WHEN %(ended_every)s > 0 AND i %% %(ended_every)s = 1 THEN 'logout' ELSE '' END, 'seeded'"
+                "  CASE WHEN %(ended_every)s > 0 AND i %% %(ended_every)s = 1 THEN 'logout' ELSE '' END, 'seeded',"
+                "  created, '[]'::jsonb, 'aal1'"
                 " FROM (SELECT i, CASE WHEN i < %(expired)s THEN now() - interval '40 days'"
                 "  ELSE now() - interval '10 hours' END AS created FROM generate_series(0, %(last)s) AS i) AS s",
                 {

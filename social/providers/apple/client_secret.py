@@ -4,6 +4,7 @@ import hashlib
 import threading
 import time
 
+from django.utils.translation import gettext_lazy as _
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
@@ -59,7 +60,7 @@ def apple_client_secret(config: AppleSettings) -> str:
         try:
             key = apple_signing_key(config.private_key)
         except ValueError:
-            raise ProviderUnavailable("Apple's client secret cannot be signed: see social.E002.") from None
+            raise ProviderUnavailable(_("Apple's client secret cannot be signed: see social.E002.")) from None
         secret = jwt.encode({"alg": "ES256", "kid": config.key_id}, claims, key, algorithms=["ES256"])
         _apple_secrets[cache_key] = (secret, float(issued_at + APPLE_CLIENT_SECRET_TTL))
         return secret

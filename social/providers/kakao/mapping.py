@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from social.errors import ProviderUnavailable
 from social.providers.base import (
     Identity,
@@ -16,7 +18,7 @@ from social.providers.base import (
 def kakao_identity(user: dict[str, Any]) -> Identity:
     """Kakao's `GET /v2/user/me` body. Its email counts only with all three of Kakao's flags on."""
     if user.get("id") is None:
-        raise ProviderUnavailable("Kakao's user info has no id.")
+        raise ProviderUnavailable(_("Kakao's user info has no id."))
     account = answer_object(user.get("kakao_account"), "kakao_account")
     profile = answer_object(account.get("profile"), "kakao_account.profile")
     email_usable = all(account.get(flag) is True for flag in ("has_email", "is_email_valid", "is_email_verified"))

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 import requests
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import Problem
 from social.errors import ProviderTokenInvalid, ProviderUnavailable, TokenAudienceInvalid
@@ -68,10 +69,10 @@ class KakaoProvider(OAuth2Provider):
         token = {"access_token": access_token, "token_type": "bearer"}
         info = self._get_json(self.config.token_info_url, token=token, refused_token=ProviderTokenInvalid)
         if str(info.get("app_id")) != self.config.app_id:
-            raise TokenAudienceInvalid("Kakao issued this access token to another app.")
+            raise TokenAudienceInvalid(_("Kakao issued this access token to another app."))
         identity = kakao_identity(self._kakao_user(token, refused_token=ProviderTokenInvalid))
         if identity.subject != str(info.get("id")):
-            raise ProviderUnavailable("Kakao's token info and user info name different users.")
+            raise ProviderUnavailable(_("Kakao's token info and user info name different users."))
         return self.vouched(identity)
 
     @property
@@ -94,7 +95,7 @@ class KakaoProvider(OAuth2Provider):
             )
             body = response.json()
         if not isinstance(body, dict):
-            raise ProviderUnavailable("Kakao's unlink answer is not a JSON object.")
+            raise ProviderUnavailable(_("Kakao's unlink answer is not a JSON object."))
         if response.status_code == 200 and str(body.get("id")) == subject:
             return
         if body.get("code") == KAKAO_NOT_LINKED:
@@ -102,7 +103,7 @@ class KakaoProvider(OAuth2Provider):
         provider_error = str(body.get("code") or "")
         logger.warning("kakao refused an unlink: HTTP %s (%s)", response.status_code, provider_error)
         raise ProviderUnavailable(
-            f"Kakao refused to unlink the user (HTTP {response.status_code}).",
+            _("Kakao refused to unlink the user (HTTP %(status)s).") % {"status": response.status_code},
             **({"provider_error": provider_error} if provider_error else {}),
         )
 

@@ -2,6 +2,8 @@
 
 import hmac
 
+from django.utils.translation import gettext_lazy as _
+
 from social.errors import KakaoAppMismatch
 from social.models import SocialAccount
 from social.providers.kakao.settings import kakao_settings
@@ -25,7 +27,7 @@ def kakao_unlink_received(*, app_id: str, kakao_user_id: str) -> None:
     """
     kakao = kakao_settings()
     if kakao.app_id and app_id != kakao.app_id:
-        raise KakaoAppMismatch(f"The callback is for Kakao app {app_id!r}, not this one.")
+        raise KakaoAppMismatch(_("The callback is for Kakao app %(app_id)s, not this one.") % {"app_id": repr(app_id)})
     account = SocialAccount.objects.filter(provider=kakao.name, subject=kakao_user_id).first()
     if account is None:
         return

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from social.errors import ProviderUnavailable
 from social.providers.base import (
     Identity,
@@ -21,7 +23,7 @@ def naver_identity(body: dict[str, Any]) -> Identity:
     """
     if body.get("resultcode") != "00":
         raise ProviderUnavailable(
-            "Naver refused the profile request.", provider_error=answer_text(body.get("resultcode"), "resultcode")
+            _("Naver refused the profile request."), provider_error=answer_text(body.get("resultcode"), "resultcode")
         )
     profile = answer_object(body.get("response"), "response")
     email = answer_email(profile.get("email"))
