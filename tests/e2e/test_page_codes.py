@@ -85,7 +85,9 @@ def test_change_the_email_and_confirm_it_through_the_link(page, screenshot):
     sign_in_with_dev(page)
     page.get_by_label("New email").fill("ada.new@example.com")
     page.get_by_role("button", name="Change email").click()
-    expect(page.locator("#notice")).to_have_text("Open the link emailed to ada.new@example.com to make it your address.")
+    expect(page.locator("#notice")).to_have_text(
+        "Open the link emailed to ada.new@example.com to make it your address."
+    )
 
     page.goto(newest_match("ada.new@example.com", EMAIL_CHANGE_LINK).group(0))
     assert "#" not in page.url
