@@ -72,6 +72,18 @@ def test_the_codes_emailed_link_signs_in_and_leaves_the_address_bar(page, new_pa
     assert "#" not in other.url
 
 
+def test_under_make_run_the_dev_mailboxs_code_link_signs_in_on_the_same_page(page, settings):
+    """DEBUG and the console email backend, as `make run` has them: the link changes only the fragment."""
+    settings.EMAIL_BACKEND = "accounts.mail.DevMailboxBackend"
+    request_a_code(page, "grace@example.com")
+
+    page.locator("#dev-mailbox").get_by_role("link", name=re.compile("Your sign-in code")).click()
+
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#user-email")).to_have_text("grace@example.com")
+    assert "#" not in page.url
+
+
 def test_a_wrong_code_is_a_problem_on_the_page(page):
     request_a_code(page, "grace@example.com")
     page.get_by_label("Code").fill("AAAAAA")

@@ -459,7 +459,11 @@ installPasskeys({ client, run, onSignedIn: showSignedIn, showNotice, t, rowButto
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
 const emailedPage = EMAILED_PAGES[location.pathname];
-const linkedCode = location.pathname === "/" && new URLSearchParams(location.hash.slice(1)).has("code");
+const hasLinkedCode = () => location.pathname === "/" && new URLSearchParams(location.hash.slice(1)).has("code");
 if (callback) run(() => completeSignIn(callback[1]));
 else if (emailedPage) run(() => showEmailedPage(emailedPage));
-else run(linkedCode ? signInWithLinkedCode : resumeOrShowProviders);
+else run(hasLinkedCode() ? signInWithLinkedCode : resumeOrShowProviders);
+// A code's link followed from this very page (the dev mailbox) changes the fragment only: no load reads it.
+window.addEventListener("hashchange", () => {
+  if (hasLinkedCode()) run(signInWithLinkedCode);
+});
