@@ -150,6 +150,26 @@ def test_turn_a_security_email_off_and_it_stays_off(page):
     expect(page.get_by_role("checkbox", name="The password changed")).to_be_checked()
 
 
+def test_a_refused_choice_leaves_its_box_as_it_was(page):
+    sign_in_with_dev(page)
+    refused = '{"title": "Too many requests", "code": "throttled", "status": 429}'
+    page.route(
+        "**/api/users/me/notices",
+        lambda route: (
+            route.fulfill(status=429, content_type="application/problem+json", body=refused)
+            if route.request.method == "PATCH"
+            else route.continue_()
+        ),
+    )
+    box = page.get_by_role("checkbox", name="A passkey added")
+
+    box.click()
+
+    expect(page.locator("#problem-code")).to_have_text("throttled")
+    expect(box).to_be_checked()
+    assert not NoticeSettings.objects.exists()
+
+
 def test_the_pages_speak_korean(browser, dev_stack):
     context = browser.new_context(base_url=dev_stack.url, locale="ko-KR")
     try:

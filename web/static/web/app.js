@@ -367,7 +367,7 @@ function renderNoticeChoices(choices) {
     box.type = "checkbox";
     box.name = kind;
     box.checked = on;
-    box.addEventListener("change", () => run(() => setNoticeChoice(kind, box.checked)));
+    box.addEventListener("change", () => run(() => setNoticeChoice(box)));
     const label = document.createElement("label");
     label.append(box, `notice_${kind}` in STRINGS ? t(`notice_${kind}`) : kind);
     return label;
@@ -375,8 +375,15 @@ function renderNoticeChoices(choices) {
   $("notice-kinds").replaceChildren(...labels);
 }
 
-async function setNoticeChoice(kind, on) {
-  renderNoticeChoices(await client.call("PATCH", "/users/me/notices", { body: { [kind]: on } }));
+async function setNoticeChoice(box) {
+  let choices;
+  try {
+    choices = await client.call("PATCH", "/users/me/notices", { body: { [box.name]: box.checked } });
+  } catch (problem) {
+    box.checked = !box.checked; // The choice did not change: the box says so.
+    throw problem;
+  }
+  renderNoticeChoices(choices);
   showNotice(t("notices_saved"));
 }
 
