@@ -150,14 +150,18 @@ def account_email_verify(
 
 
 def user_update(*, user_id: int, display_name: str | None = None, language: str | None = None) -> User:
-    """Changes the fields given (None: unchanged) and answers the user: two queries."""
+    """Changes the fields given (None: unchanged) and answers the user: two queries (and user.updated's,
+    when a webhook wants it and the display name changed)."""
     user = user_get(user_id=user_id)
     changes = {"display_name": display_name, "language": language}
-    fields = [name for name, value in changes.items() if value is not None]
+    fields = [name for name, value in changes.items() if value is not None and value != getattr(user, name)]
     for name in fields:
         setattr(user, name, changes[name])
     if fields:
-        user.save(update_fields=fields)
+        with transaction.atomic():
+            user.save(update_fields=fields)
+            if "display_name" in fields:
+                event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("display_name",)))
     return user
 
 
@@ -340,11 +344,13 @@ def _email_code_user(address: str) -> tuple[User, bool]:
     if user is None:
         try:
             with transaction.atomic():
-                return User.objects.create_user(email=address, email_verified=True), True
+                user = User.objects.create_user(email=address, email_verified=True)
+                event_publish(EventType.USER_CREATED, user_id=user.pk, data=user_data(user))
+                return user, True
         except IntegrityError:  # a concurrent sign-up of the address won
             user = User.objects.get(email=address)
     if not user.is_active:
-        raise AccountDisabled("An administrator has disabled this account.", target=email_target(address))
+        raise AccountDisabled(_("An administrator has disabled this account."), target=email_target(address))
     if not user.email_verified:
         unverified_account_claim(user)
     return user, False
@@ -413,6 +419,9 @@ def email_change_confirm(*, uid: str, token: str) -> None:
     try:
         with transaction.atomic():
             user.save(update_fields=["email", "email_verified"])
+            event_publish(
+                EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email", "email_verified"))
+            )
     except IntegrityError:  # taken between the check and the write
         raise EmailInUse() from None
     if old_address:
@@ -437,4 +446,7 @@ def email_change_cancel(*, uid: str, token: str) -> None:
         if user.email != cancel.old_address and not User.objects.filter(email=cancel.old_address).exists():
             user.email, user.email_verified = cancel.old_address, True
             user.save(update_fields=["email", "email_verified"])
+            event_publish(
+                EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email", "email_verified"))
+            )
         session_end_all(user_id=user.pk, reason=SessionEndReason.LOGOUT_ALL)

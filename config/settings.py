@@ -8,8 +8,7 @@ local-memory cache). Production sets DJANGO_SECRET_KEY, DATABASE_URL and REDIS_U
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
-
+from core.database_url import database_from_url
 from core.env import env_bool, env_header, env_int, env_json, env_list, env_str
 from core.secret_keys import refuse_unsafe_keys
 from devidp.social_entry import dev_redirect_uris, social_provider_entry
@@ -115,7 +114,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": dj_database_url.parse(
+    # PostgreSQL may list several hosts for a failover (docs/operations.md, "High availability").
+    "default": database_from_url(
         env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         # A connection that failed is replaced at the next request: recovery needs no restart.

@@ -17,6 +17,14 @@ Python on every operation: more than a third of the local-memory denylist check
 (docs/benchmarks.md). Redis and local memory take any key, and this project runs on nothing
 else. Django's cache docs describe this: subclass a backend and override `validate_key`.
 
+Redis through Sentinel: LOCATION `redis+sentinel://[:password@]host1:26379,host2:26379/service/db`
+names the Sentinels and the service they watch instead of a server. The connection pool asks
+the Sentinels where the primary is for every connection it opens, and drops its idle ones when
+the answer changes, so after a failover the next connection (a command's, or the denylist
+mirror's subscription, tokens/mirror.py) reaches the new primary. Reads go to the primary too:
+a replica may not have the last logout yet. The password is the Redis servers'; the Sentinels
+are asked without one. docs/operations.md, "High availability", has the topology.
+
 One backend object per process for what every request does (`default_cache()`: the session
 denylist, the throttles). Django's `cache` proxy finds its backend through asgiref's Local on
 every call, one object per thread and context for backends that are not thread-safe, and that
@@ -26,7 +34,9 @@ to be shared between threads.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
@@ -34,6 +44,7 @@ from django.core.cache.backends.locmem import LocMemCache as DjangoLocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from redis import ConnectionPool, Redis
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from core.conf import settings_accessor
 
@@ -41,14 +52,63 @@ from core.conf import settings_accessor
 _INCREMENT_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
 
 
+SENTINEL_SCHEME = "redis+sentinel"
+SENTINEL_PORT = 26379
+
+
+@dataclass(frozen=True)
+class SentinelLocation:
+    """Where a `redis+sentinel://` URL says the primary is to be found."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    password: str | None
+
+
+def sentinel_location(url: str) -> SentinelLocation | None:
+    """The Sentinels, service, database and password of a `redis+sentinel://` URL; None for any other URL."""
+    parsed = urlsplit(url)
+    if parsed.scheme != SENTINEL_SCHEME:
+        return None
+    sentinels = []
+    for entry in parsed.netloc.rpartition("@")[2].split(","):
+        host, colon, port = entry.rpartition(":")
+        sentinels.append((host, int(port)) if colon else (entry, SENTINEL_PORT))
+    path = [part for part in parsed.path.split("/") if part]
+    if not sentinels[0][0] or not path or len(path) > 2:
+        raise ValueError(f"a Sentinel URL is {SENTINEL_SCHEME}://host:port[,host:port...]/service[/db], got {url!r}")
+    password = unquote(parsed.password) if parsed.password else None
+    return SentinelLocation(sentinels, path[0], int(path[1]) if len(path) == 2 else 0, password)
+
+
 class ReusingRedisCacheClient(RedisCacheClient):
     # Django's own members that this builds on; django-stubs leaves private names out.
     _client: type[Redis]
-    _get_connection_pool: Callable[[bool], ConnectionPool]
+    _servers: list[str]
+    _pool_options: dict[str, Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[ConnectionPool, Redis] = {}
+        self._sentinel = sentinel_location(self._servers[0])
+        self._sentinel_pool: SentinelConnectionPool | None = None
+
+    def _get_connection_pool(self, write: bool) -> ConnectionPool:
+        if self._sentinel is None:
+            return super()._get_connection_pool(write)  # type: ignore[misc]
+        if self._sentinel_pool is None:
+            # The Sentinels answer within the same bounds as the servers (settings.py's socket timeouts).
+            timeouts = {name: value for name, value in self._pool_options.items() if name.startswith("socket_")}
+            manager = Sentinel(self._sentinel.sentinels, sentinel_kwargs=timeouts)  # type: ignore[no-untyped-call]
+            self._sentinel_pool = SentinelConnectionPool(  # type: ignore[no-untyped-call]
+                self._sentinel.service,
+                manager,
+                db=self._sentinel.db,
+                password=self._sentinel.password,
+                **self._pool_options,
+            )
+        return self._sentinel_pool
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Redis:
         pool = self._get_connection_pool(write)
@@ -71,8 +131,15 @@ class AnyKeyMixin:
 
 class RedisCache(AnyKeyMixin, DjangoRedisCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
+        if isinstance(server, str) and sentinel_location(server) is not None:
+            server = [server]  # one location: Django would split its list of Sentinels at the commas
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    @property
+    def through_sentinel(self) -> bool:
+        """Whether the primary is found through Sentinel, and so has replicas a failover may promote."""
+        return sentinel_location(self._servers[0]) is not None  # type: ignore[attr-defined]
 
 
 class LocMemCache(AnyKeyMixin, DjangoLocMemCache):

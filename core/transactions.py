@@ -12,6 +12,11 @@ What counts as a conflict, per database:
   lock_not_available 55P03 (lock_timeout);
 - MySQL and MariaDB (mysqlclient's error code): 1213 deadlock, 1205 lock wait timeout.
 Data errors are not retried: core.mysql raises them as DataError, a bug answered 500.
+
+A transaction that met a read-only server (PostgreSQL's read_only_sql_transaction 25006: the
+connection was kept from before a failover, to a primary since demoted) is retried once too,
+on a new connection: libpq's target_session_attrs=read-write then connects to the new primary
+(core/postgresql/base.py, docs/operations.md "High availability").
 """
 
 import functools
@@ -25,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 CONFLICT_MYSQL_CODES = frozenset({1205, 1213})
+READ_ONLY_SQLSTATE = "25006"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,8 +48,13 @@ def is_transaction_conflict(exc: BaseException) -> bool:
     return code in CONFLICT_MYSQL_CODES
 
 
+def is_read_only_server(exc: BaseException) -> bool:
+    """Whether a database error says the server is not (or no longer) the primary."""
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQLSTATE
+
+
 def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
-    """Runs `func` again, once, when its transaction lost to a concurrent one.
+    """Runs `func` again, once, when its transaction lost to a concurrent one or met a read-only server.
 
     Only at the outermost level: inside a transaction the conflict has already undone more
     than `func` did (MySQL rolls the whole transaction back on a deadlock), so whoever opened
@@ -58,11 +69,18 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except OperationalError as exc:
-            if not is_transaction_conflict(exc):
-                raise
             # The class and first line: "Deadlock found when trying to get lock", no parameters.
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            logger.warning("%s lost to a concurrent transaction (%s); running it again", func.__qualname__, first_line)
+            if is_read_only_server(exc):
+                # The rerun's first query opens a new connection, to whichever server is the primary now.
+                transaction.get_connection().close()
+                logger.warning("%s met a read-only server (%s); running it again", func.__qualname__, first_line)
+            elif is_transaction_conflict(exc):
+                logger.warning(
+                    "%s lost to a concurrent transaction (%s); running it again", func.__qualname__, first_line
+                )
+            else:
+                raise
         return func(*args, **kwargs)
 
     return run

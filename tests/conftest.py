@@ -97,6 +97,7 @@ def _empty_cache(monkeypatch):
     cache.clear()
     # Rebuilds are coalesced per process over an interval: a test's starts with none made.
     monkeypatch.setattr(denylist._Rebuilds, "began_at", -math.inf)
+    monkeypatch.setattr(denylist._Rebuilds, "completed_began_at", -math.inf)
     monkeypatch.setattr(denylist._Rebuilds, "count", 0)
     # Each test starts with no ended session, so an empty denylist is complete: say so, and
     # bearer checks need no rebuild (tests of the rebuild clear the marker themselves).

@@ -68,6 +68,7 @@ class _Rebuilds:
 
     lock = threading.Lock()
     began_at = -math.inf
+    completed_began_at = -math.inf  # when the last rebuild that completed began (a failed one sets only began_at)
     ended: frozenset[str] = frozenset()
     count = 0  # rebuilds this process made (tests read it)
 
@@ -127,20 +128,23 @@ def denylist_rebuild() -> set[str]:
     return set(expiries)
 
 
-def _rebuilt_since(checked_at: float) -> frozenset[str] | None:
+def _rebuilt_since(checked_at: float, *, whatever_the_interval: bool = False) -> frozenset[str] | None:
     """The sessions ended as of a rebuild begun after `checked_at` (a time.monotonic()), made if need be.
 
-    None when a rebuild would be needed but this process began one within REBUILD_INTERVAL.
+    None when a rebuild would be needed but this process began one within REBUILD_INTERVAL. With
+    `whatever_the_interval`, never None: the rebuild is made unless one begun after `checked_at` completed.
     """
     with _Rebuilds.lock:
-        if _Rebuilds.began_at > checked_at:  # another check's rebuild, begun after this one looked
+        # Another check's rebuild, begun after this one looked; forced, only one that completed.
+        if (_Rebuilds.completed_began_at if whatever_the_interval else _Rebuilds.began_at) > checked_at:
             return _Rebuilds.ended
         began_at = time.monotonic()
-        if began_at - _Rebuilds.began_at < REBUILD_INTERVAL:
+        if began_at - _Rebuilds.began_at < REBUILD_INTERVAL and not whatever_the_interval:
             return None
         # Set before the rebuild runs: one that fails is not retried by every check at once.
         _Rebuilds.began_at = began_at
         _Rebuilds.ended = frozenset(denylist_rebuild())
+        _Rebuilds.completed_began_at = began_at
         _Rebuilds.count += 1
         return _Rebuilds.ended
 
@@ -174,8 +178,18 @@ def is_session_denied(session_id: UUID | str) -> bool:
     return str(session_id) in ended
 
 
-def _ensure_complete() -> None:
-    """Before a mirror loads the snapshot: rebuilds the copy if the cache lost it."""
+def _ensure_complete(server_changed_since: float | None) -> None:
+    """Before a mirror loads the snapshot: rebuilds the copy if the cache lost it, or is another server now.
+
+    `server_changed_since`: when the mirror lost the server it last loaded from (a time.monotonic()),
+    if the one answering now is another. A replica promoted by a failover holds the marker its
+    primary had, but maybe not that primary's last entries, nor those a logout failed to write
+    meanwhile: unless this process rebuilt since (a check that found a restarted Redis empty), it
+    rebuilds now, whatever REBUILD_INTERVAL says, since its last rebuild may have gone to the lost server.
+    """
+    if server_changed_since is not None:
+        _rebuilt_since(server_changed_since, whatever_the_interval=True)
+        return
     checked_at = time.monotonic()
     if default_cache().get(REBUILT_MARKER) is None and _rebuilt_since(checked_at) is None:
         raise RuntimeError(f"the denylist was rebuilt less than {REBUILD_INTERVAL} s ago and is incomplete again")

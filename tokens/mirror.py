@@ -8,7 +8,9 @@ current:
    revocation published from then on reaches it;
 2. it registers itself (below) and loads the snapshot, a sorted set of (session id, expiry)
    written next to each entry; before that, `ensure_complete` (tokens.denylist) rebuilds the
-   copy from the database if Redis restarted empty or was flushed;
+   copy from the database if Redis restarted empty or was flushed, or if the server answering
+   is another one than before (its run_id changed: a Sentinel failover promoted a replica,
+   which may lack the last writes of the primary it replaces, and holds that primary's marker);
 3. it applies each published revocation and acknowledges it, and every PING_INTERVAL seconds
    it renews its registration and PINGs on the subscription: the PONG comes back on the same
    connection, after every message published before it, so hearing it proves nothing was
@@ -86,6 +88,8 @@ ACKS_KEPT = 30
 ACKNOWLEDGED_ON_LOAD = 10.0
 # Registrations unrenewed this long (crashed processes) are dropped from the registry.
 REGISTRY_KEPT = 60
+# Through Sentinel: how long a revocation waits for a replica to hold it (Redis's WAIT), in ms.
+REPLICA_WAIT_MS = 1000
 
 
 @dataclass
@@ -121,7 +125,7 @@ def _redis_time(reply: tuple[int, int]) -> float:
 
 
 class DenylistMirror:
-    def __init__(self, *, ensure_complete: Callable[[], None]) -> None:
+    def __init__(self, *, ensure_complete: Callable[[float | None], None]) -> None:
         # A backend of its own, built from the settings of now: the thread keeps following
         # this Redis even if the settings move on (tests), and redis.Redis is thread-safe.
         backend = caches.create_connection("default")
@@ -134,6 +138,8 @@ class DenylistMirror:
         # a snapshot load replaces the dict, so both hold the lock.
         self._lock = threading.Lock()
         self._heard_at: float | None = None  # time.monotonic() the mirror was last proven complete; None: not loaded
+        self._server_id: str | None = None  # the run_id of the Redis server the mirror last loaded from
+        self._lost_at: float | None = None  # time.monotonic() the mirror last lost its subscription
         self._stop = threading.Event()
         self.counters = Counters()
         self._thread = threading.Thread(target=self._run, name="denylist-mirror", daemon=True)
@@ -156,13 +162,21 @@ class DenylistMirror:
         return heard_at is not None and time.monotonic() - heard_at <= STALE_AFTER
 
     def is_denied(self, session_id: str) -> bool | None:
-        """Whether the session has ended, or None when the mirror cannot prove it is current."""
+        """Whether the session has ended, or None when the mirror cannot prove it has not.
+
+        An entry held is proof enough even while the mirror is not current: an ended session never
+        comes back to life. So a revocation this process heard is refused during a Redis failover
+        too, whatever the new primary holds.
+        """
+        expires_at = self._entries.get(session_id)
+        if expires_at is not None and expires_at > time.time():
+            self.counters.answered += 1
+            return True
         if not self.is_current():
             self.counters.fell_back += 1
             return None
         self.counters.answered += 1
-        expires_at = self._entries.get(session_id)
-        return expires_at is not None and expires_at > time.time()
+        return False
 
     def apply(self, session_expiries: dict[str, float]) -> None:
         """Adds ended sessions (a revocation of this process's own, or one heard on the channel)."""
@@ -186,17 +200,24 @@ class DenylistMirror:
                 self.counters.lost += 1
             finally:
                 self._heard_at = None
+                self._lost_at = time.monotonic()
                 connection.close()  # the rebuild's database connection, if it opened one
             self._stop.wait(RECONNECT_DELAY)
 
     def _follow(self) -> None:
         backend = self._backend
+        server_id = _client(backend).info("server")["run_id"]
         pubsub = _client(backend).pubsub()
         try:
             pubsub.subscribe(_redis_key(backend, CHANNEL))
             # Redis confirms the subscription before anything published after it can arrive.
             self._expect(pubsub, "subscribe")
-            self._load(backend, proven_at=self._register(backend))
+            server_changed_since = None
+            if self._server_id is not None and server_id != self._server_id:
+                logger.warning("denylist mirror: Redis is another server than before; rebuilding from the database")
+                server_changed_since = self._lost_at
+            self._load(backend, proven_at=self._register(backend), server_changed_since=server_changed_since)
+            self._server_id = server_id
             pinged_at = time.monotonic()
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=PING_INTERVAL)
@@ -248,8 +269,8 @@ class DenylistMirror:
             if event.get("ack"):
                 self._acknowledge(backend, event["ack"])
 
-    def _load(self, backend: RedisCache, *, proven_at: float) -> None:
-        self._ensure_complete()
+    def _load(self, backend: RedisCache, *, proven_at: float, server_changed_since: float | None = None) -> None:
+        self._ensure_complete(server_changed_since)
         client = _client(backend)
         now = time.time()
         # Read before the snapshot: each listed publication's entries are already in it (publish_denied).
@@ -332,10 +353,17 @@ def publish_denied(
     pipe.zadd(publications, {publication: published_at})
     pipe.zremrangebyscore(publications, "-inf", published_at - ACKS_KEPT)
     pipe.expire(publications, ACKS_KEPT)
+    if backend.through_sentinel:
+        # Replication is asynchronous: a primary that dies right after the logout would take the
+        # entries with it, and Sentinel would promote a replica without them. WAIT returns once a
+        # replica holds every write made so far (the denylist entries' too, written just before).
+        pipe.wait(1, REPLICA_WAIT_MS)
     pipe.publish(_redis_key(backend, CHANNEL), json.dumps(message))
     pipe.time()
     pipe.zrangebyscore(_redis_key(backend, REGISTRY), "-inf", "+inf", withscores=True)
-    *_, redis_now, registered = pipe.execute()
+    *replicated, _, redis_now, registered = pipe.execute()
+    if backend.through_sentinel and replicated[-1] < 1:
+        logger.warning("denylist revocation: no replica confirmed it within %s ms", REPLICA_WAIT_MS)
     deadline = time.monotonic() + STALE_AFTER  # taken after Redis published: the proof's bound
     live_after = _redis_time(redis_now) - REGISTERED_FOR
     expected = {member.decode() for member, registered_at in registered if registered_at >= live_after}

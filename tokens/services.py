@@ -395,14 +395,26 @@ def _sessions_end(sessions: QuerySet[Session], *, reason: SessionEndReason) -> i
     return ended
 
 
-def _session_end_one(*, session_id: uuid.UUID, user_id: int, reason: SessionEndReason) -> None:
-    """Ends one session of the user if it is live: one UPDATE, and its id into the denylist if it ended now."""
+def _session_end_one(*, session_id: uuid.UUID, user_id: int, reason: SessionEndReason) -> bool:
+    """Ends one session of the user if it is live: one UPDATE, and its id into the denylist if it ended now;
+    whether it did."""
     ended = Session.objects.filter(id=session_id, ended_at__isnull=True).update(
         ended_at=timezone.now(), end_reason=reason
     )
     if ended:
         event_publish(EventType.SESSION_ENDED, user_id=user_id, data=session_data(session_id, reason=reason))
         denylist.deny_sessions([session_id])
+    return bool(ended)
+
+
+def _session_end_again(session_id: uuid.UUID) -> None:
+    """A logout of a session that had ended already: its id into the denylist again (idempotent).
+
+    Maybe this very logout, sent again after a 503 whose UPDATE had committed but whose denylist
+    entry was never written (the database failing over between the two, or Redis down): without
+    this, the retry's 204 would leave the session's access tokens working until they expire.
+    """
+    denylist.deny_sessions([session_id])
 
 
 def session_end(
@@ -414,7 +426,8 @@ def session_end(
         sessions = sessions.filter(user_id=user_id)
     if not sessions.exists():
         raise SessionNotFound()
-    _sessions_end(sessions, reason=reason)
+    if not _sessions_end(sessions, reason=reason):
+        _session_end_again(session_id)
     emit(_END_EVENTS[reason], outcome="success", user_id=user_id, session_id=session_id)
 
 
@@ -427,7 +440,8 @@ def session_end_by_refresh(*, refresh: str) -> None:
     )
     if not known.exists():
         raise TokenInvalid(_("The refresh token is unknown."))
-    _session_end_one(session_id=session_id, user_id=user_id, reason=SessionEndReason.LOGOUT)
+    if not _session_end_one(session_id=session_id, user_id=user_id, reason=SessionEndReason.LOGOUT):
+        _session_end_again(session_id)
     emit(AuthEvent.LOGOUT, outcome="success", user_id=user_id, session_id=session_id)
 
 

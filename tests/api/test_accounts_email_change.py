@@ -85,7 +85,7 @@ def test_a_taken_address_gets_the_same_answer_and_a_note_and_nothing_changes(cli
 
 
 def test_a_change_needs_a_recent_sign_in(client, grace, access, settings):
-    Session.objects.update(created_at=timezone.now() - timedelta(minutes=settings.ACCOUNTS_RECENT_SIGN_IN_MINUTES + 1))
+    Session.objects.update(auth_time=timezone.now() - timedelta(minutes=settings.ACCOUNTS_RECENT_SIGN_IN_MINUTES + 1))
     assert_problem(change(client, access), 403, "reauthentication_required")
     assert not mail.outbox
 

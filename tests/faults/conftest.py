@@ -13,6 +13,17 @@ import pytest
 from tests.faults.servers import Gunicorn, Postgres, Redis, postgres_bin, redis_server_bin
 
 REDIRECT_URI = "https://app.example.com/auth/callback"
+# A production server's environment, but its database and cache.
+SERVER_ENV = {
+    "SOCIAL_REDIRECT_URIS": REDIRECT_URI,
+    # The HTTP client here keeps no cookies.
+    "SOCIAL_BIND_TO_BROWSER": "0",
+    # The limits are not what these tests are about.
+    "API_THROTTLE_SIGN_IN": "",
+    "API_THROTTLE_SIGN_IN_PROVIDER": "",
+    "API_THROTTLE_TOKENS": "",
+    "API_THROTTLE_SESSION": "",
+}
 # Enough token pairs for every test of the suite; each is a new session of a new user.
 PAIRS_ISSUED = 50
 
@@ -40,18 +51,7 @@ def own_redis() -> Iterator[Redis]:
 @pytest.fixture(scope="session")
 def stack_env(own_postgres, own_redis, tmp_path_factory) -> dict[str, str]:
     """The environment of a production server on the tests' own PostgreSQL and Redis, migrated."""
-    env = {
-        "DATABASE_URL": own_postgres.url,
-        "REDIS_URL": own_redis.url,
-        "SOCIAL_REDIRECT_URIS": REDIRECT_URI,
-        # The HTTP client here keeps no cookies.
-        "SOCIAL_BIND_TO_BROWSER": "0",
-        # The limits are not what these tests are about.
-        "API_THROTTLE_SIGN_IN": "",
-        "API_THROTTLE_SIGN_IN_PROVIDER": "",
-        "API_THROTTLE_TOKENS": "",
-        "API_THROTTLE_SESSION": "",
-    }
+    env = {"DATABASE_URL": own_postgres.url, "REDIS_URL": own_redis.url, **SERVER_ENV}
     Gunicorn(env, log=tmp_path_factory.mktemp("migrate") / "log").manage("migrate", "--noinput")
     return env
 

@@ -214,11 +214,15 @@ def _run_as(user: str) -> dict[str, Any]:
 
 
 class Postgres:
-    """A PostgreSQL cluster in a temporary directory, run as `nobody` when the tests run as root."""
+    """A PostgreSQL cluster in a temporary directory, run as `nobody` when the tests run as root.
+
+    `standby_of`: a streaming standby of that (running) primary, copied by pg_basebackup -R,
+    instead of a new cluster.
+    """
 
     USER = "nobody"
 
-    def __init__(self) -> None:
+    def __init__(self, *, standby_of: "Postgres | None" = None) -> None:
         bindir = postgres_bin()
         assert bindir is not None
         self.bindir = bindir
@@ -230,12 +234,12 @@ class Postgres:
         if os.geteuid() == 0:
             entry = pwd.getpwnam(self.USER)
             os.chown(self.workdir, entry.pw_uid, entry.pw_gid)
-        subprocess.run(
-            [str(bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "-A", "trust", "--no-sync"],
-            check=True,
-            capture_output=True,
-            **_run_as(self.USER),
-        )
+        if standby_of is None:
+            command = [str(bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "-A", "trust", "--no-sync"]
+        else:
+            source = ["-h", "127.0.0.1", "-p", str(standby_of.port), "-U", "postgres"]
+            command = [str(bindir / "pg_basebackup"), "-D", str(self.datadir), *source, "-R", "-X", "stream"]
+        subprocess.run(command, check=True, capture_output=True, **_run_as(self.USER))
 
     @property
     def url(self) -> str:
@@ -275,14 +279,31 @@ class Postgres:
         if self.process is not None:
             self.process.stop()
 
+    def stop_immediately(self) -> None:
+        """PostgreSQL's immediate shutdown (SIGQUIT): no checkpoint, every connection cut, as a crash."""
+        assert self.process is not None
+        self.process.popen.send_signal(signal.SIGQUIT)
+        self.process.popen.wait(timeout=START_WAIT_SECONDS)
+
+    def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Runs one statement in autocommit as the superuser; the rows, if it returns any."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
+
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Redis:
-    def __init__(self) -> None:
+    """A Redis server without persistence; `args` are more of its command-line options (--replicaof ...)."""
+
+    def __init__(self, *args: str) -> None:
         self.port = free_port()
+        self.args = args
         self.process: Process | None = None
 
     @property
@@ -301,6 +322,7 @@ class Redis:
                 "",
                 "--appendonly",
                 "no",
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -324,6 +346,33 @@ class Redis:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
+
+
+class RedisSentinel:
+    """A Sentinel watching `primary` as the service `name`: redis-server --sentinel, with a config file of its own.
+
+    Quick to act, as a test needs: the primary is down after DOWN_AFTER_MS without an answer.
+    """
+
+    DOWN_AFTER_MS = 1000
+
+    def __init__(self, primary: Redis, *, name: str, quorum: int) -> None:
+        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="faults-sentinel-"))
+        config = self.workdir / "sentinel.conf"  # Sentinel rewrites it with what it learns
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+            f"sentinel monitor {name} 127.0.0.1 {primary.port} {quorum}\n"
+            f"sentinel down-after-milliseconds {name} {self.DOWN_AFTER_MS}\n"
+            f"sentinel failover-timeout {name} 10000\n"
+        )
+        self.popen = subprocess.Popen(
+            [str(redis_server_bin()), str(config), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def remove(self) -> None:
+        Process(self.popen).stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 # --- gunicorn with the project's gunicorn.conf.py ------------------------------------------

@@ -144,7 +144,8 @@ def test_a_session_ended_here_is_refused_by_the_mirror_before_the_logout_answers
 
 @pytest.mark.concurrent_db  # the second mirror loads from the test database in a thread of its own
 def test_a_revocation_returns_once_every_other_registered_mirror_has_acknowledged_it(pair, mirror):
-    other = DenylistMirror(ensure_complete=lambda: None)  # another process's, as far as Redis can tell
+    # Another process's, as far as Redis can tell.
+    other = DenylistMirror(ensure_complete=lambda server_changed_since: None)
     other.start()
     try:
         wait_for(other.is_current, "the second mirror to load")

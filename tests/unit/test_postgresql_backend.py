@@ -1,4 +1,5 @@
-"""core.postgresql: the health check asks the socket, and the server only when the socket has news.
+"""core.postgresql: the health check asks the socket, and the server only when the socket has news;
+a server that refuses writes as read-only (a demoted primary) is an outage, and its connection is left.
 
 libpq's trace (every protocol message the connection sends or receives) shows whether a
 check made a round trip; the stock check's trace is the control.
@@ -9,10 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.base import DatabaseWrapper as DjangoDatabaseWrapper
 
+from core.models import User
 from core.postgresql.base import DatabaseWrapper
+from core.transactions import retry_on_conflict
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's backend; this run has another"),
@@ -80,3 +84,37 @@ def test_a_connection_the_server_dropped_is_not_usable(kept):
 def test_no_connection_is_not_usable(kept):
     kept.close()
     assert not kept.is_usable()
+
+
+def read_only(wrapper: BaseDatabaseWrapper) -> None:
+    """The connection's server refuses writes from now on, as a primary demoted to a standby does."""
+    with wrapper.cursor() as cursor:
+        cursor.execute("SET default_transaction_read_only = on")
+
+
+def test_a_write_refused_as_read_only_is_an_outage_and_the_connection_is_not_kept(kept):
+    read_only(kept)
+    with pytest.raises(OperationalError) as refused, kept.cursor() as cursor:
+        cursor.execute("CREATE TABLE read_only_probe (id integer)")
+    assert refused.value.__cause__.sqlstate == "25006"  # not an InternalError: core.outages answers it 503
+    assert not kept.is_usable()
+    kept.close()
+    kept.connect()
+    assert kept.is_usable()
+
+
+def test_a_transaction_that_met_a_read_only_server_runs_again_on_a_new_connection(caplog):
+    connection.ensure_connection()
+    read_only(connection)
+    used: list[object] = []
+
+    @retry_on_conflict
+    def user_create() -> User:
+        used.append(connection.connection)
+        return User.objects.create_user(email="read-only@example.com")
+
+    user = user_create()
+    assert len(used) == 2
+    assert used[0] is not used[1]
+    assert User.objects.filter(pk=user.pk).exists()
+    assert "met a read-only server" in caplog.text
