@@ -480,14 +480,14 @@ ACCOUNTS_EMAIL_CODE_TTL = env_int("ACCOUNTS_EMAIL_CODE_TTL", 600)
 # Whether an emailed code to an address without an account creates one (verified by the code).
 ACCOUNTS_EMAIL_CODE_SIGNUP = env_bool("ACCOUNTS_EMAIL_CODE_SIGNUP", True)
 # The sign-in page the code's email links to, which fills the code in: {email} and {code} in it.
-ACCOUNTS_EMAIL_CODE_URL = env_str("ACCOUNTS_EMAIL_CODE_URL", "http://127.0.0.1:8000/#email={email}&code={code}")
+ACCOUNTS_EMAIL_CODE_URL = env_str("ACCOUNTS_EMAIL_CODE_URL", f"{DEV_ORIGIN}/#email={{email}}&code={{code}}")
 # The pages the email change's links open ({uid} and {token}): the confirmation to the new address, and
 # the "this wasn't me" link to the old one.
 ACCOUNTS_EMAIL_CHANGE_URL = env_str(
-    "ACCOUNTS_EMAIL_CHANGE_URL", "http://127.0.0.1:8000/auth/email-change#uid={uid}&token={token}"
+    "ACCOUNTS_EMAIL_CHANGE_URL", f"{DEV_ORIGIN}/auth/email-change#uid={{uid}}&token={{token}}"
 )
 ACCOUNTS_EMAIL_CHANGE_CANCEL_URL = env_str(
-    "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL", "http://127.0.0.1:8000/auth/email-change-cancel#uid={uid}&token={token}"
+    "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL", f"{DEV_ORIGIN}/auth/email-change-cancel#uid={{uid}}&token={{token}}"
 )
 # Code requests per address, and failed codes per address (each code also dies after 5 wrong tries).
 API_THROTTLE_RATES["email_code_email"] = env_str("API_THROTTLE_EMAIL_CODE_EMAIL", "5/15min")

@@ -40,6 +40,37 @@ PAGE_STRINGS: dict[str, Promise] = {
     "email_confirmed": _("Email address confirmed: you are signed in."),
     "password_reset_done": _("Password set. Every other session has been signed out."),
     "identity_unlinked": _("{provider} unlinked."),
+    # Emailed codes and the email change (docs/accounts.md).
+    "code_sent": _("If {email} can sign in, a code is on its way to it: type it here, or open the emailed link."),
+    "email_change_sent": _("Open the link emailed to {email} to make it your address."),
+    "email_change_confirmed": _("Email address changed."),
+    "email_change_cancelled": _(
+        "The email change is stopped and every session signed out. Reset your password if someone may know it."
+    ),
+    # Security notices (accounts.mail.NOTICES): a toggle each, named by what it tells.
+    "notice_new_device": _("A sign-in from a new device"),
+    "notice_password_changed": _("The password changed"),
+    "notice_email_changed": _("The email address changed"),
+    "notice_identity_linked": _("A sign-in method linked"),
+    "notice_identity_unlinked": _("A sign-in method removed"),
+    "notice_second_factor_added": _("A second factor added"),
+    "notice_second_factor_removed": _("A second factor removed"),
+    "notice_passkey_added": _("A passkey added"),
+    "notice_passkey_removed": _("A passkey removed"),
+    "notice_account_deleted": _("The account deleted"),
+    "notices_saved": _("Security email choices saved."),
+    # Passkeys (passkeys.js).
+    "passkey_remove": _("Remove"),
+    "passkey_remove_named": _("Remove the passkey {name}"),
+    "passkey_kind_passkey": _("passkey"),
+    "passkey_kind_security_key": _("security key"),
+    "passkey_never_used": _("never"),
+    "passkey_default_name": _("Passkey {date}"),
+    "passkey_registered": _("Passkey registered: it signs you in on its own."),
+    "passkey_removed": _("Passkey removed."),
+    "passkey_wrong_host": _("Passkeys work on {host} only: open this page there to use them."),
+    "passkey_unsupported": _("This browser cannot use passkeys."),
+    "passkey_none": _("No passkey yet."),
     # Problems the page raises itself (client.js), by code; the API's own come translated.
     "problem_network_error": _("The server cannot be reached"),
     "problem_state_invalid": _("The sign-in state does not match"),

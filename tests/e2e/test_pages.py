@@ -121,6 +121,12 @@ def test_every_page_is_accessible_and_fits_a_phone(open_in, axe_source, screensh
     # No session to resume: the load asked nothing that fails.
     assert page.console_errors == []  # type: ignore[attr-defined]
 
+    # The emailed-code form once a code is asked for, with its code field.
+    page.locator("#code-request-form input[name=email]").fill("grace@example.com")
+    page.locator("#code-request-form button").click()
+    expect(page.locator("#code-form input[name=code]")).to_be_visible()
+    check_page(page, axe_source, "code sign-in", problems)
+
     page.get_by_role("button", name=SIGN_IN_WITH_DEV[language]).click()
     expect(page.get_by_role("heading", name=WHO_ARE_YOU[language])).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", language)
@@ -134,6 +140,13 @@ def test_every_page_is_accessible_and_fits_a_phone(open_in, axe_source, screensh
         page.set_viewport_size({"width": 1280, "height": 900})
         screenshot(page, "signed-in-en-desktop", full_page=True)
     # The whole dev sign-in, redirects and API calls included, logged no error either.
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+    # The email change's pages, as their links open them (a made-up token: only a click posts it).
+    for path in ("/auth/email-change", "/auth/email-change-cancel"):
+        page.goto(f"{path}#uid=MQ&token=made-up")
+        expect(page.locator(f"#{path.removeprefix('/auth/')} h1")).to_be_visible()
+        check_page(page, axe_source, path, problems)
     assert page.console_errors == []  # type: ignore[attr-defined]
 
     page.goto("/dev-idp/authorize?client_id=nobody")
@@ -156,6 +169,8 @@ def test_repeated_buttons_say_which_row_they_act_on(open_in):
     expect(end).to_have_text("End")
     expect(end).to_have_accessible_name(re.compile(r"^End the session on .*HeadlessChrome.*, 127\.0\.0\.1$"))
     expect(page.locator("#identities tr button")).to_have_accessible_name("Unlink dev (ada@example.com)")
+    # The security emails: each checkbox named by the notice it turns off.
+    expect(page.get_by_role("checkbox", name="A sign-in from a new device")).to_be_checked()
 
 
 def test_the_language_switch_changes_the_page_and_stays(open_in):

@@ -75,7 +75,10 @@ def test_register_a_passkey_sign_out_and_sign_in_with_it(webauthn_stack, page, s
     expect(page.locator("#user-email")).to_have_text("ada@example.com")
     expect(page.locator("#passkeys tr td").nth(3)).not_to_have_text("never")
 
-    page.locator("#passkeys tr").get_by_role("button", name="Remove").click()
+    remove = page.locator("#passkeys tr button")
+    expect(remove).to_have_text("Remove")
+    expect(remove).to_have_accessible_name(f"Remove the passkey {stored.name}")
+    remove.click()
     expect(page.locator("#passkeys tr")).to_have_count(0)
     assert not WebAuthnCredential.objects.exists()
 

@@ -40,7 +40,7 @@ const client = new AuthClient({
 // --- what the person sees -------------------------------------------------------------
 
 function show(view) {
-  for (const id of ["signed-out", "completing", "signed-in", "verify-email", "reset-password"]) $(id).hidden = id !== view;
+  for (const id of ["signed-out", "completing", "signed-in", ...Object.values(EMAILED_PAGES)]) $(id).hidden = id !== view;
 }
 
 function showProblem(problem) {
@@ -171,10 +171,15 @@ async function resumeOrShowProviders() {
 }
 
 async function showSignedIn() {
-  const [user, sessions] = await Promise.all([client.call("GET", "/users/me"), client.call("GET", "/auth/sessions")]);
+  const [user, sessions, notices] = await Promise.all([
+    client.call("GET", "/users/me"),
+    client.call("GET", "/auth/sessions"),
+    client.call("GET", "/users/me/notices"),
+  ]);
   renderUser(user);
   renderTokens();
   renderSessions(sessions);
+  renderNoticeChoices(notices);
   await showIdentities();
   await showPasskeys();
   show("signed-in");
@@ -264,40 +269,122 @@ async function showDevMailbox() {
   $("dev-mailbox").hidden = items.length === 0;
 }
 
-// The emailed links carry {uid, token} in the fragment (never sent to a server); it leaves the address bar at once.
-function takeLinkParams() {
+// The emailed links carry their one-time values in the fragment (never sent to a server); it leaves the address
+// bar at once.
+function takeLinkParams(...names) {
   const params = new URLSearchParams(location.hash.slice(1));
   history.replaceState(null, "", "/");
-  return { uid: params.get("uid") ?? "", token: params.get("token") ?? "" };
+  return Object.fromEntries(names.map((name) => [name, params.get(name) ?? ""]));
+}
+
+// The pages the {uid, token} links open (web/urls.py), by path: the section each shows.
+const EMAILED_PAGES = {
+  "/auth/verify-email": "verify-email",
+  "/auth/reset-password": "reset-password",
+  "/auth/email-change": "email-change",
+  "/auth/email-change-cancel": "email-change-cancel",
+};
+let emailedLink = null;
+
+function showEmailedPage(view) {
+  emailedLink = takeLinkParams("uid", "token");
+  show(view);
 }
 
 // The link proves the inbox, not who signed up: the API wants the password too (docs/accounts.md).
-let verifyLink = null;
-
-function showVerifyForm() {
-  verifyLink = takeLinkParams();
-  show("verify-email");
-}
-
 async function verifyEmail(form) {
   const { password } = formValues(form);
-  await client.signInWith("/auth/email/verify", { ...verifyLink, password });
+  await client.signInWith("/auth/email/verify", { ...emailedLink, password });
   await showSignedIn();
   showNotice(t("email_confirmed"));
 }
 
-let resetLink = null;
-
-function showResetForm() {
-  resetLink = takeLinkParams();
-  show("reset-password");
-}
-
 async function resetPassword(form) {
   const { new_password } = formValues(form);
-  await client.signInWith("/auth/password/reset/confirm", { ...resetLink, new_password });
+  await client.signInWith("/auth/password/reset/confirm", { ...emailedLink, new_password });
   await showSignedIn();
   showNotice(t("password_reset_done"));
+}
+
+// --- emailed codes and the email change (docs/accounts.md) ----------------------------------
+
+async function requestCode(form) {
+  const { email } = formValues(form);
+  await client.call("POST", "/auth/email/code", { body: { email }, bearer: false });
+  const codeForm = $("code-form");
+  codeForm.elements.email.value = email;
+  codeForm.hidden = false;
+  codeForm.elements.code.focus();
+  showNotice(t("code_sent", { email }));
+  await showDevMailbox();
+}
+
+async function signInWithCode(form) {
+  const { email, code } = formValues(form);
+  await client.signInWith("/auth/email/code/confirm", { email, code });
+  form.reset();
+  form.hidden = true;
+  await showSignedIn();
+}
+
+// The code's email links to the sign-in page with #email=…&code=…: the page fills the form in and sends it.
+async function signInWithLinkedCode() {
+  const { email, code } = takeLinkParams("email", "code");
+  await showProviders();
+  const form = $("code-form");
+  form.elements.email.value = email;
+  form.elements.code.value = code;
+  form.hidden = false;
+  await signInWithCode(form);
+}
+
+async function changeEmail(form) {
+  const { new_email } = formValues(form);
+  await client.call("POST", "/users/me/email", { body: { new_email } });
+  form.reset();
+  showNotice(t("email_change_sent", { email: new_email }));
+  await showDevMailbox();
+}
+
+// The confirmation answers no tokens: a browser that still holds the session shows it with the new address.
+async function confirmEmailChange() {
+  await client.call("POST", "/users/me/email/confirm", { body: emailedLink, bearer: false });
+  await resumeOrShowProviders();
+  showNotice(t("email_change_confirmed"));
+}
+
+// "This wasn't me": the API ends every session of the account, this tab's too.
+async function cancelEmailChange() {
+  await client.call("POST", "/users/me/email/cancel", { body: emailedLink, bearer: false });
+  client.forget();
+  await signOutLocally(t("email_change_cancelled"));
+}
+
+// GET /api/users/me/notices answers {kind: on}; each kind is a checkbox that PATCHes itself.
+function renderNoticeChoices(choices) {
+  const labels = Object.entries(choices).map(([kind, on]) => {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = kind;
+    box.checked = on;
+    box.addEventListener("change", () => run(() => setNoticeChoice(box)));
+    const label = document.createElement("label");
+    label.append(box, `notice_${kind}` in STRINGS ? t(`notice_${kind}`) : kind);
+    return label;
+  });
+  $("notice-kinds").replaceChildren(...labels);
+}
+
+async function setNoticeChoice(box) {
+  let choices;
+  try {
+    choices = await client.call("PATCH", "/users/me/notices", { body: { [box.name]: box.checked } });
+  } catch (problem) {
+    box.checked = !box.checked; // The choice did not change: the box says so.
+    throw problem;
+  }
+  renderNoticeChoices(choices);
+  showNotice(t("notices_saved"));
 }
 
 function renderIdentities({ has_password, identities }) {
@@ -347,6 +434,11 @@ onSubmit("sign-in-form", signInWithPassword);
 onSubmit("sign-up-form", signUp);
 onSubmit("verify-form", verifyEmail);
 onSubmit("reset-form", resetPassword);
+onSubmit("code-request-form", requestCode);
+onSubmit("code-form", signInWithCode);
+onSubmit("change-email-form", changeEmail);
+onSubmit("email-change-form", confirmEmailChange);
+onSubmit("email-change-cancel-form", cancelEmailChange);
 $("forgot-password").addEventListener("click", () => run(() => askFor("/auth/password/reset")));
 $("resend-verification").addEventListener("click", () => run(() => askFor("/auth/email/verify/resend")));
 
@@ -370,8 +462,15 @@ $("logout").addEventListener("click", () => run(logout));
 $("logout-all").addEventListener("click", () => run(logoutAll));
 $("more-sessions").addEventListener("click", () => run(moreSessions));
 $("copy-token").addEventListener("click", () => run(copyToken));
-installPasskeys({ client, run, onSignedIn: showSignedIn, showNotice });
+installPasskeys({ client, run, onSignedIn: showSignedIn, showNotice, t, rowButton, dateTime });
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
-const emailedPages = { "/auth/verify-email": showVerifyForm, "/auth/reset-password": showResetForm };
-run(callback ? () => completeSignIn(callback[1]) : (emailedPages[location.pathname] ?? resumeOrShowProviders));
+const emailedPage = EMAILED_PAGES[location.pathname];
+const hasLinkedCode = () => location.pathname === "/" && new URLSearchParams(location.hash.slice(1)).has("code");
+if (callback) run(() => completeSignIn(callback[1]));
+else if (emailedPage) run(() => showEmailedPage(emailedPage));
+else run(hasLinkedCode() ? signInWithLinkedCode : resumeOrShowProviders);
+// A code's link followed from this very page (the dev mailbox) changes the fragment only: no load reads it.
+window.addEventListener("hashchange", () => {
+  if (hasLinkedCode()) run(signInWithLinkedCode);
+});

@@ -4,28 +4,14 @@
 
 const $ = (id) => document.getElementById(id);
 
-// Every string this file shows, in one place for translation.
-export const STRINGS = {
-  signIn: "Sign in with a passkey",
-  register: "Register a passkey",
-  remove: "Remove",
-  passkey: "passkey",
-  securityKey: "security key",
-  neverUsed: "never",
-  defaultName: "Passkey",
-  registered: "Passkey registered: it signs you in on its own.",
-  removed: "Passkey removed.",
-  wrongHost: (rpId) => `Passkeys work on ${rpId} only: open this page there to use them.`,
-  unsupported: "This browser cannot use passkeys.",
-  none: "No passkey yet.",
-  heading: "Passkeys",
-  columns: ["Name", "Kind", "Added", "Last used", ""],
-};
-
+// app.js's: the client, its step runner, and the page's words (web/strings.py) and row buttons.
 let client;
 let run;
 let onSignedIn;
 let showNotice;
+let t;
+let rowButton;
+let dateTime;
 // One navigator.credentials.get() at a time: the button aborts the autofill's pending one.
 let autofill = null;
 
@@ -33,23 +19,17 @@ let autofill = null;
 function availability() {
   const rpId = document.documentElement.dataset.webauthnRpId ?? "";
   if (!rpId) return { usable: false, hint: "" };
-  if (!window.PublicKeyCredential?.parseRequestOptionsFromJSON) return { usable: false, hint: STRINGS.unsupported };
+  if (!window.PublicKeyCredential?.parseRequestOptionsFromJSON) return { usable: false, hint: t("passkey_unsupported") };
   const host = location.hostname;
-  if (host !== rpId && !host.endsWith(`.${rpId}`)) return { usable: false, hint: STRINGS.wrongHost(rpId) };
+  if (host !== rpId && !host.endsWith(`.${rpId}`)) return { usable: false, hint: t("passkey_wrong_host", { host: rpId }) };
   return { usable: true, hint: "" };
 }
 
 export function installPasskeys(app) {
-  ({ client, run, onSignedIn, showNotice } = app);
+  ({ client, run, onSignedIn, showNotice, t, rowButton, dateTime } = app);
   const { usable, hint } = availability();
   for (const id of ["passkey-sign-in", "passkeys-panel"]) $(id).hidden = !usable && !hint;
   for (const id of ["passkey-sign-in-button", "register-passkey"]) $(id).hidden = !usable;
-  $("passkey-sign-in-button").textContent = STRINGS.signIn;
-  $("register-passkey").textContent = STRINGS.register;
-  $("passkeys-heading").textContent = STRINGS.heading;
-  const head = document.createElement("tr");
-  head.append(...STRINGS.columns.map((text) => Object.assign(document.createElement("th"), { textContent: text })));
-  $("passkeys-head").replaceChildren(head);
   for (const id of ["passkey-hint", "passkeys-hint"]) {
     $(id).textContent = hint;
     $(id).hidden = !hint;
@@ -98,10 +78,10 @@ async function registerPasskey() {
     publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options),
   });
   await client.call("POST", "/users/me/webauthn/register", {
-    body: { challenge_id, credential: credential.toJSON(), name: `${STRINGS.defaultName} ${new Date().toLocaleDateString()}` },
+    body: { challenge_id, credential: credential.toJSON(), name: t("passkey_default_name", { date: new Date().toLocaleDateString(document.documentElement.lang) }) },
   });
   await showPasskeys();
-  showNotice(STRINGS.registered);
+  showNotice(t("passkey_registered"));
 }
 
 function cell(text) {
@@ -118,28 +98,26 @@ export async function showPasskeys() {
   const rows = credentials.map((credential) => {
     const row = document.createElement("tr");
     row.dataset.passkeyId = credential.id;
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.textContent = STRINGS.remove;
-    remove.addEventListener("click", () => run(() => removePasskey(credential)));
     const actions = cell("");
-    actions.append(remove);
+    actions.append(
+      rowButton(t("passkey_remove"), t("passkey_remove_named", { name: credential.name }), () => removePasskey(credential)),
+    );
     row.append(
       cell(credential.name),
-      cell(credential.passkey ? STRINGS.passkey : STRINGS.securityKey),
-      cell(new Date(credential.created_at).toLocaleString()),
-      cell(credential.last_used_at ? new Date(credential.last_used_at).toLocaleString() : STRINGS.neverUsed),
+      cell(t(credential.passkey ? "passkey_kind_passkey" : "passkey_kind_security_key")),
+      cell(dateTime(credential.created_at)),
+      cell(credential.last_used_at ? dateTime(credential.last_used_at) : t("passkey_never_used")),
       actions,
     );
     return row;
   });
   $("passkeys").replaceChildren(...rows);
-  $("no-passkeys").textContent = STRINGS.none;
+  $("no-passkeys").textContent = t("passkey_none");
   $("no-passkeys").hidden = rows.length > 0;
 }
 
 async function removePasskey(credential) {
   await client.call("DELETE", `/users/me/webauthn/${credential.id}`);
   await showPasskeys();
-  showNotice(STRINGS.removed);
+  showNotice(t("passkey_removed"));
 }
