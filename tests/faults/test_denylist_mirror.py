@@ -173,7 +173,9 @@ def test_a_mirror_that_reloads_instead_of_hearing_a_revocation_acknowledges_it_f
     it loads the snapshot, which holds the entry, and acknowledges the publication it missed."""
     backend = default_cache()
     client = backend._cache.get_client(write=True)
-    missed = DenylistMirror(ensure_complete=lambda server_changed_since: None)  # registered, but never subscribed: it hears nothing
+    missed = DenylistMirror(
+        ensure_complete=lambda server_changed_since: None
+    )  # registered, but never subscribed: it hears nothing
     missed._register(missed._backend)
     before = dataclasses.replace(publisher_counters)
     with ThreadPoolExecutor(1) as pool:
