@@ -53,10 +53,11 @@ test: install-dev $(DATABASE_DRIVER)
 	echo "make test: $$(( $$(date +%s) - started )) s wall time, load average $$(cut -d ' ' -f 1-3 /proc/loadavg)"; \
 	exit $$status
 
-# The suite under coverage.py in one process, then the branches no test takes ([tool.coverage] in pyproject.toml).
+# The suite under coverage.py on every core as `make test` runs it (pytest-cov measures each pytest-xdist
+# worker and combines their data), then the branches no test takes ([tool.coverage] in pyproject.toml).
+# Processes the tests start (manage.py, gunicorn) are not measured.
 coverage: install-dev $(DATABASE_DRIVER)
-	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
-	$(BIN)/python -m coverage report
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal --cov --cov-report=term $(PYTEST_ARGS)
 
 # The quality gate CI runs before the tests: lint, formatting, types.
 # mypy's Django plugin loads the settings, which refuse development keys with DEBUG off.

@@ -35,15 +35,15 @@ HTTPS_SETTINGS = (
 )
 
 
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    """manage.py in a fresh process, with only `env` of the project's own variables."""
+def python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Python in a fresh process in the project folder, with only `env` of the project's own variables."""
     inherited = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("DJANGO_", "DATABASE_", "REDIS_", "JWT_", "SOCIAL_", "API_"))
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=BASE_DIR,
         env={**inherited, **env},
         capture_output=True,
@@ -53,13 +53,17 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return python("manage.py", *args, **env)
+
+
 def https_settings(**env: str) -> dict[str, str]:
-    printed = manage(
-        "shell",
-        "-v",
-        "0",
+    # The settings module alone, which every process loads first: the values need no app loaded, and a
+    # process that loads none starts in a third of the CPU time of `manage.py shell`.
+    printed = python(
         "-c",
         f"from django.conf import settings\nfor n in {HTTPS_SETTINGS!r}: print(n, getattr(settings, n))",
+        DJANGO_SETTINGS_MODULE="config.settings",
         **env,
     )
     assert printed.returncode == 0, printed.stderr
