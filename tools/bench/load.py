@@ -224,8 +224,9 @@ def drive(*, port: int, base_url: str, concurrency: int, duration: float) -> tup
 
     def run_user(index: int) -> None:
         user = User(index, port, base_url, tally)
-        # At least the opening steps, however slow the machine: a short run covers every kind of step.
-        while time.monotonic() < deadline or user.opening:
+        # At least the opening steps, however slow the machine, so that a short run covers every kind of
+        # step; a minute more at most, should a broken server keep it from ever getting through them.
+        while time.monotonic() < deadline or (user.opening and time.monotonic() < deadline + 60):
             user.step()
 
     threads = [threading.Thread(target=run_user, args=(index,)) for index in range(concurrency)]
