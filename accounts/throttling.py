@@ -27,8 +27,8 @@ from core.throttling import FailureLimit, Throttle
 def _email_in_body(request: HttpRequest) -> str | None:
     try:
         body = json.loads(request.body)
-    except ValueError:
-        return None  # Ninja answers 422 for a body that is not JSON.
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+        return None  # Ninja answers the body's problem.
     email = body.get("email") if isinstance(body, dict) else None
     if not isinstance(email, str):
         return None

@@ -168,3 +168,30 @@ def test_a_suspicious_operation_in_an_endpoint_is_a_400_problem(client, db, monk
 def test_a_disallowed_host_under_the_api_is_a_400_problem(django_client, db):
     response = django_client.get("/api/health/live", HTTP_HOST="evil.example", secure=True)
     assert_problem(response, 400, "bad_request")
+
+
+def _json_post_paths() -> list[str]:
+    """Every POST operation of the API that takes a JSON body, its path parameters filled in."""
+    from config.api import api
+
+    schema = api.get_openapi_schema()
+    paths = []
+    for path, operations in schema["paths"].items():
+        body = operations.get("post", {}).get("requestBody", {})
+        if "application/json" in body.get("content", {}):
+            paths.append(path.replace("{provider}", "dev").replace("{id}", "1"))
+    return paths
+
+
+DEEPLY_NESTED = '{"email": ' + "[" * 5000 + "]" * 5000 + "}"
+
+
+@pytest.mark.parametrize("path", _json_post_paths())
+def test_a_body_nested_past_the_parsers_depth_is_a_4xx_problem_everywhere(django_client, db, path, caplog):
+    """A RecursionError of the JSON parser, in a throttle that reads the body first or in the view, is the
+    client's doing: never a 500 (and no traceback to flood the log with)."""
+    response = django_client.post(path, DEEPLY_NESTED, content_type="application/json")
+
+    assert 400 <= response.status_code < 500, (path, response.status_code, response.content[:200])
+    assert response["Content-Type"] == "application/problem+json"
+    assert "Traceback" not in caplog.text
