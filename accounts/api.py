@@ -117,8 +117,8 @@ def _sign_in_out(request: HttpRequest, response: HttpResponse, sign_in: services
 )
 def email_code(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]]:
     """Emails a sign-in code, if the address has an account or may sign up; the same answer either way."""
-    services.email_code_request(email=body.email)
-    return Status(202, {"detail": "If the address can sign in, a code is on its way."})
+    services.email_code_request(email=body.email, language=request_language(request))
+    return Status(202, {"detail": _("If the address can sign in, a code is on its way.")})
 
 
 @auth_router.post(
@@ -134,6 +134,7 @@ def email_code_confirm(request: HttpRequest, response: HttpResponse, body: Email
         email=body.email,
         code=body.code,
         device_token=body.device_token or cookie_get(request, DEVICE_COOKIE),
+        language=request_language(request),
         **_client(request),
     )
     return _sign_in_out(request, response, sign_in)
@@ -219,7 +220,7 @@ def email_change(request: PrincipalRequest, body: EmailChangeIn) -> Status[dict[
     """Asks to change the address (recent sign-in): a link to the new one, a cancel link to the current one.
     The same answer for an address another account holds (which is told instead)."""
     services.email_change_request(principal=request.auth, new_email=body.new_email)
-    return Status(202, {"detail": "Open the link emailed to the new address to confirm it."})
+    return Status(202, {"detail": _("Open the link emailed to the new address to confirm it.")})
 
 
 @users_router.post(

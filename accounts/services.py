@@ -326,14 +326,17 @@ def account_delete(*, principal: Principal, password: str | None) -> None:
 # --- sign-in by emailed code ----------------------------------------------------------------
 
 
-def email_code_request(*, email: str) -> None:
-    """A code to the address, if it has an active account or may sign up (the worker looks and makes it)."""
+def email_code_request(*, email: str, language: str = "") -> None:
+    """A code to the address, if it has an active account or may sign up (the worker looks and makes it).
+
+    `language`, the request's, is the email's for an address without an account (an account's is its own).
+    """
     address = canonical_email_or_none(email)
     if address is not None:
-        email_code_deliver.enqueue(address=address)
+        email_code_deliver.enqueue(address=address, language=language)
 
 
-def _email_code_user(address: str) -> tuple[User, bool]:
+def _email_code_user(address: str, *, language: str) -> tuple[User, bool]:
     """The user of an address the code just proved, made verified; and whether they were just created.
 
     An unverified account was set up by whoever typed the address, maybe not its owner, who now
@@ -344,7 +347,7 @@ def _email_code_user(address: str) -> tuple[User, bool]:
     if user is None:
         try:
             with transaction.atomic():
-                user = User.objects.create_user(email=address, email_verified=True)
+                user = User.objects.create_user(email=address, email_verified=True, language=language)
                 event_publish(EventType.USER_CREATED, user_id=user.pk, data=user_data(user))
                 return user, True
         except IntegrityError:  # a concurrent sign-up of the address won
@@ -357,7 +360,13 @@ def _email_code_user(address: str) -> tuple[User, bool]:
 
 
 def email_code_sign_in(
-    *, email: str, code: str, device_token: str | None = None, user_agent: str = "", ip: str | None = None
+    *,
+    email: str,
+    code: str,
+    device_token: str | None = None,
+    language: str = "",
+    user_agent: str = "",
+    ip: str | None = None,
 ) -> SignIn:
     """A token pair (and a device token) for the live code of the address.
 
@@ -370,7 +379,7 @@ def email_code_sign_in(
     if not (known or account_settings().email_code_signup) or not codes.code_redeem(address, code):
         email_code_failures.record(address)
         raise CodeInvalid(target=email_target(address))
-    user, created = _email_code_user(address)
+    user, created = _email_code_user(address, language=language)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_code", user_id=user.pk)

@@ -32,8 +32,9 @@ def account_email_deliver(*, kind: str, address: str, attempt: int = 1) -> None:
 
 
 @task()
-def email_code_deliver(*, address: str, attempt: int = 1) -> None:
-    """A sign-in code to the canonical `address`, if it has an active account or may sign up with one.
+def email_code_deliver(*, address: str, language: str = "", attempt: int = 1) -> None:
+    """A sign-in code to the canonical `address`, if it has an active account or may sign up with one; in the
+    account's language, or for a new address the `language` the request asked for.
 
     The code is made here (accounts.codes) as the email leaves: the row holds the address only.
     """
@@ -41,14 +42,14 @@ def email_code_deliver(*, address: str, attempt: int = 1) -> None:
     if user is None:
         if not account_settings().email_code_signup:
             return
-        user = User(email=address)  # unsaved: the account is made when the code comes back
+        user = User(email=address, language=language)  # unsaved: the account is made when the code comes back
     elif not user.is_active:
         return
     try:
         mail.email_code_send(user=user)
     except Exception:  # as account_email_deliver: logged (no address, no code) and retried with a new code
         logger.exception("Could not send the email_code email to user %s", user.pk)
-        task_retry(email_code_deliver, attempt=attempt, address=address)
+        task_retry(email_code_deliver, attempt=attempt, address=address, language=language)
 
 
 @task()

@@ -209,6 +209,22 @@ def test_sign_up_on_makes_a_verified_account_without_a_password(client, db, sett
     assert len(outbox_to("new@example.com")) == 1
 
 
+def test_a_new_address_gets_its_code_and_its_account_in_the_language_the_request_asked_for(client, db):
+    client.post("/auth/email/code", json={"email": "new@example.com"}, headers={"Accept-Language": "ko"})
+    (email,) = outbox_to("new@example.com")
+    assert email.subject == "로그인 코드"  # not the English "Your sign-in code"
+    (code,) = re.findall(r"로그인 코드는 ([A-Z0-9]{6})입니다", email.body)
+
+    response = client.post(
+        "/auth/email/code/confirm",
+        json={"email": "new@example.com", "code": code},
+        headers={"Accept-Language": "ko"},
+    )
+
+    assert response.status_code == 200
+    assert User.objects.get(email="new@example.com").language == "ko"
+
+
 def test_sign_up_off_sends_nothing_and_makes_no_account(client, db, settings):
     settings.ACCOUNTS_EMAIL_CODE_SIGNUP = False
     assert code_request(client, "new@example.com").status_code == 202
