@@ -421,16 +421,20 @@ def email_change_confirm(*, uid: str, token: str) -> None:
     change = links.email_change_read(uid=uid, token=token)
     if not _session_live(change.session_id):
         raise LinkInvalid()
-    user, old_address = change.user, change.user.email
-    if User.objects.filter(email=change.new_address).exclude(pk=user.pk).exists():
+    old_address = change.user.email
+    if User.objects.filter(email=change.new_address).exclude(pk=change.user.pk).exists():
         raise EmailInUse()
-    user.email, user.email_verified = change.new_address, True
     try:
         with transaction.atomic():
+            # Locked, and the address the link covers read again: of several requests with one link, the
+            # first to commit changes it, and the others find another address and the link dead.
+            user = User.objects.select_for_update().get(pk=change.user.pk)
+            if user.email != old_address:
+                raise LinkInvalid()
+            changed = ("email",) if user.email_verified else ("email", "email_verified")
+            user.email, user.email_verified = change.new_address, True
             user.save(update_fields=["email", "email_verified"])
-            event_publish(
-                EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email", "email_verified"))
-            )
+            event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=changed))
     except IntegrityError:  # taken between the check and the write
         raise EmailInUse() from None
     if old_address:
@@ -453,9 +457,8 @@ def email_change_cancel(*, uid: str, token: str) -> None:
     user = cancel.user
     with transaction.atomic():
         if user.email != cancel.old_address and not User.objects.filter(email=cancel.old_address).exists():
+            changed = ("email",) if user.email_verified else ("email", "email_verified")
             user.email, user.email_verified = cancel.old_address, True
             user.save(update_fields=["email", "email_verified"])
-            event_publish(
-                EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email", "email_verified"))
-            )
+            event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=changed))
         session_end_all(user_id=user.pk, reason=SessionEndReason.LOGOUT_ALL)
