@@ -58,6 +58,7 @@ class _Window:
         digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         self.key = f"throttle:{scope}:{digest}:{window}"
         self.duration = duration
+        self.ends_at = (window + 1) * duration
         # Past the window's end the key is never read again; the cache may drop it.
         self.timeout = duration + 1
 
@@ -100,6 +101,12 @@ class _ProcessCounts:
             self._pending[key] = self._pending.get(key, 0) + 1
             self._expiry[key] = (window.timeout, ends_at)
             return self._total.get(key, 0) + self._sending.get(key, 0) + self._pending[key]
+
+    def peek(self, window: _Window) -> int:
+        """The count hit() would add to, without adding."""
+        with self._lock:
+            key = window.key
+            return self._total.get(key, 0) + self._sending.get(key, 0) + self._pending.get(key, 0)
 
     def _run(self) -> None:
         while True:
@@ -180,16 +187,14 @@ class Throttle(SimpleRateThrottle):
         now = time.time()
         window = _Window(scope=self.scope, ident=ident, duration=duration, now=now)
         try:
-            if self.per_process:
-                count = _process_counts.hit(window, ends_at=now - now % duration + duration)
-            else:
-                count = window.hit()
+            count = _process_counts.hit(window, ends_at=window.ends_at) if self.per_process else window.hit()
         except RedisError as exc:
-            # A limit is a protection, not a gate: with Redis down, the requests that can
-            # still be served are (fail open). Logged as any cache outage is, once per window
-            # and process: a line per request would flood the log for as long as it lasts.
-            outages.outage_log.report("cache", exc, f"throttle {self.scope!r}, not counted")
-            return True
+            # A limit is a protection, not a gate: with Redis down, the requests that can still be
+            # served are, but each process counts them on its own meanwhile, so that an outage does
+            # not lift the limit (a flood of emails to one address). Logged as any cache outage is,
+            # once per window and process: a line per request would flood the log while it lasts.
+            outages.outage_log.report("cache", exc, f"throttle {self.scope!r}, counted by this process alone")
+            count = _process_counts.hit(window, ends_at=window.ends_at)
         if count == num_requests + 1:  # the first refusal of the window: one event, not a flood
             emit(AuthEvent.THROTTLED, outcome="refused", scope=self.scope)
         return count <= num_requests
@@ -231,9 +236,9 @@ class FailureLimit:
         window, num_failures = found
         try:
             spent = window.count() >= num_failures
-        except RedisError as exc:  # fail open, as Throttle does
-            outages.outage_log.report("cache", exc, f"failure limit {self.scope!r}, not read")
-            return
+        except RedisError as exc:  # as Throttle does: this process's own count meanwhile
+            outages.outage_log.report("cache", exc, f"failure limit {self.scope!r}, counted by this process alone")
+            spent = _process_counts.peek(window) >= num_failures
         if spent:
             raise TooManyFailures(retry_after=math.ceil(window.duration - time.time() % window.duration))
 
@@ -243,10 +248,12 @@ class FailureLimit:
             return
         window, num_failures = found
         try:
-            if window.hit() == num_failures:  # the budget is now spent: one event, as Throttle emits
-                emit(AuthEvent.THROTTLED, outcome="refused", scope=self.scope)
+            count = window.hit()
         except RedisError as exc:
-            outages.outage_log.report("cache", exc, f"failure limit {self.scope!r}, not counted")
+            outages.outage_log.report("cache", exc, f"failure limit {self.scope!r}, counted by this process alone")
+            count = _process_counts.hit(window, ends_at=window.ends_at)
+        if count == num_failures:  # the budget is now spent: one event, as Throttle emits
+            emit(AuthEvent.THROTTLED, outcome="refused", scope=self.scope)
 
 
 def _path_parameter(name: str) -> Identify:

@@ -14,6 +14,7 @@ from ninja.testing import TestClient
 from ninja.testing.client import NinjaResponse
 
 from config.api import api
+from core import throttling
 from core.models import User
 from tokens import denylist
 from tokens.keys import key_set_forget
@@ -95,6 +96,11 @@ def _plain_http():
 def _empty_cache(monkeypatch):
     # The denylist and pending logins live in the cache; with REDIS_URL it outlives a test.
     cache.clear()
+    # Counts a process keeps on its own (the session limit; any limit while Redis is down): none yet.
+    counts = throttling._process_counts
+    with counts._lock:
+        for table in (counts._pending, counts._sending, counts._total, counts._expiry):
+            table.clear()
     # Rebuilds are coalesced per process over an interval: a test's starts with none made.
     monkeypatch.setattr(denylist._Rebuilds, "began_at", -math.inf)
     monkeypatch.setattr(denylist._Rebuilds, "completed_began_at", -math.inf)
