@@ -415,14 +415,21 @@ def mfa_verify(
     """The second step of a sign-in: a code of the user's second factor, or a WebAuthn assertion, for
     the mfa_token; then the session."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.VERIFY, binding=binding)
-    try:
-        proven = _second_factor_prove(
-            user=challenge.user, method=method, code=code, challenge_id=challenge_id, credential=credential
-        )
-    except _PROOF_REFUSALS:
-        _challenge_failed(challenge)
-        raise
-    _challenge_consume(challenge)
+    # The mfa_token first, then the proof, in one transaction: racing verifies of one mfa_token wait on
+    # its row's lock, and only the one that claims it spends its code. A refused proof gives the token
+    # back, its failure counted, and commits: what the proof spent (a WebAuthn challenge) stays spent.
+    refusal = None
+    with transaction.atomic():
+        _challenge_consume(challenge)
+        try:
+            proven = _second_factor_prove(
+                user=challenge.user, method=method, code=code, challenge_id=challenge_id, credential=credential
+            )
+        except _PROOF_REFUSALS as refused:
+            MfaChallenge.objects.filter(pk=challenge.pk).update(used_at=None, failures=F("failures") + 1)
+            refusal = refused
+    if refusal is not None:
+        raise refusal
     emit(AuthEvent.MFA_VERIFY, outcome="success", user_id=challenge.user_id, method=method)
     amr = _with_second_factor(challenge.amr, proven)
     return session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
