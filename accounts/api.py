@@ -8,7 +8,7 @@ from ninja import Body, Router, Status
 
 from accounts import notices, selectors, services
 from accounts.conf import account_settings
-from accounts.devices import DEVICE_COOKIE
+from accounts.devices import DEVICE_COOKIE, SignIn
 from accounts.schemas import (
     AcceptedOut,
     AccountDeleteIn,
@@ -96,19 +96,21 @@ def token(request: HttpRequest, response: HttpResponse, body: PasswordSignInIn) 
         device_token=body.device_token or cookie_get(request, DEVICE_COOKIE),
         **_client(request),
     )
-    return _sign_in_out(request, response, sign_in)
+    return sign_in_out(request, response, sign_in)
 
 
-def _sign_in_out(request: HttpRequest, response: HttpResponse, sign_in: services.SignIn) -> dict[str, Any]:
-    """The pair (tokens.transport) and the device token, in the body and the `device` cookie."""
-    cookie_set(
-        response,
-        request,
-        name=DEVICE_COOKIE,
-        value=sign_in.device_token,
-        max_age=int(account_settings().device_token_ttl.total_seconds()),
-        samesite="Strict",
-    )
+def sign_in_out(request: HttpRequest, response: HttpResponse, sign_in: SignIn) -> dict[str, Any]:
+    """The pair (tokens.transport) and the device token, in the body and the `device` cookie; also the
+    answer of the second step (mfa) of a sign-in held back for it, which for a provider's has none."""
+    if sign_in.device_token is not None:
+        cookie_set(
+            response,
+            request,
+            name=DEVICE_COOKIE,
+            value=sign_in.device_token,
+            max_age=int(account_settings().device_token_ttl.total_seconds()),
+            samesite="Strict",
+        )
     return {**transport.token_pair_out(request, response, sign_in.tokens), "device_token": sign_in.device_token}
 
 
@@ -137,7 +139,7 @@ def email_code_confirm(request: HttpRequest, response: HttpResponse, body: Email
         language=request_language(request),
         **_client(request),
     )
-    return _sign_in_out(request, response, sign_in)
+    return sign_in_out(request, response, sign_in)
 
 
 @auth_router.post(

@@ -1,6 +1,7 @@
 """Device tokens: a client's proof that it signed in to an account before (OWASP's device cookies).
 
-A successful password sign-in hands the client a token signed with SECRET_KEY naming the
+A successful password or emailed-code sign-in (once its second factor is proven, if the user has
+one: mfa keeps whether the device was new for that step) hands the client a token signed with SECRET_KEY naming the
 user and a random device id: an HttpOnly cookie for browsers, `device_token` in the body for
 native apps, which send it back in the body. A client presenting a valid one for the account
 it signs in to is counted per device, not per address, so that a botnet guessing at the
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from django.core import signing
 
 from accounts.conf import account_settings
+from accounts.notices import notice_send
+from tokens.services import TokenPair
 
 DEVICE_COOKIE = "device"
 _SALT = "accounts.devices"
@@ -26,6 +29,28 @@ class Device:
 
 def device_token_issue(*, user_id: int) -> str:
     return signing.dumps({"u": user_id, "d": secrets.token_urlsafe(12)}, salt=_SALT)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    tokens: TokenPair
+    # For the client to keep and send back; None for a sign-in that hands out none (a provider's).
+    device_token: str | None
+
+
+def device_is_new(device: Device | None, *, user_id: int) -> bool:
+    """A device is known by the device token of an earlier sign-in of this user (the `device` cookie
+    of a browser, `device_token` of an app); a client without one, or with another account's, is new."""
+    return device is None or device.user_id != user_id
+
+
+def device_signed_in(*, user_id: int, new: bool, ip: str | None) -> str:
+    """A device token for the client that just signed in (its second step done, if it needed one); a
+    notice if its device is new. The notice names the client's IP address, not its User-Agent: no email
+    carries text a stranger wrote."""
+    if new:
+        notice_send(user_id=user_id, kind="new_device", ip=ip or "")
+    return device_token_issue(user_id=user_id)
 
 
 def device_token_read(token: str | None) -> Device | None:

@@ -10,7 +10,6 @@ neither the answer nor the hasher tells whether an account exists.
 import functools
 import secrets
 import uuid
-from dataclasses import dataclass
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import check_password, get_hasher, make_password
@@ -173,28 +172,16 @@ def account_verification_resend(*, email: str) -> None:
         account_email_deliver.enqueue(kind="verify_email", address=address)
 
 
-@dataclass(frozen=True)
-class SignIn:
-    tokens: TokenPair
-    # For the client to keep and send back (accounts.devices).
-    device_token: str
-
-
-def _device_signed_in(user: User, *, device: devices.Device | None, ip: str | None) -> str:
-    """A device token for the client that just signed in; a notice if it never signed in to this account.
-
-    A device is known by the device token of an earlier sign-in of this user (the `device` cookie
-    of a browser, `device_token` of an app); a client without one, or with another account's, is new.
-    The notice names the client's IP address, not its User-Agent: no email carries text a stranger wrote.
-    """
-    if device is None or device.user_id != user.pk:
-        notice_send(user_id=user.pk, kind="new_device", ip=ip or "")
-    return devices.device_token_issue(user_id=user.pk)
+def _device_sign_in(user: User, *, amr: list[str], new_device: bool, user_agent: str, ip: str | None) -> devices.SignIn:
+    """The sign-in gate (mfa), then a device token and, for a new device, the notice. A sign-in held back
+    for its second factor gets them at POST /api/auth/mfa/verify, which the gate tells `new_device`."""
+    tokens = mfa_services.sign_in(user=user, amr=amr, new_device=new_device, user_agent=user_agent, ip=ip)
+    return devices.SignIn(tokens=tokens, device_token=devices.device_signed_in(user_id=user.pk, new=new_device, ip=ip))
 
 
 def account_password_sign_in(
     *, email: str, password: str, device_token: str | None = None, user_agent: str = "", ip: str | None = None
-) -> SignIn:
+) -> devices.SignIn:
     """A token pair (and a device token) for the right email and password.
 
     An unknown address and a wrong password are one answer after one password check each;
@@ -223,8 +210,8 @@ def account_password_sign_in(
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
-    tokens = mfa_services.sign_in(user=user, amr=[AMR_PASSWORD], user_agent=user_agent, ip=ip)
-    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, ip=ip))
+    new_device = devices.device_is_new(device, user_id=user.pk)
+    return _device_sign_in(user, amr=[AMR_PASSWORD], new_device=new_device, user_agent=user_agent, ip=ip)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -367,7 +354,7 @@ def email_code_sign_in(
     language: str = "",
     user_agent: str = "",
     ip: str | None = None,
-) -> SignIn:
+) -> devices.SignIn:
     """A token pair (and a device token) for the live code of the address.
 
     An unknown address, no code, a wrong, expired, used or worn-out one are one answer. Wrong
@@ -383,12 +370,10 @@ def email_code_sign_in(
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_code", user_id=user.pk)
+    # An account's first sign-in is no news to its owner.
+    new_device = not created and devices.device_is_new(devices.device_token_read(device_token), user_id=user.pk)
     # A one-time secret sent out of band (RFC 8176 `otp`): a user with a second factor must prove it still.
-    tokens = mfa_services.sign_in(user=user, amr=[AMR_OTP], user_agent=user_agent, ip=ip)
-    if created:  # an account's first sign-in is no news to its owner
-        return SignIn(tokens=tokens, device_token=devices.device_token_issue(user_id=user.pk))
-    device = devices.device_token_read(device_token)
-    return SignIn(tokens=tokens, device_token=_device_signed_in(user, device=device, ip=ip))
+    return _device_sign_in(user, amr=[AMR_OTP], new_device=new_device, user_agent=user_agent, ip=ip)
 
 
 # --- changing the email ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
+from accounts.api import sign_in_out
 from core.clients import client_ip, client_user_agent
 from core.cookies import cookie_delete, cookie_get
 from core.schemas import problem_responses
@@ -15,6 +16,7 @@ from mfa.schemas import (
     CodeIn,
     MfaEnrollConfirmIn,
     MfaEnrolledOut,
+    MfaSignInOut,
     MfaStatusOut,
     MfaTokenIn,
     MfaVerifyIn,
@@ -74,14 +76,14 @@ def recovery_codes_create(request: PrincipalRequest) -> dict[str, list[str]]:
 @auth_router.post(
     "/mfa/verify",
     auth=transport.sign_in_guard,
-    response={200: TokenPairOut, **problem_responses(400, 401, 403, 422, 429)},
+    response={200: MfaSignInOut, **problem_responses(400, 401, 403, 422, 429)},
     throttle=sign_in_throttles,
 )
 def mfa_verify(request: HttpRequest, response: HttpResponse, body: MfaVerifyIn) -> dict[str, Any]:
     """The second step of a sign-in that answered `mfa_required`: its mfa_token and a code (or, with
     `"method": "webauthn"`, the `challenge_id` of POST /api/auth/mfa/webauthn/options and the
-    `credential`); the token pair."""
-    pair = services.mfa_verify(
+    `credential`); the token pair, and the device token of a password or emailed-code sign-in."""
+    sign_in = services.mfa_verify(
         mfa_token=body.mfa_token,
         method=body.method,
         code=body.code,
@@ -92,7 +94,7 @@ def mfa_verify(request: HttpRequest, response: HttpResponse, body: MfaVerifyIn) 
         ip=client_ip(request),
     )
     _second_step_done(request, response)
-    return transport.token_pair_out(request, response, pair)
+    return sign_in_out(request, response, sign_in)
 
 
 @auth_router.post(
@@ -126,7 +128,7 @@ def mfa_enrollment_begin(request: HttpRequest, body: MfaTokenIn) -> dict[str, st
 )
 def mfa_enrollment_confirm(request: HttpRequest, response: HttpResponse, body: MfaEnrollConfirmIn) -> dict[str, Any]:
     """After `mfa_enrollment_required`: confirms the TOTP with a code; the recovery codes and the token pair."""
-    codes, pair = services.mfa_enrollment_confirm(
+    codes, sign_in = services.mfa_enrollment_confirm(
         mfa_token=body.mfa_token,
         code=body.code,
         binding=_binding(request),
@@ -134,7 +136,7 @@ def mfa_enrollment_confirm(request: HttpRequest, response: HttpResponse, body: M
         ip=client_ip(request),
     )
     _second_step_done(request, response)
-    return {**transport.token_pair_out(request, response, pair), "recovery_codes": codes}
+    return {**sign_in_out(request, response, sign_in), "recovery_codes": codes}
 
 
 @auth_router.post(

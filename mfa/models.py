@@ -58,6 +58,9 @@ class MfaChallenge(models.Model):
     amr = models.JSONField(default=list)
     # SHA-256 of the browser-binding cookie in cookie mode, else empty (mfa.services).
     binding = models.CharField(max_length=64, blank=True)
+    # For a first factor that hands out a device token (accounts.devices): whether the client's device was
+    # new to the user, for the notice the completed sign-in sends; null for one that hands out none.
+    new_device = models.BooleanField(null=True)
     expires_at = models.DateTimeField()
     failures = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)

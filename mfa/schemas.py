@@ -37,7 +37,13 @@ class MfaEnrollConfirmIn(MfaTokenIn):
     code: str = Field(min_length=1, max_length=64)
 
 
-class MfaEnrolledOut(TokenPairOut):
+class MfaSignInOut(TokenPairOut):
+    device_token: str | None = Field(
+        description="As POST /api/auth/token answers it, when the first factor was a password or an emailed code."
+    )
+
+
+class MfaEnrolledOut(MfaSignInOut):
     recovery_codes: list[str] = Field(description="Single-use; shown this once, stored hashed.")
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.conf import account_settings
+from accounts.devices import SignIn, device_signed_in
 from accounts.errors import ReauthenticationRequired
 from accounts.notices import notice_send
 from accounts.passwords import password_prove
@@ -318,7 +319,13 @@ def _enrollment_required(user: User) -> bool:
 
 
 def sign_in(
-    *, user: User, amr: Sequence[str], user_agent: str = "", ip: str | None = None, bind_to_browser: bool = True
+    *,
+    user: User,
+    amr: Sequence[str],
+    user_agent: str = "",
+    ip: str | None = None,
+    bind_to_browser: bool = True,
+    new_device: bool | None = None,
 ) -> TokenPair:
     """Every first-factor sign-in's last step: the session, or the second step it needs.
 
@@ -329,6 +336,9 @@ def sign_in(
     user) the sign-in has proven two factors already and goes through. `bind_to_browser`: false for native-app
     endpoints (social /token), which have no cookie jar; in cookie mode the others bind the
     mfa_token to the browser with a cookie, so that a leaked mfa_token is useless elsewhere.
+    `new_device`: for a first factor that hands out a device token (accounts.devices), whether the
+    client's device is new to the user; a held-back sign-in keeps it, and its second step hands out
+    the device token and sends the notice. None for one that hands out none.
     """
     if AMR_MULTI_FACTOR in amr:
         return session_start(user=user, amr=amr, user_agent=user_agent, ip=ip)
@@ -351,6 +361,7 @@ def sign_in(
         purpose=purpose,
         amr=list(amr),
         binding=_sha256(binding) if binding else "",
+        new_device=new_device,
         expires_at=now + conf.token_ttl,
     )
     emit(AuthEvent.MFA_REQUIRED, outcome=str(purpose), user_id=user.pk)
@@ -395,6 +406,17 @@ def _challenge_consume(challenge: MfaChallenge) -> None:
         raise MfaTokenInvalid()
 
 
+def _held_back_sign_in_complete(challenge: MfaChallenge, *, amr: list[str], user_agent: str, ip: str | None) -> SignIn:
+    """The session of a sign-in whose second step is done; the device token (and the new-device notice)
+    its first factor would have handed out had it not been held back."""
+    tokens = session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
+    if challenge.new_device is None:
+        return SignIn(tokens=tokens, device_token=None)
+    return SignIn(
+        tokens=tokens, device_token=device_signed_in(user_id=challenge.user_id, new=challenge.new_device, ip=ip)
+    )
+
+
 def mfa_webauthn_options(*, mfa_token: str, binding: str | None) -> tuple[str, dict[str, Any]]:
     """After `mfa_required`: the options of an assertion of one of the mfa_token's user's credentials."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.VERIFY, binding=binding)
@@ -411,21 +433,28 @@ def mfa_verify(
     credential: dict[str, Any] | None = None,
     user_agent: str = "",
     ip: str | None = None,
-) -> TokenPair:
+) -> SignIn:
     """The second step of a sign-in: a code of the user's second factor, or a WebAuthn assertion, for
-    the mfa_token; then the session."""
+    the mfa_token; then the session (and the device token of a password or emailed-code sign-in)."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.VERIFY, binding=binding)
-    try:
-        proven = _second_factor_prove(
-            user=challenge.user, method=method, code=code, challenge_id=challenge_id, credential=credential
-        )
-    except _PROOF_REFUSALS:
-        _challenge_failed(challenge)
-        raise
-    _challenge_consume(challenge)
+    # The mfa_token first, then the proof, in one transaction: racing verifies of one mfa_token wait on
+    # its row's lock, and only the one that claims it spends its code. A refused proof gives the token
+    # back, its failure counted, and commits: what the proof spent (a WebAuthn challenge) stays spent.
+    refusal = None
+    with transaction.atomic():
+        _challenge_consume(challenge)
+        try:
+            proven = _second_factor_prove(
+                user=challenge.user, method=method, code=code, challenge_id=challenge_id, credential=credential
+            )
+        except _PROOF_REFUSALS as refused:
+            MfaChallenge.objects.filter(pk=challenge.pk).update(used_at=None, failures=F("failures") + 1)
+            refusal = refused
+    if refusal is not None:
+        raise refusal
     emit(AuthEvent.MFA_VERIFY, outcome="success", user_id=challenge.user_id, method=method)
     amr = _with_second_factor(challenge.amr, proven)
-    return session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
+    return _held_back_sign_in_complete(challenge, amr=amr, user_agent=user_agent, ip=ip)
 
 
 def mfa_enrollment_begin(*, mfa_token: str, binding: str | None) -> dict[str, str]:
@@ -436,7 +465,7 @@ def mfa_enrollment_begin(*, mfa_token: str, binding: str | None) -> dict[str, st
 
 def mfa_enrollment_confirm(
     *, mfa_token: str, code: str, binding: str | None, user_agent: str = "", ip: str | None = None
-) -> tuple[list[str], TokenPair]:
+) -> tuple[list[str], SignIn]:
     """Confirms the TOTP set up with the mfa_token, then starts the held-back session at aal2."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.ENROLL, binding=binding)
     try:
@@ -446,7 +475,7 @@ def mfa_enrollment_confirm(
         raise
     _challenge_consume(challenge)
     amr = _with_second_factor(challenge.amr)
-    return codes, session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
+    return codes, _held_back_sign_in_complete(challenge, amr=amr, user_agent=user_agent, ip=ip)
 
 
 # --- step-up -------------------------------------------------------------------------------------------

@@ -286,7 +286,7 @@ def assertion_options(*, user: User | None) -> tuple[str, dict[str, Any]]:
 def assertion_verify(*, challenge_id: str, credential: dict[str, Any], user: User | None) -> VerifiedAssertion:
     """The credential's user, once the assertion answers the challenge of `assertion_options(user=user)`.
 
-    With a user, the credential must be theirs; without, it must have verified the user. Every
+    With a user, the credential must be theirs; without, it must be a passkey and have verified the user. Every
     outcome is a `webauthn_assertion` auth event; the counter moves forward or the assertion is
     refused (a cloned authenticator).
     """
@@ -318,6 +318,10 @@ def _assertion_verify(*, challenge_id: str, credential: dict[str, Any], user: Us
     )
     if user is not None:
         stored_credentials = stored_credentials.filter(user=user)
+    else:
+        # A sign-in by the credential alone takes a passkey only: a security key was registered without
+        # user verification (and not discoverable), so a flag its assertion sets now proves no second factor.
+        stored_credentials = stored_credentials.filter(passkey=True)
     stored = stored_credentials.first()
     if stored is None:
         raise CredentialUnknown()

@@ -17,6 +17,7 @@ from tests.api.test_token_api import assert_problem
 from tests.conftest import bearer
 from tests.passkeys_helpers import (
     authenticator,
+    register,
     register_options,
     registered,
     sign_in,
@@ -178,6 +179,19 @@ def test_an_unregistered_authenticator_is_refused(client):
     device.user_handle = b"someone"
 
     assert_problem(sign_in(client, device), 401, "webauthn_credential_unknown")
+
+
+def test_a_security_key_is_no_passkey_even_when_the_assertion_verifies_the_user(client, pair, user):
+    # Registered as a second factor: not discoverable, no user verification asked at registration.
+    device = authenticator()
+    assert register(client, pair.access, device, passkey=False, user_verified=False).status_code == 201
+
+    assert_problem(sign_in(client, device, user_verified=True), 401, "webauthn_credential_unknown")
+    assert Session.objects.filter(user=user).count() == 1
+    # It stays a second factor.
+    challenge_id, options = services.assertion_options(user=user)
+    verified = services.assertion_verify(challenge_id=challenge_id, credential=device.get(options), user=user)
+    assert verified.passkey is False
 
 
 def test_a_user_handle_of_another_user_is_refused(client, pair):

@@ -10,6 +10,7 @@ from core.errors import Problem
 from core.models import User
 from mfa import services
 from mfa.errors import MfaRequired
+from mfa.models import RecoveryCode
 from tests.mfa_helpers import code_now
 
 THREADS = 8
@@ -72,3 +73,19 @@ def test_one_mfa_token_signs_in_once(enrolled, trial):
     )
     assert sum(not isinstance(outcome, Problem) for outcome in outcomes) == 1
     assert {outcome.code for outcome in outcomes if isinstance(outcome, Problem)} == {"mfa_token_invalid"}
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_only_the_winning_verify_spends_its_recovery_code(enrolled, trial):
+    user, codes = enrolled
+    token = mfa_token(user)
+    racing = codes[:4]
+    outcomes = all_at_once(
+        [lambda c=c: services.mfa_verify(mfa_token=token, method="recovery_code", code=c, binding=None) for c in racing]
+    )
+    assert sum(not isinstance(outcome, Problem) for outcome in outcomes) == 1
+    assert RecoveryCode.objects.filter(user=user, used_at__isnull=False).count() == 1
+    # The losers' codes still sign in.
+    lost = [code for code, outcome in zip(racing, outcomes, strict=True) if isinstance(outcome, Problem)]
+    for code in lost:
+        services.mfa_verify(mfa_token=mfa_token(user), method="recovery_code", code=code, binding=None)
