@@ -18,17 +18,20 @@ const MESSAGES = {
 };
 
 export class Problem extends Error {
-  constructor({ title, code, detail, status }) {
+  // extra: the problem's own members beyond RFC 9457's (mfa_required's `mfa_token` and `methods`...).
+  constructor({ title, code, detail, status, ...extra }) {
     super(title);
     this.title = title;
     this.code = code;
     this.detail = detail ?? "";
     this.status = status;
+    this.extra = extra;
   }
 
   static async fromResponse(response) {
     const body = await response.json().catch(() => ({}));
     return new Problem({
+      ...body,
       title: body.title ?? response.statusText ?? "Request failed",
       code: body.code ?? `http_${response.status}`,
       detail: body.detail,
@@ -199,6 +202,14 @@ export class AuthClient {
       if (problem.status === 401) this.#signedOut(null, { tellOthers: true });
       throw problem;
     }
+  }
+
+  // A step-up (docs/mfa.md#step-up): the user proves it again ({method, password | code} or a WebAuthn
+  // assertion) and the same session gets a fresh pair, which the other tabs take too.
+  async reauthenticate(body) {
+    const tokens = await this.call("POST", "/auth/reauthenticate", { body });
+    this.#adopt(tokens);
+    this.channel?.postMessage({ type: "refreshed", tokens });
   }
 
   // --- signing out ----------------------------------------------------------------------------
