@@ -72,7 +72,9 @@ PAGE_STRINGS: dict[str, Promise] = {
     "passkey_unsupported": _("This browser cannot use passkeys."),
     "passkey_none": _("No passkey yet."),
     # Second factors (mfa.js): the prompt, TOTP and recovery codes.
-    "factor_sign_in": _("Your account has a second step: give a code from your authenticator app or a recovery code, or use your security key."),
+    "factor_sign_in": _(
+        "A second step: give a code from your authenticator app or a recovery code, or use your security key."
+    ),
     "factor_reauthenticate": _("This action needs a recent sign-in: prove it's you again, and it goes ahead."),
     "totp_on": _("An authenticator app gives your second step."),
     "totp_off": _("No authenticator app: add one so that a password alone cannot sign in."),

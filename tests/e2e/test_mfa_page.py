@@ -51,7 +51,7 @@ def test_enrol_totp_on_the_page_then_sign_in_with_the_password_and_a_code(page: 
     page.get_by_role("button", name="Log out", exact=True).click()
     sign_in_with_password(page, "grace@example.com")
     expect(page.locator("#factor-prompt")).to_be_visible()
-    expect(page.locator("#factor-intro")).to_contain_text("Your account has a second step")
+    expect(page.locator("#factor-intro")).to_contain_text("A second step")
     screenshot(page, "mfa-prompt")
 
     # A wrong code is shown, and the prompt stays for another try.
