@@ -75,6 +75,10 @@ PAGE_STRINGS: dict[str, Promise] = {
     "factor_sign_in": _(
         "A second step: give a code from your authenticator app or a recovery code, or use your security key."
     ),
+    "factor_enrol": _(
+        "This account must have a second step: scan the QR code with your authenticator app, or type the key"
+        " into it, then give the code it shows."
+    ),
     "factor_reauthenticate": _("This action needs a recent sign-in: prove it's you again, and it goes ahead."),
     "totp_on": _("An authenticator app gives your second step."),
     "totp_off": _("No authenticator app: add one so that a password alone cannot sign in."),

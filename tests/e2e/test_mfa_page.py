@@ -1,6 +1,7 @@
 """Second factors on the sign-in page in Chromium (docs/mfa.md#on-the-page): enrol TOTP from the QR code's key,
 sign in with the password and a code, sign in with a recovery code, and the step-up prompt before removing TOTP."""
 
+import re
 import time
 from datetime import timedelta
 
@@ -111,3 +112,22 @@ def test_an_expired_mfa_token_starts_the_sign_in_again(page: Page):
     expect(page.locator("#problem-code")).to_have_text("mfa_token_invalid")
     expect(page.locator("#signed-out")).to_be_visible()
     expect(page.locator("#factor-prompt")).to_be_hidden()
+
+
+def test_a_required_second_factor_is_set_up_before_the_first_sign_in(page: Page, settings):
+    settings.AUTH_MFA_REQUIRED = "all"
+    password_user()
+    page.goto("/")
+    sign_in_with_password(page, "grace@example.com")
+    expect(page.locator("#factor-intro")).to_contain_text("This account must have a second step")
+    expect(page.locator("#factor-recovery_code-form")).to_be_hidden()
+    qr = page.get_by_role("img", name="QR code of the key for your authenticator app")
+    expect(qr).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;"))
+    secret = page.locator("#factor-secret").text_content()
+
+    page.get_by_label("Code from your authenticator app").fill(code_at(secret, 0))
+    page.get_by_role("button", name="Verify the code").click()
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#recovery-code-list li")).to_have_count(10)
+    expect(page.locator("#mfa-state")).to_contain_text("An authenticator app gives your second step")
+    assert Session.objects.get(ended_at__isnull=True).acr == "aal2"

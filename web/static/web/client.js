@@ -119,9 +119,12 @@ export class AuthClient {
   // --- accounts: email and password, emailed links, linking (docs/accounts.md) ---
 
   // Signs in with whatever an accounts endpoint takes ({email, password}, a link's {uid, token}...) and answers
-  // with a pair: /auth/token, /auth/email/verify, /auth/password/reset/confirm.
+  // with a pair: /auth/token, /auth/email/verify, /auth/password/reset/confirm. Answers the whole answer, for
+  // what comes beside the pair (a forced enrolment's recovery_codes).
   async signInWith(path, body) {
-    this.#adopt(await this.call("POST", path, { body, bearer: false }));
+    const { recovery_codes, ...tokens } = await this.call("POST", path, { body, bearer: false });
+    this.#adopt(tokens);
+    return { recovery_codes };
   }
 
   // Like startSignIn, but the callback attaches the provider's identity to the signed-in user.

@@ -48,6 +48,11 @@ export function answerProblem(problem, step) {
     open({ mfaToken: problem.extra.mfa_token }, methods, "factor_sign_in");
     return true;
   }
+  if (problem.code === "mfa_enrollment_required") {
+    open({ mfaToken: problem.extra.mfa_token, enrol: true }, ["totp"], "factor_enrol");
+    run(showEnrolment, { keepMessages: true });
+    return true;
+  }
   if (problem.code === "reauthentication_required" && client.signedIn && methods.length && !RETRIED.has(step)) {
     open({ retry: step }, methods, "factor_reauthenticate");
     return true;
@@ -62,15 +67,31 @@ export function promptShown() {
 function open(what, methods, intro) {
   prompt = what;
   for (const method of METHODS) $(`factor-${method}-form`).hidden = !methods.includes(method);
+  $("factor-enrol").hidden = !what.enrol;
   $("factor-intro").textContent = t(intro);
   show("factor-prompt");
   $("factor-prompt").querySelector("form:not([hidden]) input, button:not([hidden])")?.focus();
 }
 
+// AUTH_MFA_REQUIRED held the sign-in back until TOTP is set up (docs/mfa.md#requiring-a-second-factor): the
+// prompt shows the key, and its code field confirms it.
+async function showEnrolment() {
+  const { secret, qr_svg } = await client.call("POST", "/auth/mfa/totp", {
+    body: { mfa_token: prompt.mfaToken },
+    bearer: false,
+  });
+  $("factor-qr").src = qr_svg;
+  $("factor-secret").textContent = secret;
+}
+
 async function prove(proof) {
   if (prompt.mfaToken) {
+    const { mfaToken, enrol } = prompt;
+    let answer;
     try {
-      await client.signInWith("/auth/mfa/verify", { mfa_token: prompt.mfaToken, ...proof });
+      answer = enrol
+        ? await client.signInWith("/auth/mfa/totp/confirm", { mfa_token: mfaToken, code: proof.code })
+        : await client.signInWith("/auth/mfa/verify", { mfa_token: mfaToken, ...proof });
     } catch (problem) {
       // Expired, used up or failed too often: the sign-in starts again (app.js shows the sign-in view).
       if (problem.code === "mfa_token_invalid") $("factor-prompt").hidden = true;
@@ -78,6 +99,7 @@ async function prove(proof) {
     }
     prompt = null;
     await onSignedIn();
+    if (enrol) showRecoveryCodes(answer.recovery_codes);
     return;
   }
   await client.reauthenticate(proof);
