@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from mfa import services
 from mfa.models import MfaChallenge, TotpDevice
 from tests.e2e.test_accounts import password_user, sign_in_with_password
+from tests.e2e.test_passkeys import virtual_authenticator, webauthn_stack  # noqa: F401 (a fixture)
 from tokens.models import Session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -131,3 +132,23 @@ def test_a_required_second_factor_is_set_up_before_the_first_sign_in(page: Page,
     expect(page.locator("#recovery-code-list li")).to_have_count(10)
     expect(page.locator("#mfa-state")).to_contain_text("An authenticator app gives your second step")
     assert Session.objects.get(ended_at__isnull=True).acr == "aal2"
+
+
+@pytest.mark.usefixtures("webauthn_stack")
+def test_a_security_key_answers_the_second_step(page: Page):
+    virtual_authenticator(page)
+    password_user()
+    page.goto("/")
+    sign_in_with_password(page, "grace@example.com")
+    page.get_by_role("button", name="Register a passkey").click()
+    expect(page.locator("#passkeys tr")).to_have_count(1)
+    page.get_by_role("button", name="Log out", exact=True).click()
+
+    # The password is the first factor; the key registered above is the second.
+    sign_in_with_password(page, "grace@example.com")
+    expect(page.locator("#factor-prompt")).to_be_visible()
+    expect(page.locator("#factor-totp-form")).to_be_hidden()
+    page.get_by_role("button", name="Use a security key or passkey").click()
+    expect(page.locator("#signed-in")).to_be_visible()
+    newest = Session.objects.order_by("-auth_time").first()
+    assert (newest.amr[0], newest.acr) == ("pwd", "aal2")
