@@ -119,8 +119,8 @@ export class AuthClient {
   // --- accounts: email and password, emailed links, linking (docs/accounts.md) ---
 
   // Signs in with whatever an accounts endpoint takes ({email, password}, a link's {uid, token}...) and answers
-  // with a pair: /auth/token, /auth/email/verify, /auth/password/reset/confirm. Answers the whole answer, for
-  // what comes beside the pair (a forced enrolment's recovery_codes).
+  // with a pair: /auth/token, /auth/email/verify, /auth/password/reset/confirm. Returns what comes beside the
+  // pair: a forced enrolment's recovery_codes (/auth/mfa/totp/confirm).
   async signInWith(path, body) {
     const { recovery_codes, ...tokens } = await this.call("POST", path, { body, bearer: false });
     this.#adopt(tokens);
