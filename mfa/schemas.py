@@ -19,6 +19,7 @@ class MfaStatusOut(Schema):
 class TotpBeginOut(Schema):
     secret: str = Field(description="Base32, for typing into the app by hand; pending until confirmed.")
     otpauth_uri: str = Field(description="The same secret as an otpauth:// URI, for a QR code.")
+    qr_svg: str = Field(description="That URI as a QR code: an SVG `data:` URI, for an <img> src.")
 
 
 class CodeIn(Schema):

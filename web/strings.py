@@ -71,6 +71,22 @@ PAGE_STRINGS: dict[str, Promise] = {
     "passkey_wrong_host": _("Passkeys work on {host} only: open this page there to use them."),
     "passkey_unsupported": _("This browser cannot use passkeys."),
     "passkey_none": _("No passkey yet."),
+    # Second factors (mfa.js): the prompt, TOTP and recovery codes.
+    "factor_sign_in": _(
+        "A second step: give a code from your authenticator app or a recovery code, or use your security key."
+    ),
+    "factor_enrol": _(
+        "This account must have a second step: scan the QR code with your authenticator app, or type the key"
+        " into it, then give the code it shows."
+    ),
+    "factor_reauthenticate": _("This action needs a recent sign-in: prove it's you again, and it goes ahead."),
+    "totp_on": _("An authenticator app gives your second step."),
+    "totp_off": _("No authenticator app: add one so that a password alone cannot sign in."),
+    "recovery_codes_left": _("Recovery codes left: {count}"),
+    "totp_enabled": _("Authenticator app on: from now on, signing in asks for its code."),
+    "totp_removed": _("Authenticator app removed."),
+    "recovery_codes_created": _("New recovery codes: the previous ones no longer work."),
+    "copy_recovery_codes": _("Copy the codes"),
     # Problems the page raises itself (client.js), by code; the API's own come translated.
     "problem_network_error": _("The server cannot be reached"),
     "problem_state_invalid": _("The sign-in state does not match"),

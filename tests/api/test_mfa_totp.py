@@ -2,6 +2,7 @@
 guesses limited per user, the secret encrypted at rest, codes single-use and renewed."""
 
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import pytest
 import time_machine
@@ -28,6 +29,9 @@ def test_totp_is_pending_until_a_code_confirms_it(client):
     begun = client.post("/users/me/mfa/totp", headers=bearer(access)).json()
     assert begun["otpauth_uri"].startswith("otpauth://totp/Auth%20backend:grace%40example.com?secret=")
     assert begun["secret"] in begun["otpauth_uri"]
+    # The QR code comes drawn, for an <img> under the page's CSP (img-src data:).
+    assert begun["qr_svg"].startswith("data:image/svg+xml;")
+    assert "<svg" in unquote(begun["qr_svg"])
 
     # Pending: not a factor yet, the sign-in is not gated.
     assert status(client, access) == {"totp": False, "webauthn": [], "recovery_codes_left": 0}

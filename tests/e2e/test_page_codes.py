@@ -47,11 +47,11 @@ def sign_in_with_dev(page: Page) -> None:
 def test_email_me_a_code_and_type_it(page, screenshot):
     request_a_code(page, "grace@example.com")
     code = newest_match("grace@example.com", CODE_LINK).group(1)
-    expect(page.get_by_label("Code")).to_be_focused()
+    expect(page.get_by_label("Code", exact=True)).to_be_focused()
     screenshot(page, "code-requested")
 
     # Typed as a person might: lower case.
-    page.get_by_label("Code").fill(code.lower())
+    page.get_by_label("Code", exact=True).fill(code.lower())
     page.get_by_role("button", name="Sign in with the code").click()
 
     expect(page.locator("#signed-in")).to_be_visible()
@@ -86,7 +86,7 @@ def test_under_make_run_the_dev_mailboxs_code_link_signs_in_on_the_same_page(pag
 
 def test_a_wrong_code_is_a_problem_on_the_page(page):
     request_a_code(page, "grace@example.com")
-    page.get_by_label("Code").fill("AAAAAA")
+    page.get_by_label("Code", exact=True).fill("AAAAAA")
     page.get_by_role("button", name="Sign in with the code").click()
 
     expect(page.locator("#problem-code")).to_have_text("email_code_invalid")
@@ -178,7 +178,7 @@ def test_the_pages_speak_korean(browser, dev_stack):
         form = page.locator("#code-request-form")
         form.get_by_label("이메일").fill("grace@example.com")
         form.get_by_role("button", name="이메일로 코드 받기").click()
-        expect(page.get_by_label("코드")).to_be_visible()
+        expect(page.get_by_label("코드", exact=True)).to_be_visible()
         expect(page.locator("#notice")).to_contain_text("grace@example.com")
 
         page.goto("/auth/email-change-cancel#uid=a&token=b")

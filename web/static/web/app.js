@@ -2,6 +2,7 @@
 // client a frontend can copy; this file only renders. No framework, no build step.
 
 import { AuthClient, Problem } from "./client.js";
+import { answerProblem, installMfa, promptShown, showMfa } from "./mfa.js";
 import { installPasskeys, showPasskeys, startPasskeyAutofill } from "./passkeys.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,7 +41,7 @@ const client = new AuthClient({
 // --- what the person sees -------------------------------------------------------------
 
 function show(view) {
-  for (const id of ["signed-out", "completing", "signed-in", ...Object.values(EMAILED_PAGES)]) $(id).hidden = id !== view;
+  for (const id of ["signed-out", "completing", "signed-in", "factor-prompt", ...Object.values(EMAILED_PAGES)]) $(id).hidden = id !== view;
 }
 
 function showProblem(problem) {
@@ -182,6 +183,7 @@ async function showSignedIn() {
   renderNoticeChoices(notices);
   await showIdentities();
   await showPasskeys();
+  await showMfa();
   show("signed-in");
 }
 
@@ -444,15 +446,17 @@ $("resend-verification").addEventListener("click", () => run(() => askFor("/auth
 
 // Runs one step; a failure becomes the problem's title and code on the page, never a blank page. The client
 // has already refreshed an expired access token and retried: a 401 here means the session is over (revoked,
-// reused, or the refresh failed), and the page signs out.
+// reused, or the refresh failed), and the page signs out. A second factor's question (mfa_required,
+// reauthentication_required) opens mfa.js's prompt instead.
 async function run(step, { keepMessages = false } = {}) {
   if (!keepMessages) clearMessages();
   try {
     await step();
   } catch (error) {
     const problem = error instanceof Problem ? error : new Problem({ title: String(error), code: "client_error" });
+    if (answerProblem(problem, step)) return;
     if (problem.status === 401) client.forget();
-    if (!client.signedIn && $("signed-out").hidden) await run(showProviders, { keepMessages: true });
+    if (!client.signedIn && $("signed-out").hidden && !promptShown()) await run(showProviders, { keepMessages: true });
     showProblem(problem);
   }
 }
@@ -463,6 +467,7 @@ $("logout-all").addEventListener("click", () => run(logoutAll));
 $("more-sessions").addEventListener("click", () => run(moreSessions));
 $("copy-token").addEventListener("click", () => run(copyToken));
 installPasskeys({ client, run, onSignedIn: showSignedIn, showNotice, t, rowButton, dateTime });
+installMfa({ client, run, show, onSignedIn: showSignedIn, showProviders, showNotice, t });
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
 const emailedPage = EMAILED_PAGES[location.pathname];

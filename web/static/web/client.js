@@ -18,17 +18,20 @@ const MESSAGES = {
 };
 
 export class Problem extends Error {
-  constructor({ title, code, detail, status }) {
+  // extra: the problem's own members beyond RFC 9457's (mfa_required's `mfa_token` and `methods`...).
+  constructor({ title, code, detail, status, ...extra }) {
     super(title);
     this.title = title;
     this.code = code;
     this.detail = detail ?? "";
     this.status = status;
+    this.extra = extra;
   }
 
   static async fromResponse(response) {
     const body = await response.json().catch(() => ({}));
     return new Problem({
+      ...body,
       title: body.title ?? response.statusText ?? "Request failed",
       code: body.code ?? `http_${response.status}`,
       detail: body.detail,
@@ -116,9 +119,12 @@ export class AuthClient {
   // --- accounts: email and password, emailed links, linking (docs/accounts.md) ---
 
   // Signs in with whatever an accounts endpoint takes ({email, password}, a link's {uid, token}...) and answers
-  // with a pair: /auth/token, /auth/email/verify, /auth/password/reset/confirm.
+  // with a pair: /auth/token, /auth/email/verify, /auth/password/reset/confirm. Returns what comes beside the
+  // pair: a forced enrolment's recovery_codes (/auth/mfa/totp/confirm).
   async signInWith(path, body) {
-    this.#adopt(await this.call("POST", path, { body, bearer: false }));
+    const { recovery_codes, ...tokens } = await this.call("POST", path, { body, bearer: false });
+    this.#adopt(tokens);
+    return { recovery_codes };
   }
 
   // Like startSignIn, but the callback attaches the provider's identity to the signed-in user.
@@ -199,6 +205,14 @@ export class AuthClient {
       if (problem.status === 401) this.#signedOut(null, { tellOthers: true });
       throw problem;
     }
+  }
+
+  // A step-up (docs/mfa.md#step-up): the user proves it again ({method, password | code} or a WebAuthn
+  // assertion) and the same session gets a fresh pair, which the other tabs take too.
+  async reauthenticate(body) {
+    const tokens = await this.call("POST", "/auth/reauthenticate", { body });
+    this.#adopt(tokens);
+    this.channel?.postMessage({ type: "refreshed", tokens });
   }
 
   // --- signing out ----------------------------------------------------------------------------
