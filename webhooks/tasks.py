@@ -30,7 +30,12 @@ WEBHOOK_RETRIES = RetrySchedule(first_delay=timedelta(minutes=1), factor=2, max_
 DISABLE_AFTER = timedelta(days=1)
 
 
-@task()
+# Its own queue and worker (docs/operations.md): a delivery may wait WEBHOOKS_DELIVERY_DEADLINE on each
+# message, and an email must not wait behind it.
+WEBHOOKS_QUEUE = "webhooks"
+
+
+@task(queue_name=WEBHOOKS_QUEUE)
 def webhook_deliver(*, url: str, user_id: int, attempt: int = 1) -> None:
     """Sends the user's waiting messages to the endpoint, in order, until one fails or none is left.
 

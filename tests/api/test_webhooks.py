@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -103,11 +104,11 @@ def receiver(settings) -> Iterator[Receiver]:
 @pytest.fixture
 def queued(settings):
     """The production backend (see tests/api/test_review_attacks.py): the tests commit for real."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {**settings.TASKS["default"], "BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def run_worker() -> None:
-    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "default,webhooks", verbosity=0)
 
 
 def waiting_tasks() -> int:
@@ -215,7 +216,7 @@ def test_sign_in_and_logout_cost_no_query_when_no_endpoint_subscribes_to_them(ad
     subscribed = _sign_in_queries(ada)
     assert len(subscribed) == len(unsubscribed) + 1  # the outbox row, in the sign-in's transaction
     assert WebhookMessage.objects.filter(event_type="session.started").count() == 2
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {**settings.TASKS["default"], "BACKEND": "django_tasks_db.DatabaseBackend"}}
     queued = _sign_in_queries(ada)
     assert len(queued) == len(unsubscribed) + 2  # and the delivery task's row, in the same transaction
 
@@ -504,3 +505,30 @@ def test_webhooks_prune_deletes_only_old_messages_that_are_done(ada, receiver, t
         (START, True),  # still waiting: kept, however old
         (START + timedelta(days=8), False),  # delivered but recent
     ]
+
+
+# --- their own queue --------------------------------------------------------------------------
+
+
+def _readiness_queues(client) -> dict:
+    tasks = client.get("/health/ready").json()["tasks"]
+    return {"all": tasks["oldest_unsent_age_s"], **tasks["queues"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_email_leaves_while_a_webhook_delivery_hangs_and_readiness_shows_the_waiting_queue(
+    client, ada, queued, receiver
+):
+    receiver.hang.set()
+    sign_in(client)  # a webhook delivery, which would hold a worker until WEBHOOKS_DELIVERY_DEADLINE
+    assert client.post("/auth/email/code", json={"email": "ada@example.com"}).status_code == 202
+
+    # The default queue's worker alone, as a deployment that never started the webhooks one.
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "default", verbosity=0)
+
+    assert [email.to for email in mail.outbox if "code" in email.subject.lower()] == [["ada@example.com"]]
+    assert not receiver.received
+    assert waiting_tasks() == 1
+    ages = _readiness_queues(client)
+    assert ages["default"] is None
+    assert ages["all"] == ages["webhooks"] >= 0
