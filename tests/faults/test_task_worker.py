@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,14 +29,23 @@ def start_worker(stack_env, tmp_path) -> Iterator:
     started: list[subprocess.Popen] = []
 
     def start(**env: str) -> subprocess.Popen:
-        log = Path(tmp_path / f"worker-{len(started)}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--queue-name", "webhooks", "--no-startup-delay", "--no-reload"],
-            cwd=ROOT,
-            env=Gunicorn({**stack_env, **env}, log=tmp_path / "unused.log").env,
-            stdout=log,
-            stderr=log,
-        )
+        # The child keeps its own copy of the log's descriptor.
+        with (tmp_path / f"worker-{len(started)}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "db_worker",
+                    "--queue-name",
+                    "webhooks",
+                    "--no-startup-delay",
+                    "--no-reload",
+                ],
+                cwd=ROOT,
+                env=Gunicorn({**stack_env, **env}, log=tmp_path / "unused.log").env,
+                stdout=log,
+                stderr=log,
+            )
         started.append(process)
         return process
 
