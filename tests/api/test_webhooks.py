@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +54,8 @@ class Receiver:
         self.hang = threading.Event()
         self.release = threading.Event()
         self.arrived = threading.Event()
+        # Called as each POST arrives: a test moves the clock with it, as a slow receiver would.
+        self.on_post: Callable[[], object] = lambda: None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +72,7 @@ class Receiver:
                     verified = False
                 receiver.received.append({"headers": headers, "body": json.loads(body), "verified": verified})
                 receiver.arrived.set()
+                receiver.on_post()
                 if receiver.hang.is_set():
                     receiver.release.wait(30)
                     return
@@ -265,6 +268,25 @@ def test_a_failing_receiver_gets_retries_with_backoff_the_same_id_and_each_users
     assert all(request["verified"] for request in receiver.received)  # each attempt signed afresh, still valid
     assert not WebhookMessage.objects.filter(delivered_at__isnull=True).exists()
     assert waiting_tasks() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_that_would_outlast_the_stranded_bound_hands_the_rest_to_a_new_task(
+    ada, receiver, queued, time_machine, settings
+):
+    settings.TASKS_STRANDED_AFTER = 3  # and the deadline 1 s: no message starts 2 s after the task did
+    time_machine.move_to(START, tick=False)
+    receiver.on_post = lambda: time_machine.shift(timedelta(seconds=1.5))
+    for _ in range(3):
+        session_start(user=ada)
+    assert waiting_tasks() == 3  # one per event, each draining ada's queue
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "webhooks", "--max-tasks", "1")
+
+    assert len(receiver.received) == 2  # the third would have begun at 3 s, past 2 s
+    assert waiting_tasks() == 3  # the two events' tasks left, and the one taking the rest
+    run_worker()
+    assert receiver.ids() == list(WebhookMessage.objects.order_by("id").values_list("event_id", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)
