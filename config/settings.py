@@ -34,10 +34,11 @@ INSTALLED_APPS = [
     # Ninja's templates and static files: /api/docs serves Swagger UI from here, not a CDN.
     "ninja",
     "corsheaders",
+    # Before django_tasks_db: its `db_worker` command is core's (core/management/commands/db_worker.py).
+    "core",
     # The task queue (core.tasks): Django's tasks framework backported, and its database backend.
     "django_tasks",
     "django_tasks_db",
-    "core",
     "tokens",
     "social",
     "accounts",
@@ -499,7 +500,13 @@ API_THROTTLE_RATES["email_code_failures"] = env_str("API_THROTTLE_EMAIL_CODE_FAI
 TASKS_BACKEND = env_str(
     "TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend" if DEBUG else "django_tasks_db.DatabaseBackend"
 )
-TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
+# Two queues, each drained by its own worker (docs/operations.md): webhook deliveries, which wait on
+# receivers up to WEBHOOKS_DELIVERY_DEADLINE each, never hold a sign-in code's email behind them.
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": ["default", "webhooks"]}}
+# Seconds a task may stay RUNNING before its worker counts as dead (killed mid-task) and the task is run
+# again (core.tasks): above the longest a task legitimately runs, a few of EMAIL_TIMEOUT and of
+# WEBHOOKS_DELIVERY_DEADLINE (core.checks says when it is not).
+TASKS_STRANDED_AFTER = env_int("TASKS_STRANDED_AFTER", 300)
 
 # --- email: Django's email framework --------------------------------------------------
 # SMTP unless DJANGO_DEBUG, where emails are printed to the console and their links shown on

@@ -21,6 +21,8 @@ class DependencyOut(Schema):
 class TaskQueueOut(Schema):
     # Seconds the oldest due task has waited for `manage.py db_worker`; null when none waits.
     oldest_unsent_age_s: float | None
+    # The same, per queue ("default": emails, "webhooks": deliveries): each has its own worker to watch.
+    queues: dict[str, float | None]
 
 
 class ReadinessOut(Schema):

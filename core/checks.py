@@ -97,6 +97,24 @@ def database_request_concurrency_check(app_configs: Sequence[AppConfig] | None, 
     return []
 
 
+@register()
+def tasks_stranded_after_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """A bound a live task can reach would run it twice at once; the slowest task waits on a few SMTP or
+    webhook requests, each cut at its timeout."""
+    floor = 3 * max(settings.EMAIL_TIMEOUT, settings.WEBHOOKS_DELIVERY_DEADLINE)
+    if floor > settings.TASKS_STRANDED_AFTER:
+        return [
+            Error(
+                f"TASKS_STRANDED_AFTER is {settings.TASKS_STRANDED_AFTER} s: a task still running after it counts "
+                "as stranded by a dead worker and runs again, so it must exceed what a task takes.",
+                hint=f"Set it to at least {floor} s, three times the longer of EMAIL_TIMEOUT and "
+                "WEBHOOKS_DELIVERY_DEADLINE (default 300).",
+                id="core.E009",
+            )
+        ]
+    return []
+
+
 def _is_rate(rate: str) -> bool:
     try:
         count, duration = Throttle("check", client_ip).parse_rate(rate)

@@ -9,6 +9,7 @@ paths pay a dict lookup, not a rebuild, and tests still see the values they set.
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -51,6 +52,8 @@ class CoreSettings:
     # Requests per process that may use the database at once (core.bulkhead); None: the
     # server's threads minus two.
     database_request_concurrency: int | None
+    # How long a task may be RUNNING before its worker counts as dead and the task is run again (core.tasks).
+    tasks_stranded_after: timedelta
 
 
 @settings_accessor
@@ -61,4 +64,5 @@ def core_settings() -> CoreSettings:
         ipv6_prefix=settings.API_THROTTLE_IPV6_PREFIX,
         single_process=settings.API_SINGLE_PROCESS,
         database_request_concurrency=settings.DATABASE_REQUEST_CONCURRENCY or None,
+        tasks_stranded_after=timedelta(seconds=settings.TASKS_STRANDED_AFTER),
     )

@@ -63,9 +63,16 @@ def readiness_check() -> dict[str, object]:
     return {"status": "ok", **checks, "tasks": _task_queue_report()}
 
 
-def _task_queue_report() -> dict[str, float | None]:
-    """How long the oldest task that is due has waited for a worker (None: none waits): a stopped
-    `db_worker` shows as a number that keeps growing, for the operator's alert to act on."""
-    enqueued_at = oldest_unsent_enqueued_at()
-    age = None if enqueued_at is None else round((timezone.now() - enqueued_at).total_seconds(), 1)
-    return {"oldest_unsent_age_s": age}
+def _task_queue_report() -> dict[str, Any]:
+    """How long the oldest task that is due has waited for a worker, of all queues and of each (None: none
+    waits): a stopped `db_worker`, or a queue no worker drains, shows as a number that keeps growing, for
+    the operator's alert to act on."""
+    now = timezone.now()
+    ages = {
+        queue: None if enqueued_at is None else round((now - enqueued_at).total_seconds(), 1)
+        for queue, enqueued_at in oldest_unsent_enqueued_at().items()
+    }
+    return {
+        "oldest_unsent_age_s": max((age for age in ages.values() if age is not None), default=None),
+        "queues": ages,
+    }

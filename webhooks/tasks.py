@@ -18,8 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
+from core.conf import core_settings
 from core.tasks import RetrySchedule, task_retry
-from webhooks.conf import endpoint_get
+from webhooks.conf import endpoint_get, webhook_settings
 from webhooks.delivery import message_post
 from webhooks.models import WebhookEndpoint, WebhookMessage
 
@@ -30,7 +31,12 @@ WEBHOOK_RETRIES = RetrySchedule(first_delay=timedelta(minutes=1), factor=2, max_
 DISABLE_AFTER = timedelta(days=1)
 
 
-@task()
+# Its own queue and worker (docs/operations.md): a delivery may wait WEBHOOKS_DELIVERY_DEADLINE on each
+# message, and an email must not wait behind it.
+WEBHOOKS_QUEUE = "webhooks"
+
+
+@task(queue_name=WEBHOOKS_QUEUE)
 def webhook_deliver(*, url: str, user_id: int, attempt: int = 1) -> None:
     """Sends the user's waiting messages to the endpoint, in order, until one fails or none is left.
 
@@ -43,11 +49,19 @@ def webhook_deliver(*, url: str, user_id: int, attempt: int = 1) -> None:
     pending = WebhookMessage.objects.filter(
         endpoint_url=url, user_id=user_id, delivered_at__isnull=True, abandoned_at__isnull=True
     ).order_by("id")
+    # A task still running at TASKS_STRANDED_AFTER counts as its dead worker's and runs again beside this one:
+    # a message may take the deadline, so none starts after the bound less it, and a new task takes the rest.
+    hand_over_at = (
+        timezone.now() + core_settings().tasks_stranded_after - timedelta(seconds=webhook_settings().delivery_deadline)
+    )
     while not WebhookEndpoint.objects.filter(url=url, disabled_at__isnull=False).exists():
         message = pending.first()
         if message is None:
             return
         now = timezone.now()
+        if now >= hand_over_at:
+            webhook_deliver.enqueue(url=url, user_id=user_id)
+            return
         if message.next_attempt_at > now:
             return  # failing: its retry is scheduled, and the later ones wait for it
         error = message_post(endpoint, event_id=message.event_id, body=message.body)

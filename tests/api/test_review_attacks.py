@@ -483,7 +483,7 @@ def queued(settings):
     The tests that use it commit for real (transaction=True): the worker closes the database
     connections when it is done, as a process of its own would.
     """
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {**settings.TASKS["default"], "BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def run_worker() -> None:

@@ -12,13 +12,14 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import time_machine
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -53,6 +54,8 @@ class Receiver:
         self.hang = threading.Event()
         self.release = threading.Event()
         self.arrived = threading.Event()
+        # Called as each POST arrives: a test moves the clock with it, as a slow receiver would.
+        self.on_post: Callable[[], object] = lambda: None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,6 +72,7 @@ class Receiver:
                     verified = False
                 receiver.received.append({"headers": headers, "body": json.loads(body), "verified": verified})
                 receiver.arrived.set()
+                receiver.on_post()
                 if receiver.hang.is_set():
                     receiver.release.wait(30)
                     return
@@ -103,11 +107,11 @@ def receiver(settings) -> Iterator[Receiver]:
 @pytest.fixture
 def queued(settings):
     """The production backend (see tests/api/test_review_attacks.py): the tests commit for real."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {**settings.TASKS["default"], "BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def run_worker() -> None:
-    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "default,webhooks", verbosity=0)
 
 
 def waiting_tasks() -> int:
@@ -215,7 +219,7 @@ def test_sign_in_and_logout_cost_no_query_when_no_endpoint_subscribes_to_them(ad
     subscribed = _sign_in_queries(ada)
     assert len(subscribed) == len(unsubscribed) + 1  # the outbox row, in the sign-in's transaction
     assert WebhookMessage.objects.filter(event_type="session.started").count() == 2
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {**settings.TASKS["default"], "BACKEND": "django_tasks_db.DatabaseBackend"}}
     queued = _sign_in_queries(ada)
     assert len(queued) == len(unsubscribed) + 2  # and the delivery task's row, in the same transaction
 
@@ -264,6 +268,25 @@ def test_a_failing_receiver_gets_retries_with_backoff_the_same_id_and_each_users
     assert all(request["verified"] for request in receiver.received)  # each attempt signed afresh, still valid
     assert not WebhookMessage.objects.filter(delivered_at__isnull=True).exists()
     assert waiting_tasks() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_that_would_outlast_the_stranded_bound_hands_the_rest_to_a_new_task(
+    ada, receiver, queued, time_machine, settings
+):
+    settings.TASKS_STRANDED_AFTER = 3  # and the deadline 1 s: no message starts 2 s after the task did
+    time_machine.move_to(START, tick=False)
+    receiver.on_post = lambda: time_machine.shift(timedelta(seconds=1.5))
+    for _ in range(3):
+        session_start(user=ada)
+    assert waiting_tasks() == 3  # one per event, each draining ada's queue
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "webhooks", "--max-tasks", "1")
+
+    assert len(receiver.received) == 2  # the third would have begun at 3 s, past 2 s
+    assert waiting_tasks() == 3  # the two events' tasks left, and the one taking the rest
+    run_worker()
+    assert receiver.ids() == list(WebhookMessage.objects.order_by("id").values_list("event_id", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -504,3 +527,30 @@ def test_webhooks_prune_deletes_only_old_messages_that_are_done(ada, receiver, t
         (START, True),  # still waiting: kept, however old
         (START + timedelta(days=8), False),  # delivered but recent
     ]
+
+
+# --- their own queue --------------------------------------------------------------------------
+
+
+def _readiness_queues(client) -> dict:
+    tasks = client.get("/health/ready").json()["tasks"]
+    return {"all": tasks["oldest_unsent_age_s"], **tasks["queues"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_email_leaves_while_a_webhook_delivery_hangs_and_readiness_shows_the_waiting_queue(
+    client, ada, queued, receiver
+):
+    receiver.hang.set()
+    sign_in(client)  # a webhook delivery, which would hold a worker until WEBHOOKS_DELIVERY_DEADLINE
+    assert client.post("/auth/email/code", json={"email": "ada@example.com"}).status_code == 202
+
+    # The default queue's worker alone, as a deployment that never started the webhooks one.
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "default", verbosity=0)
+
+    assert [email.to for email in mail.outbox if "code" in email.subject.lower()] == [["ada@example.com"]]
+    assert not receiver.received
+    assert waiting_tasks() == 1
+    ages = _readiness_queues(client)
+    assert ages["default"] is None
+    assert ages["all"] == ages["webhooks"] >= 0

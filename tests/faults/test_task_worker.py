@@ -1,0 +1,101 @@
+"""A task worker (`manage.py db_worker`, core/management/commands) killed with SIGKILL in the middle of a
+webhook delivery: its task stays RUNNING, counted by readiness once older than TASKS_STRANDED_AFTER,
+and the next worker's sweep puts it back in its queue and delivers it (core.tasks, at least once).
+"""
+
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.faults.servers import ROOT, Gunicorn, SlowProvider, wait_until
+
+# The loopback receiver speaks plain http, which only DJANGO_DEBUG allows (webhooks.checks); the
+# database backend then named, as DEBUG's default is the immediate one.
+DEBUG_ENV = {"DJANGO_DEBUG": "1", "TASKS_BACKEND": "django_tasks_db.DatabaseBackend"}
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdefghijklmnopqrstuv").decode()
+# A worker that counts a task older than this as stranded; deliveries are cut well before it.
+STRANDED_ENV = {**DEBUG_ENV, "TASKS_STRANDED_AFTER": "3", "WEBHOOKS_DELIVERY_DEADLINE": "1", "EMAIL_TIMEOUT": "1"}
+# A worker that waits on the receiver for as long as the test takes to kill it.
+PATIENT_ENV = {**DEBUG_ENV, "TASKS_STRANDED_AFTER": "600", "WEBHOOKS_DELIVERY_DEADLINE": "120", "EMAIL_TIMEOUT": "1"}
+
+
+@pytest.fixture
+def start_worker(stack_env, tmp_path) -> Iterator:
+    """Starts `manage.py db_worker --queue-name webhooks` on the stack, with extra environment; kills it after."""
+    started: list[subprocess.Popen] = []
+
+    def start(**env: str) -> subprocess.Popen:
+        # The child keeps its own copy of the log's descriptor.
+        with (tmp_path / f"worker-{len(started)}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "db_worker",
+                    "--queue-name",
+                    "webhooks",
+                    "--no-startup-delay",
+                    "--no-reload",
+                ],
+                cwd=ROOT,
+                env=Gunicorn({**stack_env, **env}, log=tmp_path / "unused.log").env,
+                stdout=log,
+                stderr=log,
+            )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_one_and_readiness_shows_its_wait(
+    start_server, start_worker, stack
+):
+    own_postgres, _ = stack
+    with SlowProvider("hang") as receiver:
+        hooks = json.dumps([{"url": f"{receiver.url}/hooks", "secret": SECRET, "events": ["session.started"]}])
+        server = start_server(WEBHOOKS_JSON=hooks, **STRANDED_ENV)
+
+        def webhooks_age() -> float | None:
+            return server.request("GET", "/api/health/ready")[1]["tasks"]["queues"]["webhooks"]
+
+        server.manage("issue_tokens", "--email", "killed-worker@example.com", "--create")  # session.started
+        (message_id,) = own_postgres.execute(
+            "SELECT m.id FROM webhooks_webhookmessage m JOIN core_user u ON u.id = m.user_id "
+            "WHERE u.email = 'killed-worker@example.com'"
+        )[0]
+
+        first = start_worker(WEBHOOKS_JSON=hooks, **PATIENT_ENV)
+        receiver.wait_for_request()  # the delivery is inside the receiver, its task RUNNING
+        first.kill()
+        first.wait()
+
+        # Readiness counts the stranded task once it is older than TASKS_STRANDED_AFTER: not null meanwhile.
+        wait_until(lambda: webhooks_age() is not None, "readiness counting the stranded delivery")
+        assert webhooks_age() >= 3
+
+        receiver.bodies["/hooks"] = {}
+        receiver.mode = "slow"  # answers 200 from now on
+        receiver.release.set()
+        start_worker(WEBHOOKS_JSON=hooks, **STRANDED_ENV)
+        wait_until(
+            lambda: own_postgres.execute(
+                "SELECT delivered_at IS NOT NULL FROM webhooks_webhookmessage WHERE id = %s", (message_id,)
+            )[0][0],
+            "the next worker delivering the message",
+        )
+
+    ((status, worker_count),) = own_postgres.execute(
+        "SELECT status, jsonb_array_length(worker_ids::jsonb) FROM django_tasks_database_dbtaskresult "
+        "WHERE task_path = 'webhooks.tasks.webhook_deliver' AND args_kwargs->'kwargs'->>'user_id' = "
+        "(SELECT id::text FROM core_user WHERE email = 'killed-worker@example.com')"
+    )
+    assert (status, worker_count) == ("SUCCESSFUL", 2)  # the same task, claimed by the killed worker then the next
+    wait_until(lambda: webhooks_age() is None, "readiness showing nothing waits")
