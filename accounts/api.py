@@ -252,7 +252,7 @@ def notices_get(request: PrincipalRequest) -> dict[str, bool]:
     return notices.notices_get(user_id=request.auth.user_id)
 
 
-@users_router.patch("/me/notices", response={200: dict[str, bool], **problem_responses(401, 422, 429)})
+@users_router.patch("/me/notices", response={200: dict[str, bool], **problem_responses(401, 403, 422, 429)})
 def notices_update(request: PrincipalRequest, body: Body[dict[str, bool]]) -> dict[str, bool]:
     """Turns the named kinds on (true) or off (false); the others stay as they were."""
-    return notices.notices_update(user_id=request.auth.user_id, changes=body)
+    return services.notices_change(principal=request.auth, changes=body)

@@ -33,7 +33,7 @@ from accounts.errors import (
     PasswordLoginDisabled,
     PasswordRequired,
 )
-from accounts.notices import notice_send
+from accounts.notices import notice_send, notices_update
 from accounts.passwords import password_prove
 from accounts.selectors import password_is_a_way_in, user_get
 from accounts.signals import session_kept
@@ -308,6 +308,14 @@ def account_delete(*, principal: Principal, password: str | None) -> None:
     if user.email:  # the notice's address is read now: the deletion takes the user's row and choices with it
         notice_send(user_id=user.pk, kind="account_deleted", address=user.email)
     user.delete()
+
+
+def notices_change(*, principal: Principal, changes: dict[str, bool]) -> dict[str, bool]:
+    """Turns security notices on or off. Turning one off needs a recent (and, with a factor, strong) sign-in:
+    whoever holds a stolen session would first silence what tells the owner of their next steps."""
+    if not all(changes.values()):
+        require_recent_strong_sign_in(user=user_get(user_id=principal.user_id), principal=principal)
+    return notices_update(user_id=principal.user_id, changes=changes)
 
 
 # --- sign-in by emailed code ----------------------------------------------------------------

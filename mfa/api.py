@@ -57,7 +57,8 @@ def totp_begin(request: PrincipalRequest) -> dict[str, str]:
 @users_router.post("/me/mfa/totp/confirm", response={200: RecoveryCodesOut, **problem_responses(401, 403, 404, 429)})
 def totp_confirm(request: PrincipalRequest, body: CodeIn) -> dict[str, list[str]]:
     """Confirms the pending TOTP with a code from the app; answers ten recovery codes, shown this once."""
-    return {"recovery_codes": services.totp_confirm(user_id=request.auth.user_id, code=body.code)}
+    codes = services.totp_confirm(user_id=request.auth.user_id, principal=request.auth, code=body.code)
+    return {"recovery_codes": codes}
 
 
 @users_router.delete("/me/mfa/totp", response={204: None, **problem_responses(401, 403, 404, 429)})

@@ -76,6 +76,12 @@ class TotpNotEnabled(NotFound):
     title = _("TOTP is not set up")
 
 
+class FactorRequired(Problem):
+    status = 409
+    code = "mfa_factor_required"
+    title = _("This account must keep a second factor")
+
+
 class NoSecondFactor(Problem):
     status = 409
     code = "mfa_not_enabled"

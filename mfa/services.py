@@ -8,7 +8,8 @@ Three functions are the seams other apps use (docs/mfa.md):
   second factor (or one that AUTH_MFA_REQUIRED makes enrol), answers 403 `mfa_required` /
   `mfa_enrollment_required` with a short-lived, single-use `mfa_token` and no tokens.
 - `require_recent_strong_sign_in`: what a sensitive action checks first (403 `reauthentication_required`).
-- `recovery_codes_prune`: after a factor is removed, the recovery codes go if no factor remains.
+- `factor_removed`: after a factor is removed, the recovery codes go if no factor remains (and the last
+  one stays where AUTH_MFA_REQUIRED asks for one).
 
 Every code is accepted once, by a conditional UPDATE that only one of racing requests wins: a TOTP
 code moves the device's last used time step forward, a recovery code sets its `used_at`, an
@@ -43,6 +44,7 @@ from mfa import selectors
 from mfa.conf import MfaRequired as RequiredFor
 from mfa.conf import mfa_settings
 from mfa.errors import (
+    FactorRequired,
     MfaCodeInvalid,
     MfaEnrollmentRequired,
     MfaMethodUnavailable,
@@ -161,12 +163,18 @@ def _qr_data_uri(uri: str) -> str:
     return str(segno.make_qr(uri, error="m").svg_data_uri(scale=4, border=4))
 
 
-def totp_confirm(*, user_id: int, code: str) -> list[str]:
-    """Confirms the pending TOTP with a first code; returns the new recovery codes, shown this once."""
-    _failures_check(user_id)
+def totp_confirm(*, user_id: int, principal: Principal | None, code: str) -> list[str]:
+    """Confirms the pending TOTP with a first code; returns the new recovery codes, shown this once.
+
+    The factor is added now, so the step-up of totp_begin is asked again: a set-up begun by an aal1
+    session while the user had no factor must not be confirmed once a key protects the account.
+    """
     device = TotpDevice.objects.filter(user_id=user_id, confirmed_at__isnull=True).first()
     if device is None:
         raise TotpNotPending()
+    if principal is not None:
+        require_recent_strong_sign_in(user=_active_user(user_id), principal=principal)
+    _failures_check(user_id)
     step = _totp_matching_step(kek.private_key_open(device.secret), code)
     pending = TotpDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True)
     with transaction.atomic():
@@ -189,7 +197,7 @@ def totp_remove(*, principal: Principal) -> None:
         deleted, _ = TotpDevice.objects.filter(user=user).delete()
         if not deleted:
             raise TotpNotEnabled()
-        recovery_codes_prune(user_id=user.pk)
+        factor_removed(user=user)
     emit(AuthEvent.MFA_FACTOR_REMOVED, outcome="success", user_id=user.pk, method=METHOD_TOTP)
     if confirmed:  # a pending set-up was never a factor
         notice_send(user_id=user.pk, kind="second_factor_removed")
@@ -239,11 +247,16 @@ def recovery_codes_regenerate(*, principal: Principal) -> list[str]:
     return codes
 
 
-def recovery_codes_prune(*, user_id: int) -> None:
-    """After a factor is removed: the codes back up the factors, and with none left they would be a
-    factor of their own, so they go with the last one (a factor added later brings a new set)."""
-    if not selectors.has_factor(user_id=user_id):
-        RecoveryCode.objects.filter(user_id=user_id).delete()
+def factor_removed(*, user: User) -> None:
+    """In the removal's transaction, after a factor is removed. The codes back up the factors, and with
+    none left they would be a factor of their own, so they go with the last one (a factor added later
+    brings a new set). Where AUTH_MFA_REQUIRED asks this user for a factor, the last one stays
+    (FactorRequired rolls the removal back): an enrolled account must not become a one-factor one."""
+    if selectors.has_factor(user_id=user.pk):
+        return
+    if _enrollment_required(user):
+        raise FactorRequired(_("Add another second factor before removing this one."))
+    RecoveryCode.objects.filter(user_id=user.pk).delete()
 
 
 def _recovery_code_accept(*, user_id: int, code: str) -> bool:
@@ -477,7 +490,7 @@ def mfa_enrollment_confirm(
     """Confirms the TOTP set up with the mfa_token, then starts the held-back session at aal2."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.ENROLL, binding=binding)
     try:
-        codes = totp_confirm(user_id=challenge.user_id, code=code)
+        codes = totp_confirm(user_id=challenge.user_id, principal=None, code=code)
     except MfaCodeInvalid:
         _challenge_failed(challenge)
         raise

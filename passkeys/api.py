@@ -58,7 +58,11 @@ def register_options(request: PrincipalRequest, body: RegisterOptionsIn | None =
 def register(request: PrincipalRequest, body: RegisterIn) -> Status[dict[str, int]]:
     """Stores the credential the authenticator made for the options of `challenge_id`."""
     stored = services.registration_verify(
-        user=_user(request), challenge_id=body.challenge_id, credential=body.credential, name=body.name
+        user=_user(request),
+        principal=request.auth,
+        challenge_id=body.challenge_id,
+        credential=body.credential,
+        name=body.name,
     )
     return Status(201, {"id": stored.pk})
 

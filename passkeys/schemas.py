@@ -3,6 +3,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from core.schemas import PrintableText
+
 
 class RegisterOptionsIn(Schema):
     # A passkey signs in alone (discoverable, verifies the user); otherwise a second factor.
@@ -20,7 +22,8 @@ class RegisterIn(Schema):
     challenge_id: str = Field(max_length=64)
     # The PublicKeyCredential as JSON (its toJSON()).
     credential: dict[str, Any]
-    name: str = Field("", max_length=64)
+    # Shown in the list and in notices: printable (a NUL would reach PostgreSQL, which cannot store one).
+    name: PrintableText = Field("", max_length=64)
 
 
 class CredentialCreatedOut(Schema):

@@ -204,9 +204,14 @@ def registration_options(*, user: User, principal: Principal, passkey: bool) -> 
     return str(challenge.pk), options_to_json_dict(options)
 
 
-def registration_verify(*, user: User, challenge_id: str, credential: dict[str, Any], name: str) -> WebAuthnCredential:
-    """Stores the credential the authenticator made for the options of `challenge_id` (attestation "none" is enough)."""
+def registration_verify(
+    *, user: User, principal: Principal, challenge_id: str, credential: dict[str, Any], name: str
+) -> WebAuthnCredential:
+    """Stores the credential the authenticator made for the options of `challenge_id` (attestation "none" is enough).
+
+    The factor is added now, so registration_options' step-up is asked again (a factor may have come meanwhile)."""
     _enabled()
+    mfa_services.require_recent_strong_sign_in(user=user, principal=principal)
     conf = passkey_settings()
     challenge = _challenge_consume(challenge_id=challenge_id, purpose=ChallengePurpose.REGISTER, user=user)
     try:
@@ -253,7 +258,7 @@ def credential_delete(*, user: User, principal: Principal, credential_id: int) -
         if stored is None:
             raise WebAuthnCredentialNotFound()
         stored.delete()
-        mfa_services.recovery_codes_prune(user_id=user.pk)
+        mfa_services.factor_removed(user=user)
     emit(AuthEvent.WEBAUTHN_DELETED, outcome="success", user_id=user.pk)
     notice_send(user_id=user.pk, kind="passkey_removed" if stored.passkey else "second_factor_removed")
 

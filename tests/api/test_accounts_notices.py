@@ -1,5 +1,7 @@
 """Security notices (accounts.notices) and their toggles (GET/PATCH /api/users/me/notices)."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.utils import timezone
@@ -14,6 +16,7 @@ from tests.api.test_accounts_codes import code_request, code_to, confirm
 from tests.api.test_accounts_delete import kakao_admin, kakao_unlink_callback  # noqa: F401 (a fixture)
 from tests.api.test_token_api import assert_problem
 from tests.conftest import bearer
+from tokens.models import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +67,18 @@ def test_an_unknown_kind_is_refused_and_nothing_changes(client, grace):
     response = client.patch("/users/me/notices", json={"new_device": False, "weather": True}, headers=bearer(access))
     assert_problem(response, 422, "notice_kind_unknown")
     assert client.get("/users/me/notices", headers=bearer(access)).json()["new_device"] is True
+
+
+def test_turning_a_notice_off_needs_a_recent_sign_in_and_turning_one_on_does_not(client, grace, settings):
+    """A stolen, older session must not silence the notices that would tell the owner (found by the attacker)."""
+    access = signed_in(client)["access"]
+    Session.objects.update(auth_time=timezone.now() - timedelta(minutes=settings.ACCOUNTS_RECENT_SIGN_IN_MINUTES + 1))
+
+    off = client.patch("/users/me/notices", json={"new_device": False}, headers=bearer(access))
+
+    assert_problem(off, 403, "reauthentication_required")
+    assert client.get("/users/me/notices", headers=bearer(access)).json()["new_device"] is True
+    assert client.patch("/users/me/notices", json={"new_device": True}, headers=bearer(access)).status_code == 200
 
 
 def test_the_toggles_need_a_bearer_token(client, db):

@@ -23,7 +23,7 @@ def codes(db) -> list[str]:
     """Grace has TOTP; her recovery codes, one per completed sign-in (no clock to move)."""
     user = User.objects.create_user(email="grace@example.com", password=STRONG_PASSWORD, email_verified=True)
     secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
-    codes = services.totp_confirm(user_id=user.pk, code=code_now(secret))
+    codes = services.totp_confirm(user_id=user.pk, principal=None, code=code_now(secret))
     mail.outbox.clear()  # the factor's own notice
     return codes
 

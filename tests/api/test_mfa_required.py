@@ -5,6 +5,7 @@ import pytest
 from core.models import User
 from tests.api.test_accounts_api import sign_in, signed_up
 from tests.api.test_token_api import assert_problem
+from tests.conftest import bearer
 from tests.forge import claims_of
 from tests.mfa_helpers import code_now, verify
 
@@ -43,6 +44,25 @@ def test_all_makes_a_user_enrol_at_sign_in_then_answers_codes_and_the_pair(clien
     again = client.post("/auth/mfa/totp/confirm", json={"mfa_token": mfa_token, "code": code_now(secret)})
     assert_problem(again, 401, "mfa_token_invalid")
     assert sign_in(client).json()["code"] == "mfa_required"
+
+
+def test_where_a_factor_is_required_the_last_one_cannot_be_removed(client, settings):
+    """An account enrolled under AUTH_MFA_REQUIRED would otherwise drop back to one factor, and keep
+    refreshing at aal2 with none (found by the attacker)."""
+    signed_up(client)
+    settings.AUTH_MFA_REQUIRED = "all"
+    mfa_token = enrolment_token(sign_in(client))
+    secret = client.post("/auth/mfa/totp", json={"mfa_token": mfa_token}).json()["secret"]
+    access = client.post("/auth/mfa/totp/confirm", json={"mfa_token": mfa_token, "code": code_now(secret)}).json()[
+        "access"
+    ]
+
+    removed = client.delete("/users/me/mfa/totp", headers=bearer(access))
+
+    assert_problem(removed, 409, "mfa_factor_required")
+    assert client.get("/users/me/mfa", headers=bearer(access)).json()["totp"] is True
+    settings.AUTH_MFA_REQUIRED = "off"  # with no policy, the same removal goes through
+    assert client.delete("/users/me/mfa/totp", headers=bearer(access)).status_code == 204
 
 
 def test_staff_covers_staff_only(client, settings):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 def enrolled_by_service(user: User) -> str:
     secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
-    services.totp_confirm(user_id=user.pk, code=code_now(secret))
+    services.totp_confirm(user_id=user.pk, principal=None, code=code_now(secret))
     return secret
 
 

@@ -19,7 +19,7 @@ from tests.api.test_accounts_api import sign_in, signed_up
 from tests.api.test_token_api import assert_problem
 from tests.conftest import bearer
 from tests.forge import claims_of
-from tests.mfa_helpers import enrol, mfa_token_of
+from tests.mfa_helpers import code_now, enrol, mfa_token_of
 from tests.passkeys_helpers import authenticator, register, registered, signed_in, webauthn_on  # noqa: F401
 from tests.passkeys_helpers import sign_in as passkey_sign_in
 from tests.webauthn_authenticator import SoftAuthenticator, b64url
@@ -192,6 +192,35 @@ def test_adding_a_second_credential_needs_aal2(client):
     assert_problem(options, 403, "reauthentication_required")
     assert_problem(client.post("/users/me/mfa/totp", headers=bearer(aal1)), 403, "reauthentication_required")
     assert register(client, signed_in(client, device), authenticator()).status_code == 201
+
+
+def test_a_totp_set_up_begun_before_a_key_came_cannot_be_confirmed_by_that_aal1_session(client):
+    """The attacker's path: an aal1 session starts TOTP while the user has no factor, the user adds a key,
+    and the old session confirms the TOTP (and would get recovery codes) without the key."""
+    aal1 = signed_up(client)["access"]
+    secret = client.post("/users/me/mfa/totp", headers=bearer(aal1)).json()["secret"]
+    registered(client, sign_in(client).json()["access"])  # the owner's fresh session adds a key
+
+    confirm = client.post("/users/me/mfa/totp/confirm", json={"code": code_now(secret)}, headers=bearer(aal1))
+
+    assert_problem(confirm, 403, "reauthentication_required")
+    assert not TotpDevice.objects.filter(confirmed_at__isnull=False).exists()
+    assert not RecoveryCode.objects.exists()
+
+
+def test_a_registration_begun_before_a_factor_came_cannot_be_finished_by_that_aal1_session(client):
+    aal1 = signed_up(client)["access"]
+    started = client.post("/users/me/webauthn/register/options", json={"passkey": False}, headers=bearer(aal1)).json()
+    registered(client, sign_in(client).json()["access"])  # the owner's fresh session adds a key
+
+    late = client.post(
+        "/users/me/webauthn/register",
+        json={"challenge_id": started["challenge_id"], "credential": authenticator().create(started["options"])},
+        headers=bearer(aal1),
+    )
+
+    assert_problem(late, 403, "reauthentication_required")
+    assert WebAuthnCredential.objects.count() == 1
 
 
 def test_reauthentication_options_need_a_credential_and_a_bearer(client):

@@ -118,11 +118,13 @@ def test_another_rp_id_is_refused(client, pair):
 
 def test_a_challenge_answers_once(client, pair):
     started = register_options(client, pair.access)
-    body = {"challenge_id": started["challenge_id"], "credential": authenticator().create(started["options"])}
+    first = authenticator()
+    body = {"challenge_id": started["challenge_id"], "credential": first.create(started["options"])}
     assert client.post("/users/me/webauthn/register", json=body, headers=bearer(pair.access)).status_code == 201
 
+    # Again, from a session strong enough to add a factor now that the user has one (the passkey's own).
     body = {"challenge_id": started["challenge_id"], "credential": authenticator().create(started["options"])}
-    response = client.post("/users/me/webauthn/register", json=body, headers=bearer(pair.access))
+    response = client.post("/users/me/webauthn/register", json=body, headers=bearer(signed_in(client, first)))
 
     assert_problem(response, 400, "webauthn_challenge_invalid")
     assert WebAuthnCredential.objects.count() == 1
@@ -270,3 +272,11 @@ def test_origins_are_exact(client, pair, settings):
     response = register(client, pair.access, authenticator(), origin=f"{ORIGIN}:443")
 
     assert_problem(response, 400, "webauthn_origin_mismatch")
+
+
+@pytest.mark.parametrize("name", ["k\u0000", "line\nbreak", "\u202eevil"])
+def test_a_name_with_control_characters_is_a_422_not_a_500(client, pair, name):
+    response = register(client, pair.access, authenticator(), name=name)
+
+    assert_problem(response, 422, "validation_error")
+    assert not WebAuthnCredential.objects.exists()

@@ -73,7 +73,7 @@ def test_a_recovery_code_signs_in_and_removing_totp_asks_again(page: Page):
     user = password_user()
     secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
     # The step before now (within the skew), so that the page's code for now is a later step.
-    recovery_codes = services.totp_confirm(user_id=user.pk, code=code_at(secret, -1))
+    recovery_codes = services.totp_confirm(user_id=user.pk, principal=None, code=code_at(secret, -1))
 
     page.goto("/")
     sign_in_with_password(page, "grace@example.com")
@@ -102,7 +102,7 @@ def test_a_recovery_code_signs_in_and_removing_totp_asks_again(page: Page):
 def test_an_expired_mfa_token_starts_the_sign_in_again(page: Page):
     user = password_user()
     secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
-    services.totp_confirm(user_id=user.pk, code=code_at(secret, -1))
+    services.totp_confirm(user_id=user.pk, principal=None, code=code_at(secret, -1))
 
     page.goto("/")
     sign_in_with_password(page, "grace@example.com")

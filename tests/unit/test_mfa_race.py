@@ -44,7 +44,7 @@ def all_at_once(calls: list) -> list[object]:
 def enrolled() -> tuple[User, list[str]]:
     user = User.objects.create_user(email="ada@example.com")
     secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
-    return user, services.totp_confirm(user_id=user.pk, code=code_now(secret))
+    return user, services.totp_confirm(user_id=user.pk, principal=None, code=code_now(secret))
 
 
 @pytest.mark.parametrize("trial", range(3))

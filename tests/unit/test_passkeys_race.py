@@ -42,7 +42,9 @@ def passkey_of(user: User):
     device = authenticator()
     principal = access_token_authenticate(token=session_start(user=user).access)
     challenge_id, options = services.registration_options(user=user, principal=principal, passkey=True)
-    services.registration_verify(user=user, challenge_id=challenge_id, credential=device.create(options), name="Key")
+    services.registration_verify(
+        user=user, principal=principal, challenge_id=challenge_id, credential=device.create(options), name="Key"
+    )
     return device
 
 

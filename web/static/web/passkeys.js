@@ -39,7 +39,12 @@ export function installPasskeys(app) {
   $("register-passkey").addEventListener("click", () => run(registerPasskey));
 }
 
+// One assertion sent at a time, too: two from one authenticator racing to the server would arrive with their
+// signature counters in either order, and the older one would be refused as a regression.
+let signingIn = null;
+
 async function assert(mediation) {
+  if (signingIn) return signingIn; // the autofill's passkey is already signing in: that is the sign-in
   autofill?.abort();
   const controller = new AbortController();
   if (mediation === "conditional") autofill = controller;
@@ -49,8 +54,17 @@ async function assert(mediation) {
     mediation,
     signal: controller.signal,
   });
-  await client.signInWith("/auth/webauthn", { challenge_id, credential: credential.toJSON() });
-  await onSignedIn();
+  // Aborted after the authenticator answered (the button was pressed meanwhile): the button's is sent instead.
+  if (controller.signal.aborted) throw new DOMException("superseded", "AbortError");
+  signingIn = (async () => {
+    try {
+      await client.signInWith("/auth/webauthn", { challenge_id, credential: credential.toJSON() });
+      await onSignedIn();
+    } finally {
+      signingIn = null;
+    }
+  })();
+  return signingIn;
 }
 
 async function signInWithPasskey() {
