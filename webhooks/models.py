@@ -21,8 +21,9 @@ def endpoint_host(url: str) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
-# Long enough for any real receiver; short enough for the (endpoint_url, user_id, id) index on MySQL.
-ENDPOINT_URL_MAX_LENGTH = 512
+# Long enough for any real receiver; short enough for a unique key on MySQL and MariaDB (mysql.W003) and the
+# (endpoint_url, user_id, id) index.
+ENDPOINT_URL_MAX_LENGTH = 255
 
 
 class WebhookMessage(models.Model):

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             name="WebhookEndpoint",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("url", models.CharField(max_length=512, unique=True)),
+                ("url", models.CharField(max_length=255, unique=True)),
                 ("failing_since", models.DateTimeField(blank=True, null=True)),
                 ("disabled_at", models.DateTimeField(blank=True, null=True)),
             ],
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("event_id", models.CharField(max_length=36)),
-                ("endpoint_url", models.CharField(max_length=512)),
+                ("endpoint_url", models.CharField(max_length=255)),
                 ("user_id", models.BigIntegerField()),
                 ("event_type", models.CharField(max_length=32)),
                 ("body", models.TextField()),
