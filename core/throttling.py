@@ -153,6 +153,21 @@ def _new_process_counts() -> None:
 os.register_at_fork(after_in_child=_new_process_counts)
 
 
+def _shared_hit(window: _Window, *, counted_by: str) -> int:
+    """Counts a request in the cache every process shares; with Redis down, in this process alone.
+
+    A limit is a protection, not a gate: with Redis down, the requests that can still be served are,
+    but each process counts them on its own meanwhile, so that an outage does not lift the limit (a
+    flood of emails to one address, unlimited guesses). Logged as any cache outage is, once per window
+    and process: a line per request would flood the log while it lasts.
+    """
+    try:
+        return window.hit()
+    except RedisError as exc:
+        outages.outage_log.report("cache", exc, f"{counted_by}, counted by this process alone")
+        return _process_counts.hit(window, ends_at=window.ends_at)
+
+
 class Throttle(SimpleRateThrottle):
     """At most API_THROTTLE_RATES[scope] requests per identity, the rate read at each request.
 
@@ -186,15 +201,10 @@ class Throttle(SimpleRateThrottle):
         num_requests, duration = rate
         now = time.time()
         window = _Window(scope=self.scope, ident=ident, duration=duration, now=now)
-        try:
-            count = _process_counts.hit(window, ends_at=window.ends_at) if self.per_process else window.hit()
-        except RedisError as exc:
-            # A limit is a protection, not a gate: with Redis down, the requests that can still be
-            # served are, but each process counts them on its own meanwhile, so that an outage does
-            # not lift the limit (a flood of emails to one address). Logged as any cache outage is,
-            # once per window and process: a line per request would flood the log while it lasts.
-            outages.outage_log.report("cache", exc, f"throttle {self.scope!r}, counted by this process alone")
+        if self.per_process:
             count = _process_counts.hit(window, ends_at=window.ends_at)
+        else:
+            count = _shared_hit(window, counted_by=f"throttle {self.scope!r}")
         if count == num_requests + 1:  # the first refusal of the window: one event, not a flood
             emit(AuthEvent.THROTTLED, outcome="refused", scope=self.scope)
         return count <= num_requests
@@ -247,11 +257,7 @@ class FailureLimit:
         if found is None:
             return
         window, num_failures = found
-        try:
-            count = window.hit()
-        except RedisError as exc:
-            outages.outage_log.report("cache", exc, f"failure limit {self.scope!r}, counted by this process alone")
-            count = _process_counts.hit(window, ends_at=window.ends_at)
+        count = _shared_hit(window, counted_by=f"failure limit {self.scope!r}")
         if count == num_failures:  # the budget is now spent: one event, as Throttle emits
             emit(AuthEvent.THROTTLED, outcome="refused", scope=self.scope)
 
