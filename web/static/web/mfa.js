@@ -2,6 +2,8 @@
 // the prompt of a step-up (reauthentication_required) that retries the action once, and, signed in, TOTP's
 // enrolment, removal and recovery codes. app.js installs it and hands it every problem first (answerProblem).
 
+import { stopPasskeyAutofill } from "./passkeys.js";
+
 const $ = (id) => document.getElementById(id);
 
 // app.js's: the client, its step runner and views, and the page's words (web/strings.py).
@@ -65,6 +67,7 @@ export function promptShown() {
 }
 
 function open(what, methods, intro) {
+  stopPasskeyAutofill();
   prompt = what;
   for (const method of METHODS) $(`factor-${method}-form`).hidden = !methods.includes(method);
   $("factor-enrol").hidden = !what.enrol;

@@ -84,7 +84,7 @@ export async function startPasskeyAutofill() {
 }
 
 async function registerPasskey() {
-  autofill?.abort();
+  stopPasskeyAutofill();
   const { challenge_id, options } = await client.call("POST", "/users/me/webauthn/register/options", {
     body: { passkey: true },
   });
@@ -104,9 +104,15 @@ function cell(text) {
   return td;
 }
 
-// On the signed-in view (app.js's showSignedIn): whatever signed in, the autofill's request is over.
-export async function showPasskeys() {
+// Whatever signed in, or began to (a second step is asked: mfa.js), the autofill's request is over: left
+// pending, the authenticator could answer it beside the second step's own request and sign in a second session.
+export function stopPasskeyAutofill() {
   autofill?.abort();
+}
+
+// On the signed-in view (app.js's showSignedIn).
+export async function showPasskeys() {
+  stopPasskeyAutofill();
   if ($("passkeys-panel").hidden) return;
   const credentials = await client.call("GET", "/users/me/webauthn");
   const rows = credentials.map((credential) => {
