@@ -136,7 +136,7 @@ def test_a_required_second_factor_is_set_up_before_the_first_sign_in(page: Page,
 
 @pytest.mark.usefixtures("webauthn_stack")
 def test_a_security_key_answers_the_second_step(page: Page):
-    virtual_authenticator(page)
+    cdp, authenticator_id = virtual_authenticator(page)
     password_user()
     page.goto("/")
     sign_in_with_password(page, "grace@example.com")
@@ -144,10 +144,15 @@ def test_a_security_key_answers_the_second_step(page: Page):
     expect(page.locator("#passkeys tr")).to_have_count(1)
     page.get_by_role("button", name="Log out", exact=True).click()
 
-    # The password is the first factor; the key registered above is the second.
+    # The password is the first factor; the key registered above is the second. The person types the
+    # password rather than pick the passkey the email field's autofill offers: the authenticator stays
+    # untouched until the prompt asks for it.
+    presence = {"authenticatorId": authenticator_id, "enabled": False}
+    cdp.send("WebAuthn.setAutomaticPresenceSimulation", presence)
     sign_in_with_password(page, "grace@example.com")
     expect(page.locator("#factor-prompt")).to_be_visible()
     expect(page.locator("#factor-totp-form")).to_be_hidden()
+    cdp.send("WebAuthn.setAutomaticPresenceSimulation", {**presence, "enabled": True})
     page.get_by_role("button", name="Use a security key or passkey").click()
     expect(page.locator("#signed-in")).to_be_visible()
     # One session: the email field's passkey autofill, pending since the sign-out, ended with the prompt.
