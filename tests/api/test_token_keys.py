@@ -18,6 +18,7 @@ import time_machine
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -419,7 +420,7 @@ def test_the_admin_shows_each_keys_metadata_never_its_private_half(admin_client,
     rotate()
     row = SigningKey.objects.get()
     listing = admin_client.get("/admin/tokens/signingkey/").content.decode()
-    detail = admin_client.get(f"/admin/tokens/signingkey/{row.kid}/change/").content.decode()
+    detail = admin_client.get(f"/admin/tokens/signingkey/{quote(row.kid)}/change/").content.decode()
     for page in (listing, detail):
         assert row.kid in page
         assert "ES256" in page
