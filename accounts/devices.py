@@ -1,11 +1,11 @@
 """Device tokens: a client's proof that it signed in to an account before (OWASP's device cookies).
 
-A successful password or emailed-code sign-in (once its second factor is proven, if the user has
-one: mfa keeps whether the device was new for that step) hands the client a token signed with SECRET_KEY naming the
-user and a random device id: an HttpOnly cookie for browsers, `device_token` in the body for
-native apps, which send it back in the body. A client presenting a valid one for the account
-it signs in to is counted per device, not per address, so that a botnet guessing at the
-address cannot lock that client out; a client without one is (accounts.throttling).
+A successful sign-in by password, emailed code, provider or passkey (once its second factor is proven,
+if the user has one: mfa keeps whether the device was new for that step) hands the client a token
+signed with SECRET_KEY naming the user and a random device id: an HttpOnly cookie for browsers,
+`device_token` in the body for native apps, which send it back in the body. A client presenting a
+valid one for the account it signs in to is counted per device, not per address, so that a botnet
+guessing at the address cannot lock that client out; a client without one is (accounts.throttling).
 """
 
 import secrets

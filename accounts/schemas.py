@@ -42,12 +42,15 @@ class ResetConfirmIn(LinkIn):
     new_password: str = _PASSWORD
 
 
-class PasswordSignInIn(Schema):
-    email: str = _EMAIL
-    password: str = _PASSWORD
+class DeviceTokenIn(Schema):
     device_token: str | None = Field(
         None, max_length=512, description="The `device_token` of an earlier sign-in (native apps; browsers: a cookie)."
     )
+
+
+class PasswordSignInIn(DeviceTokenIn):
+    email: str = _EMAIL
+    password: str = _PASSWORD
 
 
 class SignInOut(TokenPairOut):
@@ -90,13 +93,10 @@ class AccountDeleteIn(OptionalFieldsIn):
     password: str | None = Field(None, max_length=1024, description="Needed unless the sign-in was recent.")
 
 
-class EmailCodeIn(Schema):
+class EmailCodeIn(DeviceTokenIn):
     email: str = _EMAIL
     # Spaces and dashes are allowed (a code copied in groups); accounts.codes ignores them.
     code: str = Field(min_length=1, max_length=32, examples=["K7PQ2M"])
-    device_token: str | None = Field(
-        None, max_length=512, description="The `device_token` of an earlier sign-in (native apps; browsers: a cookie)."
-    )
 
 
 class EmailChangeIn(Schema):

@@ -172,13 +172,6 @@ def account_verification_resend(*, email: str) -> None:
         account_email_deliver.enqueue(kind="verify_email", address=address)
 
 
-def _device_sign_in(user: User, *, amr: list[str], new_device: bool, user_agent: str, ip: str | None) -> devices.SignIn:
-    """The sign-in gate (mfa), then a device token and, for a new device, the notice. A sign-in held back
-    for its second factor gets them at POST /api/auth/mfa/verify, which the gate tells `new_device`."""
-    tokens = mfa_services.sign_in(user=user, amr=amr, new_device=new_device, user_agent=user_agent, ip=ip)
-    return devices.SignIn(tokens=tokens, device_token=devices.device_signed_in(user_id=user.pk, new=new_device, ip=ip))
-
-
 def account_password_sign_in(
     *, email: str, password: str, device_token: str | None = None, user_agent: str = "", ip: str | None = None
 ) -> devices.SignIn:
@@ -211,7 +204,7 @@ def account_password_sign_in(
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
     new_device = devices.device_is_new(device, user_id=user.pk)
-    return _device_sign_in(user, amr=[AMR_PASSWORD], new_device=new_device, user_agent=user_agent, ip=ip)
+    return mfa_services.sign_in_on_device(user, amr=[AMR_PASSWORD], new_device=new_device, user_agent=user_agent, ip=ip)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -381,7 +374,7 @@ def email_code_sign_in(
     # An account's first sign-in is no news to its owner.
     new_device = not created and devices.device_is_new(devices.device_token_read(device_token), user_id=user.pk)
     # A one-time secret sent out of band (RFC 8176 `otp`): a user with a second factor must prove it still.
-    return _device_sign_in(user, amr=[AMR_OTP], new_device=new_device, user_agent=user_agent, ip=ip)
+    return mfa_services.sign_in_on_device(user, amr=[AMR_OTP], new_device=new_device, user_agent=user_agent, ip=ip)
 
 
 # --- changing the email ---------------------------------------------------------------------

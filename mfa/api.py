@@ -83,7 +83,7 @@ def recovery_codes_create(request: PrincipalRequest) -> dict[str, list[str]]:
 def mfa_verify(request: HttpRequest, response: HttpResponse, body: MfaVerifyIn) -> dict[str, Any]:
     """The second step of a sign-in that answered `mfa_required`: its mfa_token and a code (or, with
     `"method": "webauthn"`, the `challenge_id` of POST /api/auth/mfa/webauthn/options and the
-    `credential`); the token pair, and the device token of a password or emailed-code sign-in."""
+    `credential`); the token pair, and the device token unless the first factor was an emailed link."""
     sign_in = services.mfa_verify(
         mfa_token=body.mfa_token,
         method=body.method,

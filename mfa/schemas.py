@@ -40,7 +40,7 @@ class MfaEnrollConfirmIn(MfaTokenIn):
 
 class MfaSignInOut(TokenPairOut):
     device_token: str | None = Field(
-        description="As POST /api/auth/token answers it, when the first factor was a password or an emailed code."
+        description="As POST /api/auth/token answers it; null when the first factor was an emailed link."
     )
 
 

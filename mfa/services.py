@@ -389,6 +389,23 @@ def sign_in(
     raise error(mfa_token=mfa_token, methods=methods, binding=binding, ttl=int(conf.token_ttl.total_seconds()))
 
 
+def sign_in_on_device(
+    user: User,
+    *,
+    amr: Sequence[str],
+    new_device: bool,
+    user_agent: str = "",
+    ip: str | None = None,
+    bind_to_browser: bool = True,
+) -> SignIn:
+    """`sign_in`, then a device token and, for a new device, the notice (accounts.devices). A sign-in held
+    back for its second step gets them at POST /api/auth/mfa/verify, which the gate tells `new_device`."""
+    tokens = sign_in(
+        user=user, amr=amr, new_device=new_device, user_agent=user_agent, ip=ip, bind_to_browser=bind_to_browser
+    )
+    return SignIn(tokens=tokens, device_token=device_signed_in(user_id=user.pk, new=new_device, ip=ip))
+
+
 def _challenge_load(*, mfa_token: str, purpose: MfaChallengePurpose, binding: str | None) -> MfaChallenge:
     """The live challenge of an mfa_token, presented by the browser it was bound to; MfaTokenInvalid otherwise."""
     challenge = (
@@ -456,7 +473,7 @@ def mfa_verify(
     ip: str | None = None,
 ) -> SignIn:
     """The second step of a sign-in: a code of the user's second factor, or a WebAuthn assertion, for
-    the mfa_token; then the session (and the device token of a password or emailed-code sign-in)."""
+    the mfa_token; then the session (and the device token, unless the first factor was an emailed link)."""
     challenge = _challenge_load(mfa_token=mfa_token, purpose=MfaChallengePurpose.VERIFY, binding=binding)
     # The mfa_token first, then the proof, in one transaction: racing verifies of one mfa_token wait on
     # its row's lock, and only the one that claims it spends its code. A refused proof gives the token

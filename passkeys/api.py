@@ -6,7 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 from ninja.throttling import BaseThrottle
 
+from accounts.api import sign_in_out
+from accounts.devices import DEVICE_COOKIE
+from accounts.schemas import SignInOut
 from core.clients import client_ip, client_network, client_user_agent
+from core.cookies import cookie_get
 from core.models import User
 from core.schemas import problem_responses
 from core.throttling import Throttle
@@ -21,7 +25,6 @@ from passkeys.schemas import (
 )
 from tokens import transport
 from tokens.auth import PrincipalRequest, jwt_auth
-from tokens.schemas import TokenPairOut
 
 auth_router = Router(tags=["passkeys"])
 users_router = Router(tags=["passkeys"], auth=jwt_auth)
@@ -85,16 +88,17 @@ def sign_in_options(request: HttpRequest) -> dict[str, Any]:
 
 @auth_router.post(
     "/webauthn",
-    response={200: TokenPairOut, **problem_responses(400, 401, 403, 404, 422, 429)},
+    response={200: SignInOut, **problem_responses(400, 401, 403, 404, 422, 429)},
     throttle=_sign_in_throttles,
     auth=transport.sign_in_guard,
 )
 def sign_in(request: HttpRequest, response: HttpResponse, body: AssertionIn) -> dict[str, Any]:
-    """Signs in with a passkey: the assertion for the options of `challenge_id` → a token pair."""
-    pair = services.passkey_sign_in(
+    """Signs in with a passkey: the assertion for the options of `challenge_id` → a token pair and a device token."""
+    sign_in = services.passkey_sign_in(
         challenge_id=body.challenge_id,
         credential=body.credential,
+        device_token=body.device_token or cookie_get(request, DEVICE_COOKIE),
         user_agent=client_user_agent(request),
         ip=client_ip(request),
     )
-    return transport.token_pair_out(request, response, pair)
+    return sign_in_out(request, response, sign_in)

@@ -3,6 +3,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from accounts.schemas import DeviceTokenIn
 from core.schemas import PrintableText
 
 
@@ -30,7 +31,7 @@ class CredentialCreatedOut(Schema):
     id: int
 
 
-class AssertionIn(Schema):
+class AssertionIn(DeviceTokenIn):
     challenge_id: str = Field(max_length=64)
     credential: dict[str, Any]
 

@@ -36,6 +36,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from accounts.devices import SignIn, device_is_new, device_token_read
 from accounts.notices import notice_send
 from core.errors import AccountDisabled, Problem
 from core.events import AuthEvent, emit
@@ -60,7 +61,7 @@ from passkeys.errors import (
     WebAuthnProblem,
 )
 from passkeys.models import ChallengePurpose, WebAuthnChallenge, WebAuthnCredential
-from tokens.services import AMR_MULTI_FACTOR, Principal, TokenPair
+from tokens.services import AMR_MULTI_FACTOR, Principal
 
 _KNOWN_TRANSPORTS = {transport.value for transport in AuthenticatorTransport}
 # py_webauthn's messages, by the start of each, to the refusal a client can act on. Anything else it
@@ -378,10 +379,16 @@ def _sign_count_advance(stored: WebAuthnCredential, *, new_sign_count: int) -> N
 
 
 def passkey_sign_in(
-    *, challenge_id: str, credential: dict[str, Any], user_agent: str = "", ip: str | None = None
-) -> TokenPair:
+    *,
+    challenge_id: str,
+    credential: dict[str, Any],
+    device_token: str | None = None,
+    user_agent: str = "",
+    ip: str | None = None,
+) -> SignIn:
     """A token pair for a discoverable credential that verified its user: possession and a PIN or
-    biometrics, two factors in one gesture (`mfa`, aal2: the sign-in gate asks for no second step)."""
+    biometrics, two factors in one gesture (`mfa`, aal2: the sign-in gate asks for no second step);
+    and a device token for the client (accounts.devices)."""
     verified = assertion_verify(challenge_id=challenge_id, credential=credential, user=None)
     user = verified.user
     if not user.is_active:
@@ -390,4 +397,5 @@ def passkey_sign_in(
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="passkey", user_id=user.pk)
     amr = [*verified.amr, AMR_MULTI_FACTOR] if verified.user_verified else list(verified.amr)
-    return mfa_services.sign_in(user=user, amr=amr, user_agent=user_agent, ip=ip)
+    new_device = device_is_new(device_token_read(device_token), user_id=user.pk)
+    return mfa_services.sign_in_on_device(user, amr=amr, new_device=new_device, user_agent=user_agent, ip=ip)

@@ -6,6 +6,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from ninja import Form, Router
 
+from accounts.api import sign_in_out
+from accounts.devices import DEVICE_COOKIE
 from core.clients import client_ip, client_user_agent
 from core.cookies import SameSite, cookie_delete, cookie_get, cookie_set
 from core.languages import request_language
@@ -88,12 +90,13 @@ def callback(request: HttpRequest, response: HttpResponse, provider: str, body: 
         code=body.code,
         state=body.state,
         browser_binding=cookie_get(request, BINDING_COOKIE),
+        device_token=cookie_get(request, DEVICE_COOKIE),
         user_agent=client_user_agent(request),
         ip=client_ip(request),
         language=request_language(request),
     )
     cookie_delete(response, request, name=BINDING_COOKIE, samesite=BINDING_COOKIE_SAMESITE)
-    return {**transport.token_pair_out(request, response, login.tokens), "user": login.user, "created": login.created}
+    return {**sign_in_out(request, response, login.sign_in), "user": login.user, "created": login.created}
 
 
 @router.post(
@@ -112,11 +115,17 @@ def token(request: HttpRequest, provider: str, body: TokenIn) -> dict[str, Any]:
         nonce=body.nonce,
         access_token=body.access_token,
         display_name=body.display_name,
+        device_token=body.device_token,
         user_agent=client_user_agent(request),
         ip=client_ip(request),
         language=request_language(request),
     )
-    return {**asdict(login.tokens), "user": login.user, "created": login.created}
+    return {
+        **asdict(login.sign_in.tokens),
+        "device_token": login.sign_in.device_token,
+        "user": login.user,
+        "created": login.created,
+    }
 
 
 @router.post(

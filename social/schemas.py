@@ -4,8 +4,8 @@ from django.utils.translation import gettext
 from ninja import Schema
 from pydantic import ConfigDict, Field, model_validator
 
+from accounts.schemas import DeviceTokenIn, SignInOut
 from core.schemas import UserOut
-from tokens.schemas import TokenPairOut
 
 
 class ProviderOut(Schema):
@@ -34,7 +34,7 @@ class CallbackIn(Schema):
     state: str = Field(min_length=1, max_length=256)
 
 
-class TokenIn(Schema):
+class TokenIn(DeviceTokenIn):
     """A token a native SDK obtained: an id_token (with the request's nonce, if any) or an access token."""
 
     # one_token's rule in the OpenAPI document too, so that clients (and schemathesis) see it.
@@ -88,6 +88,6 @@ class FormPostIn(Schema):
     id_token: str | None = Field(default=None, max_length=8192, description="Ignored: /callback gets its own.")
 
 
-class SocialLoginOut(TokenPairOut):
+class SocialLoginOut(SignInOut):
     user: UserOut
     created: bool = Field(description="Whether this login created the user.")

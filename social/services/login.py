@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from accounts.devices import SignIn, device_is_new, device_token_read
 from core.errors import AccountDisabled
 from core.events import AuthEvent, emit
 from core.models import User
@@ -30,7 +31,7 @@ from social.providers.base import Identity
 from social.selectors import provider_get
 from social.services.accounts import social_account_upsert
 from tokens.errors import NotAuthenticated
-from tokens.services import Principal, TokenPair
+from tokens.services import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,7 +58,8 @@ class LoginStart:
 
 @dataclass(frozen=True)
 class SocialLogin:
-    tokens: TokenPair
+    # The pair, and a device token for the client (accounts.devices).
+    sign_in: SignIn
     user: User
     # Whether this login created the user (not merely linked a new identity to one).
     created: bool
@@ -169,6 +171,7 @@ def social_login_complete(
     code: str,
     state: str,
     browser_binding: str | None = None,
+    device_token: str | None = None,
     user_agent: str = "",
     ip: str | None = None,
     language: str = "",
@@ -186,6 +189,7 @@ def social_login_complete(
     return _social_login_finish(
         provider=selected.name,
         identity=identity,
+        device_token=device_token,
         user_agent=user_agent,
         ip=ip,
         link_user_id=pending.get("link_user_id"),
@@ -201,6 +205,7 @@ def social_login_with_token(
     nonce: str | None = None,
     access_token: str | None = None,
     display_name: str | None = None,
+    device_token: str | None = None,
     user_agent: str = "",
     ip: str | None = None,
     language: str = "",
@@ -222,6 +227,7 @@ def social_login_with_token(
     return _social_login_finish(
         provider=selected.name,
         identity=identity,
+        device_token=device_token,
         user_agent=user_agent,
         ip=ip,
         language=language,
@@ -233,6 +239,7 @@ def _social_login_finish(
     *,
     provider: str,
     identity: Identity,
+    device_token: str | None,
     user_agent: str,
     ip: str | None,
     link_user_id: int | None = None,
@@ -240,7 +247,8 @@ def _social_login_finish(
     bind_to_browser: bool = True,
 ) -> SocialLogin:
     """`language`, the one the request asked for (core.languages), becomes the user's if theirs is not known yet:
-    at the first sign-in, and at the first one since a sign-up that did not say."""
+    at the first sign-in, and at the first one since a sign-up that did not say. `device_token`: the client's,
+    from an earlier sign-in of any kind (accounts.devices)."""
     if social_settings().require_email and not identity.email_links:
         raise EmailRequired(
             _("Sign in with a %(provider)s account that shares a verified email.") % {"provider": provider}
@@ -251,8 +259,17 @@ def _social_login_finish(
     if language and not account.user.language:
         account.user.language = language
         account.user.save(update_fields=["language"])
-    tokens = mfa_services.sign_in(
-        user=account.user, amr=[AMR_FEDERATED], user_agent=user_agent, ip=ip, bind_to_browser=bind_to_browser
+    # An account's first sign-in is no news to its owner, nor is a link begun from a session of theirs.
+    new_device = (
+        not created and link_user_id is None and device_is_new(device_token_read(device_token), user_id=account.user.pk)
+    )
+    sign_in = mfa_services.sign_in_on_device(
+        account.user,
+        amr=[AMR_FEDERATED],
+        new_device=new_device,
+        user_agent=user_agent,
+        ip=ip,
+        bind_to_browser=bind_to_browser,
     )
     emit(AuthEvent.SIGN_IN, outcome="success", provider=provider, user_id=account.user.pk, created=created)
-    return SocialLogin(tokens=tokens, user=account.user, created=created)
+    return SocialLogin(sign_in=sign_in, user=account.user, created=created)

@@ -1,21 +1,26 @@
 """Security notices (accounts.notices) and their toggles (GET/PATCH /api/users/me/notices)."""
 
+import secrets
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts.devices import device_token_read
 from accounts.notices import NOTICE_KINDS
 from core.models import User
 from social.models import SocialAccount
+from tests import passkeys_helpers as passkeys
 from tests import social_mocks as mocks
 from tests.accounts_helpers import STRONG_PASSWORD, last_link_to
 from tests.api.test_accounts_api import sign_in, signed_up
 from tests.api.test_accounts_codes import code_request, code_to, confirm
 from tests.api.test_accounts_delete import kakao_admin, kakao_unlink_callback  # noqa: F401 (a fixture)
+from tests.api.test_social_token_api import RAW_NONCE, google_id_token
 from tests.api.test_token_api import assert_problem
 from tests.conftest import bearer
+from tests.passkeys_helpers import webauthn_on  # noqa: F401 (a fixture)
 from tokens.models import Session
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +148,66 @@ def test_no_new_device_notice_when_turned_off(client, grace):
     assert not mail.outbox
 
 
+@pytest.mark.usefixtures("social")
+def test_a_provider_sign_in_from_a_new_device_sends_one_notice_and_a_known_one_none(client, rsps):
+    created = mocks.login_kakao(client, rsps)
+    assert created.json()["created"] is True
+    assert not mail.outbox  # the sign-in that made the account is no news to its owner
+    assert device_token_read(created.json()["device_token"]).user_id == User.objects.get().pk
+
+    # The `device` cookie of that sign-in marks the browser as known; without it, the device is new.
+    assert mocks.login_kakao(client, rsps).status_code == 200
+    assert not mail.outbox
+    client.cookies.clear()
+    assert mocks.login_kakao(client, rsps).status_code == 200
+    assert subjects() == [NEW_DEVICE]
+
+
+@pytest.mark.usefixtures("social")
+def test_a_native_apps_provider_sign_in_sends_its_device_token_back_or_gets_a_notice(client, rsps):
+    mocks.GOOGLE.mock_metadata(rsps)
+
+    def sign_in_with_google(**body: str):
+        # A new id_token each time, as the SDK gives: one is accepted once.
+        id_token = google_id_token(email="ada@gmail.com", jti=secrets.token_urlsafe(8))
+        response = client.post("/auth/social/google/token", json={"id_token": id_token, "nonce": RAW_NONCE, **body})
+        assert response.status_code == 200, response.json()
+        return response.json()
+
+    first = sign_in_with_google()
+    assert first["created"] is True
+    assert not mail.outbox
+    sign_in_with_google(device_token=first["device_token"])
+    assert not mail.outbox
+    sign_in_with_google()
+    assert subjects() == [NEW_DEVICE]
+
+
+@pytest.mark.usefixtures("webauthn_on")
+def test_a_passkey_sign_in_from_a_new_device_sends_one_notice_and_a_known_one_none(client, grace):
+    device = passkeys.registered(client, signed_in(client)["access"])
+    client.cookies.clear()
+    mail.outbox.clear()
+
+    first = passkeys.sign_in(client, device)
+    assert first.status_code == 200
+    assert subjects() == [NEW_DEVICE]
+    mail.outbox.clear()
+    assert passkeys.sign_in(client, device).status_code == 200  # the browser's `device` cookie
+    client.cookies.clear()
+    started = passkeys.sign_in_options(client)
+    known = client.post(  # an app, with the device token of its first sign-in
+        "/auth/webauthn",
+        json={
+            "challenge_id": started["challenge_id"],
+            "credential": device.get(started["options"]),
+            "device_token": first.json()["device_token"],
+        },
+    )
+    assert known.status_code == 200
+    assert not mail.outbox
+
+
 # --- the other changes ---------------------------------------------------------------------------
 
 
@@ -191,8 +256,8 @@ def test_unlinking_an_identity_sends_one_notice_or_none_when_turned_off(client, 
 @pytest.mark.usefixtures("social")
 def test_kakaos_unlink_callback_sends_one_notice(client, django_client, rsps, kakao_admin):  # noqa: F811
     signed_up(client, "minji@kakao.example")
-    mocks.login_kakao(client, rsps)  # links to the verified address
-    assert subjects()[-1] == "A sign-in method was linked to your account"
+    mocks.login_kakao(client, rsps)  # links to the verified address, from a browser new to the account
+    assert sorted(subjects()[-2:]) == ["A sign-in method was linked to your account", NEW_DEVICE]
     mail.outbox.clear()
 
     assert kakao_unlink_callback(django_client).status_code == 200

@@ -312,6 +312,7 @@ def test_a_sign_in_challenge_is_no_second_factor_challenge(client, pair, user):
 
 def test_a_sign_in_costs_ten_queries(client, pair, django_assert_num_queries):
     device = registered(client, pair.access)
+    assert sign_in(client, device).status_code == 200  # from now on a known device (its `device` cookie)
     started = sign_in_options(client)
     body = {"challenge_id": started["challenge_id"], "credential": device.get(started["options"])}
 

@@ -105,7 +105,8 @@ def test_the_social_callback_sets_the_cookie_in_cookie_mode(client, rsps, social
 
     assert response.status_code == 200, response.json()
     assert response.json()["refresh"] is None
-    assert set(client.cookies) == {COOKIE}  # the binding cookie is gone, the refresh cookie is set
+    # The binding cookie is gone; the refresh cookie is set, and the device cookie as every sign-in sets it.
+    assert set(client.cookies) == {COOKIE, "__Host-device"}
     assert post(Client(), "/token/refresh", {"refresh": client.cookies[COOKIE]}, **CSRF).status_code == 200
 
 
