@@ -1,12 +1,14 @@
-"""The mfa app's settings, read through `mfa_settings()` (see core.conf)."""
+"""The mfa app's settings, declared and validated in one form (core.conf.AppSettings).
 
-from dataclasses import dataclass
-from datetime import timedelta
+What each setting may hold beyond its type is mfa.checks', which reports every fault at once
+under its own id.
+"""
+
 from enum import StrEnum
 
-from django.conf import settings
+from pydantic import Field
 
-from core.conf import settings_accessor
+from core.conf import AppSettings, Seconds, settings_accessor
 
 
 class MfaRequired(StrEnum):
@@ -17,22 +19,14 @@ class MfaRequired(StrEnum):
     ALL = "all"
 
 
-@dataclass(frozen=True)
-class MfaSettings:
-    required: MfaRequired
-    # The issuer an authenticator app shows beside the account (otpauth:// URI, MFA_TOTP_ISSUER).
-    totp_issuer: str
-    # How long an mfa_token lets its holder answer the second-factor prompt (MFA_TOKEN_TTL).
-    token_ttl: timedelta
-    # Wrong codes an mfa_token survives (MFA_TOKEN_MAX_FAILURES); the user's own budget is API_THROTTLE_MFA.
-    token_max_failures: int
+class MfaSettings(AppSettings):
+    required: MfaRequired = Field(alias="AUTH_MFA_REQUIRED")
+    # The issuer an authenticator app shows beside the account (otpauth:// URI).
+    totp_issuer: str = Field(alias="MFA_TOTP_ISSUER")
+    # How long an mfa_token lets its holder answer the second-factor prompt.
+    token_ttl: Seconds = Field(alias="MFA_TOKEN_TTL")
+    # Wrong codes an mfa_token survives; the user's own budget is API_THROTTLE_MFA.
+    token_max_failures: int = Field(alias="MFA_TOKEN_MAX_FAILURES")
 
 
-@settings_accessor
-def mfa_settings() -> MfaSettings:
-    return MfaSettings(
-        required=MfaRequired(settings.AUTH_MFA_REQUIRED),
-        totp_issuer=settings.MFA_TOTP_ISSUER,
-        token_ttl=timedelta(seconds=settings.MFA_TOKEN_TTL),
-        token_max_failures=settings.MFA_TOKEN_MAX_FAILURES,
-    )
+mfa_settings = settings_accessor(MfaSettings.from_django_settings)
