@@ -1,8 +1,9 @@
 """The accounts app's settings, declared and validated in one form (core.conf.AppSettings).
 
-What each setting may hold beyond its type (the link templates' placeholders, positive
-lifetimes) is accounts.checks', which reports every fault at once under its own id.
+The link templates' placeholders, and their scheme with debug off, are accounts.checks'.
 """
+
+from datetime import timedelta
 
 from pydantic import Field
 
@@ -20,12 +21,12 @@ class AccountSettings(AppSettings):
     verify_email_url: str = Field(alias="ACCOUNTS_VERIFY_EMAIL_URL")
     reset_password_url: str = Field(alias="ACCOUNTS_RESET_PASSWORD_URL")
     # How long after signing in a user may delete the account without the password again.
-    recent_sign_in: Minutes = Field(alias="ACCOUNTS_RECENT_SIGN_IN_MINUTES")
+    recent_sign_in: Minutes = Field(alias="ACCOUNTS_RECENT_SIGN_IN_MINUTES", gt=timedelta(0))
     # How long a device token (accounts.devices) exempts its client from the per-address lockout.
-    device_token_ttl: Days = Field(alias="ACCOUNTS_DEVICE_TOKEN_DAYS")
+    device_token_ttl: Days = Field(alias="ACCOUNTS_DEVICE_TOKEN_DAYS", gt=timedelta(0))
     # Emailed sign-in codes (accounts.codes): how long one works, whether an unknown address signs up,
     # and the page the email links to ({email} and {code} in it).
-    email_code_ttl: Seconds = Field(alias="ACCOUNTS_EMAIL_CODE_TTL")
+    email_code_ttl: Seconds = Field(alias="ACCOUNTS_EMAIL_CODE_TTL", gt=timedelta(0))
     email_code_signup: bool = Field(alias="ACCOUNTS_EMAIL_CODE_SIGNUP")
     email_code_url: str = Field(alias="ACCOUNTS_EMAIL_CODE_URL")
     # The email change's pages ({uid} and {token}): the confirmation, and the old address's cancel.
