@@ -1,52 +1,39 @@
-"""The accounts app's settings, read through `account_settings()` (see core.conf)."""
+"""The accounts app's settings, declared and validated in one form (core.conf.AppSettings).
 
-from dataclasses import dataclass
+The link templates' placeholders, and their scheme with debug off, are accounts.checks'.
+"""
+
 from datetime import timedelta
 
-from django.conf import settings
+from pydantic import Field
 
-from core.conf import settings_accessor
+from core.conf import AppSettings, Days, Minutes, Seconds, settings_accessor
 
 # Both must appear in the link templates: the frontend hands them to the API.
 LINK_PLACEHOLDERS = ("{uid}", "{token}")
 CODE_LINK_PLACEHOLDERS = ("{email}", "{code}")
 
 
-@dataclass(frozen=True)
-class AccountSettings:
-    # AUTH_PASSWORD_LOGIN: sign-up, password sign-in, reset and change; off answers 404.
-    password_login: bool
+class AccountSettings(AppSettings):
+    # Sign-up, password sign-in, reset and change; off answers 404.
+    password_login: bool = Field(alias="AUTH_PASSWORD_LOGIN")
     # Frontend pages the emailed links open, with {uid} and {token} in them.
-    verify_email_url: str
-    reset_password_url: str
+    verify_email_url: str = Field(alias="ACCOUNTS_VERIFY_EMAIL_URL")
+    reset_password_url: str = Field(alias="ACCOUNTS_RESET_PASSWORD_URL")
     # How long after signing in a user may delete the account without the password again.
-    recent_sign_in: timedelta
+    recent_sign_in: Minutes = Field(alias="ACCOUNTS_RECENT_SIGN_IN_MINUTES", gt=timedelta(0))
     # How long a device token (accounts.devices) exempts its client from the per-address lockout.
-    device_token_ttl: timedelta
+    device_token_ttl: Days = Field(alias="ACCOUNTS_DEVICE_TOKEN_DAYS", gt=timedelta(0))
     # Emailed sign-in codes (accounts.codes): how long one works, whether an unknown address signs up,
     # and the page the email links to ({email} and {code} in it).
-    email_code_ttl: timedelta
-    email_code_signup: bool
-    email_code_url: str
+    email_code_ttl: Seconds = Field(alias="ACCOUNTS_EMAIL_CODE_TTL", gt=timedelta(0))
+    email_code_signup: bool = Field(alias="ACCOUNTS_EMAIL_CODE_SIGNUP")
+    email_code_url: str = Field(alias="ACCOUNTS_EMAIL_CODE_URL")
     # The email change's pages ({uid} and {token}): the confirmation, and the old address's cancel.
-    email_change_url: str
-    email_change_cancel_url: str
-    # How long emailed links work (Django's PASSWORD_RESET_TIMEOUT, from ACCOUNTS_EMAIL_LINK_TTL).
-    email_link_ttl: timedelta
+    email_change_url: str = Field(alias="ACCOUNTS_EMAIL_CHANGE_URL")
+    email_change_cancel_url: str = Field(alias="ACCOUNTS_EMAIL_CHANGE_CANCEL_URL")
+    # How long emailed links work: Django's own setting, which config/settings.py reads from ACCOUNTS_EMAIL_LINK_TTL.
+    email_link_ttl: Seconds = Field(alias="PASSWORD_RESET_TIMEOUT")
 
 
-@settings_accessor
-def account_settings() -> AccountSettings:
-    return AccountSettings(
-        password_login=settings.AUTH_PASSWORD_LOGIN,
-        verify_email_url=settings.ACCOUNTS_VERIFY_EMAIL_URL,
-        reset_password_url=settings.ACCOUNTS_RESET_PASSWORD_URL,
-        recent_sign_in=timedelta(minutes=settings.ACCOUNTS_RECENT_SIGN_IN_MINUTES),
-        device_token_ttl=timedelta(days=settings.ACCOUNTS_DEVICE_TOKEN_DAYS),
-        email_code_ttl=timedelta(seconds=settings.ACCOUNTS_EMAIL_CODE_TTL),
-        email_code_signup=settings.ACCOUNTS_EMAIL_CODE_SIGNUP,
-        email_code_url=settings.ACCOUNTS_EMAIL_CODE_URL,
-        email_change_url=settings.ACCOUNTS_EMAIL_CHANGE_URL,
-        email_change_cancel_url=settings.ACCOUNTS_EMAIL_CHANGE_CANCEL_URL,
-        email_link_ttl=timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
-    )
+account_settings = settings_accessor(AccountSettings.from_django_settings)

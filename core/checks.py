@@ -6,9 +6,10 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
 
 from core.clients import client_ip
-from core.conf import core_settings
+from core.conf import CoreSettings, core_settings, fault_errors
 from core.throttling import Throttle
 
 
@@ -43,8 +44,11 @@ def shared_cache_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -
     id_token is spent once per worker. gunicorn.conf.py refuses more than one worker on such a
     cache whatever this says; this also refuses a server that did not declare itself alone.
     """
-    if settings.DEBUG or cache_is_shared() or core_settings().single_process:
-        return []
+    try:
+        if settings.DEBUG or cache_is_shared() or core_settings().single_process:
+            return []
+    except ImproperlyConfigured:
+        return []  # throttle_settings_check and database_request_concurrency_check say why
     backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     return [
         Error(
@@ -67,34 +71,14 @@ def throttle_settings_check(app_configs: Sequence[AppConfig] | None, **kwargs: A
         for scope, rate in settings.API_THROTTLE_RATES.items()
         if rate and not _is_rate(rate)
     ]
-    if not 1 <= settings.API_THROTTLE_IPV6_PREFIX <= 128:
-        errors.append(
-            Error(
-                f"API_THROTTLE_IPV6_PREFIX is {settings.API_THROTTLE_IPV6_PREFIX}; it counts bits, from 1 to 128.",
-                id="core.E007",
-            )
-        )
-    if settings.API_NUM_PROXIES < 0:
-        errors.append(
-            Error(
-                f"API_NUM_PROXIES is {settings.API_NUM_PROXIES}; it counts proxies, so it is 0 or more.",
-                id="core.E003",
-            )
-        )
-    return errors
+    return errors + fault_errors(
+        CoreSettings, {"API_THROTTLE_IPV6_PREFIX": "core.E007", "API_NUM_PROXIES": "core.E003"}
+    )
 
 
 @register()
 def database_request_concurrency_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
-    if settings.DATABASE_REQUEST_CONCURRENCY < 0:
-        return [
-            Error(
-                f"DATABASE_REQUEST_CONCURRENCY is {settings.DATABASE_REQUEST_CONCURRENCY}; it counts requests, "
-                "so it is 1 or more (0: the server's threads per process minus two).",
-                id="core.E008",
-            )
-        ]
-    return []
+    return fault_errors(CoreSettings, {"DATABASE_REQUEST_CONCURRENCY": "core.E008"})
 
 
 @register()

@@ -1,12 +1,12 @@
-"""The mfa app's settings, read through `mfa_settings()` (see core.conf)."""
+"""The mfa app's settings, declared and validated in one form (core.conf.AppSettings)."""
 
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Annotated
 
-from django.conf import settings
+from pydantic import AfterValidator, Field
 
-from core.conf import settings_accessor
+from core.conf import AppSettings, Seconds, refused, settings_accessor
 
 
 class MfaRequired(StrEnum):
@@ -17,22 +17,21 @@ class MfaRequired(StrEnum):
     ALL = "all"
 
 
-@dataclass(frozen=True)
-class MfaSettings:
-    required: MfaRequired
-    # The issuer an authenticator app shows beside the account (otpauth:// URI, MFA_TOTP_ISSUER).
-    totp_issuer: str
-    # How long an mfa_token lets its holder answer the second-factor prompt (MFA_TOKEN_TTL).
-    token_ttl: timedelta
-    # Wrong codes an mfa_token survives (MFA_TOKEN_MAX_FAILURES); the user's own budget is API_THROTTLE_MFA.
-    token_max_failures: int
+def _otpauth_issuer(issuer: str) -> str:
+    # The otpauth:// label is "issuer:account": a colon in the issuer would split it wrongly.
+    if not issuer or ":" in issuer:
+        raise refused("must be non-empty and without ':'")
+    return issuer
 
 
-@settings_accessor
-def mfa_settings() -> MfaSettings:
-    return MfaSettings(
-        required=MfaRequired(settings.AUTH_MFA_REQUIRED),
-        totp_issuer=settings.MFA_TOTP_ISSUER,
-        token_ttl=timedelta(seconds=settings.MFA_TOKEN_TTL),
-        token_max_failures=settings.MFA_TOKEN_MAX_FAILURES,
-    )
+class MfaSettings(AppSettings):
+    required: MfaRequired = Field(alias="AUTH_MFA_REQUIRED")
+    # The issuer an authenticator app shows beside the account (otpauth:// URI).
+    totp_issuer: Annotated[str, AfterValidator(_otpauth_issuer)] = Field(alias="MFA_TOTP_ISSUER")
+    # How long an mfa_token lets its holder answer the second-factor prompt.
+    token_ttl: Seconds = Field(alias="MFA_TOKEN_TTL", gt=timedelta(0))
+    # Wrong codes an mfa_token survives; the user's own budget is API_THROTTLE_MFA.
+    token_max_failures: int = Field(alias="MFA_TOKEN_MAX_FAILURES", ge=1)
+
+
+mfa_settings = settings_accessor(MfaSettings.from_django_settings)

@@ -1,31 +1,22 @@
-"""The passkeys app's settings, read through `passkey_settings()` (see core.conf)."""
+"""The passkeys app's settings, declared and validated in one form (core.conf.AppSettings).
 
-from dataclasses import dataclass
-from datetime import timedelta
+What they must hold together with the feature on (a relying party, origins on it) is passkeys.checks'.
+"""
 
-from django.conf import settings
+from pydantic import Field
 
-from core.conf import settings_accessor
+from core.conf import AppSettings, Seconds, settings_accessor
 
 
-@dataclass(frozen=True)
-class PasskeySettings:
-    # AUTH_WEBAUTHN: registration, passkey sign-in and the assertions mfa asks for; off answers 404.
-    enabled: bool
+class PasskeySettings(AppSettings):
+    # Registration, passkey sign-in and the assertions mfa asks for; off answers 404.
+    enabled: bool = Field(alias="AUTH_WEBAUTHN")
     # The relying party: the domain every credential is bound to (a browser never lets it change).
-    rp_id: str
-    rp_name: str
+    rp_id: str = Field(alias="WEBAUTHN_RP_ID")
+    rp_name: str = Field(alias="WEBAUTHN_RP_NAME")
     # Exact origins whose clientDataJSON is accepted.
-    origins: tuple[str, ...]
-    challenge_ttl: timedelta
+    origins: tuple[str, ...] = Field(alias="WEBAUTHN_ORIGINS")
+    challenge_ttl: Seconds = Field(alias="WEBAUTHN_CHALLENGE_SECONDS")
 
 
-@settings_accessor
-def passkey_settings() -> PasskeySettings:
-    return PasskeySettings(
-        enabled=settings.AUTH_WEBAUTHN,
-        rp_id=settings.WEBAUTHN_RP_ID,
-        rp_name=settings.WEBAUTHN_RP_NAME,
-        origins=tuple(settings.WEBAUTHN_ORIGINS),
-        challenge_ttl=timedelta(seconds=settings.WEBAUTHN_CHALLENGE_SECONDS),
-    )
+passkey_settings = settings_accessor(PasskeySettings.from_django_settings)

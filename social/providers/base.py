@@ -10,21 +10,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from django.conf import settings
 from django.core.checks import CheckMessage
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 from ninja import Router
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic import ValidationError as SettingsInvalid
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from core.conf import AppSettings
 from core.cookies import is_loopback_host
 from core.errors import Problem
 from social.errors import CodeInvalid, NativeTokenUnsupported, ProviderTimeout, ProviderUnavailable
@@ -138,16 +137,14 @@ Endpoint = Annotated[str, AfterValidator(_endpoint)]
 OptionalEndpoint = Annotated[str, AfterValidator(_endpoint_or_empty)]
 
 
-class ProviderSettings(BaseModel):
-    """A provider's settings, validated as declared.
+class ProviderSettings(AppSettings):
+    """A provider's settings, validated as declared (core.conf.AppSettings).
 
     A built-in provider's fields are read from the Django settings their alias names
     (`Field(alias="SOCIAL_KAKAO_CLIENT_ID")`), which config/settings.py reads from the
     environment variable of the same name; fields without an alias are fixed by the class.
     A provider is offered once `client_id` is set and every field in `required` is too.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     display_name: str
@@ -163,31 +160,6 @@ class ProviderSettings(BaseModel):
     def native(self) -> tuple[str, ...]:
         """What POST /{provider}/token takes from a native SDK: "id_token", "access_token", or nothing."""
         return ()
-
-    @classmethod
-    def from_django_settings(cls) -> Self:
-        """The settings the field aliases name; ImproperlyConfigured naming the setting at fault."""
-        values = {field.alias: getattr(settings, field.alias) for field in cls.model_fields.values() if field.alias}
-        return cls.validated(values)
-
-    @classmethod
-    def validated(cls, values: dict[str, Any], *, where: str = "") -> Self:
-        """`values` validated; an error names `where` (an entry of a JSON setting) or the field's setting."""
-        try:
-            return cls.model_validate(values)
-        except SettingsInvalid as exc:
-            error = exc.errors()[0]
-            # Named after the setting (the field's alias) or `where`, then the path inside it; a rule on
-            # the whole model (Apple's key file) has no path, and its message names its setting.
-            path = list(error["loc"])
-            if not where and path:
-                where = str(path.pop(0))
-            where += "".join(f"[{part!r}]" for part in path)
-            raise ImproperlyConfigured(f"{where}: {error['msg']}." if where else f"{error['msg']}.") from None
-
-    def setting_name(self, field: str) -> str:
-        """What an operator sets to give `field` a value."""
-        return type(self).model_fields[field].alias or field
 
     def missing(self) -> tuple[str, ...]:
         """The settings this provider still lacks, by the names an operator sets."""
