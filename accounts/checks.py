@@ -52,6 +52,19 @@ def account_settings_check(app_configs: Sequence[AppConfig] | None, **kwargs: An
         missing = [placeholder for placeholder in LINK_PLACEHOLDERS if placeholder not in url]
         if missing:
             errors.append(Error(f"{name}={url!r} lacks {' and '.join(missing)}.", id="accounts.E005"))
+    if not settings.DEBUG:
+        # As accounts.E004, whatever AUTH_PASSWORD_LOGIN says: codes and email changes work without passwords.
+        for name in ("ACCOUNTS_EMAIL_CODE_URL", "ACCOUNTS_EMAIL_CHANGE_URL", "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL"):
+            url = getattr(settings, name)
+            if urlsplit(url).scheme != "https":
+                errors.append(
+                    Error(
+                        f"{name}={url!r} is not an https URL, and DJANGO_DEBUG is off.",
+                        hint="Set it to the frontend's page, e.g. https://app.example.com/auth/email-change#uid={uid}"
+                        "&token={token} (docs/accounts.md).",
+                        id="accounts.E008",
+                    )
+                )
     code_url = settings.ACCOUNTS_EMAIL_CODE_URL
     missing = [placeholder for placeholder in CODE_LINK_PLACEHOLDERS if placeholder not in code_url]
     if missing:

@@ -23,6 +23,9 @@ PRODUCTION_ENV = {
     "JWT_ISSUER": "https://auth.example.com",
     "ACCOUNTS_VERIFY_EMAIL_URL": "https://app.example.com/auth/verify-email#uid={uid}&token={token}",
     "ACCOUNTS_RESET_PASSWORD_URL": "https://app.example.com/auth/reset-password#uid={uid}&token={token}",
+    "ACCOUNTS_EMAIL_CODE_URL": "https://app.example.com/sign-in#email={email}&code={code}",
+    "ACCOUNTS_EMAIL_CHANGE_URL": "https://app.example.com/auth/email-change#uid={uid}&token={token}",
+    "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL": "https://app.example.com/auth/email-change-cancel#uid={uid}&token={token}",
 }
 HTTPS_SETTINGS = (
     "SECURE_SSL_REDIRECT",

@@ -590,3 +590,20 @@ def test_link_pages_must_be_https_with_debug_off_and_password_sign_in_on(setting
     settings.AUTH_PASSWORD_LOGIN = True
     settings.DEBUG = True
     assert errors() == []
+
+
+def test_code_and_email_change_pages_must_be_https_with_debug_off_even_without_passwords(settings):
+    """An emailed code, or an email change's link, sent to a plain-http page or the development server's."""
+    from django.core.checks import run_checks
+
+    def refused() -> list[str]:
+        return [message.msg.partition("=")[0] for message in run_checks() if message.id == "accounts.E008"]
+
+    assert refused() == []
+    settings.AUTH_PASSWORD_LOGIN = False
+    settings.ACCOUNTS_EMAIL_CODE_URL = "http://127.0.0.1:8000/#email={email}&code={code}"
+    settings.ACCOUNTS_EMAIL_CHANGE_URL = "http://app.example.com/auth/email-change#uid={uid}&token={token}"
+    settings.ACCOUNTS_EMAIL_CHANGE_CANCEL_URL = "app.example.com/auth/email-change-cancel#uid={uid}&token={token}"
+    assert refused() == ["ACCOUNTS_EMAIL_CODE_URL", "ACCOUNTS_EMAIL_CHANGE_URL", "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL"]
+    settings.DEBUG = True
+    assert refused() == []

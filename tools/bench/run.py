@@ -48,10 +48,13 @@ VERIFY_COST_TARGET = 1.2
 # Only how long to poll for a server to come up (a loaded machine takes tens of seconds).
 START_WAIT_SECONDS = 90
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
-# Debug off wants https pages for the emailed links (accounts.E004), as production sets them.
+# Debug off wants https pages for the emailed links (accounts.E004, E008), as production sets them.
 PRODUCTION_LINK_PAGES = {
     "ACCOUNTS_VERIFY_EMAIL_URL": "https://app.example.com/auth/verify-email#uid={uid}&token={token}",
     "ACCOUNTS_RESET_PASSWORD_URL": "https://app.example.com/auth/reset-password#uid={uid}&token={token}",
+    "ACCOUNTS_EMAIL_CODE_URL": "https://app.example.com/sign-in#email={email}&code={code}",
+    "ACCOUNTS_EMAIL_CHANGE_URL": "https://app.example.com/auth/email-change#uid={uid}&token={token}",
+    "ACCOUNTS_EMAIL_CHANGE_CANCEL_URL": "https://app.example.com/auth/email-change-cancel#uid={uid}&token={token}",
 }
 
 
