@@ -33,7 +33,17 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DEFAULT_REDIS_URL, PYTHON, RESULTS, ROOT, Server, ensure_postgres_database, issue_pair, request
+from run import (
+    DEFAULT_REDIS_URL,
+    PRODUCTION_LINK_PAGES,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    Server,
+    ensure_postgres_database,
+    issue_pair,
+    request,
+)
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench"
 CHAIN = 10  # refresh tokens per session, each rotated from the one before
@@ -56,6 +66,7 @@ def bench_env(database_url: str) -> dict[str, str]:
         "REDIS_URL": os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
         "JWT_ACCESS_TTL": "3600",
         "LOG_LEVEL": "ERROR",
+        **PRODUCTION_LINK_PAGES,
         # The tables are measured, not the per-client limits: every request here is one client.
         "API_THROTTLE_TOKENS": "",
         "API_THROTTLE_SESSION": "",
