@@ -125,10 +125,12 @@ class Traffic:
 
     def warm_up(self, *, since: float = 0.0) -> None:
         """Waits until every client has had WARM_UP_ANSWERS acknowledged answers after `since`."""
-        wait_until(
-            lambda: all(sum(at > since for at in times) >= WARM_UP_ANSWERS for times in self.answered_at),
-            f"every client answered {WARM_UP_ANSWERS} times",
-        )
+
+        def warm() -> bool:
+            assert all(thread.is_alive() for thread in self._threads), f"a client gave up: {self.statuses}"
+            return all(sum(at > since for at in times) >= WARM_UP_ANSWERS for times in self.answered_at)
+
+        wait_until(warm, f"every client answered {WARM_UP_ANSWERS} times")
 
     def wait_for_recovery(self, since: float) -> tuple[float, float]:
         """Waits until every client was acknowledged after `since`; (first answer, every client) in seconds after it."""
