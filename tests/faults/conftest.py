@@ -75,14 +75,19 @@ def stack(own_postgres, own_redis) -> Iterator[tuple[Postgres, Redis]]:
 
 @pytest.fixture
 def start_server(stack_env, stack, tmp_path) -> Iterator:
-    """Starts gunicorn (with gunicorn.conf.py) on the stack, with extra environment; stops it after."""
+    """Starts gunicorn (with gunicorn.conf.py) on the stack, with extra environment; stops it after.
+
+    live=False returns at once: the test calls wait_until_live() once it has done what needs no server.
+    """
     started: list[Gunicorn] = []
 
-    def start(*, workers: int = 1, threads: int = 4, **env: str) -> Gunicorn:
+    def start(*, workers: int = 1, threads: int = 4, live: bool = True, **env: str) -> Gunicorn:
         log = tmp_path / f"gunicorn-{len(started)}.log"
         server = Gunicorn({**stack_env, **env}, log=log, workers=workers, threads=threads)
         started.append(server)
-        server.start()
+        server.launch()
+        if live:
+            server.wait_until_live()
         return server
 
     yield start

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.servers import START_WAIT_SECONDS, Gunicorn
+from tests.faults.servers import START_WAIT_SECONDS, Gunicorn, wait_until
 
 CLIENTS = 6
 REFRESHES_PER_SESSION = 4
@@ -27,6 +27,9 @@ SESSIONS = 120
 # A deadline to fail rather than hang: how long the service may take to answer normally again. Not a measurement.
 RECOVERY_DEADLINE_SECONDS = START_WAIT_SECONDS
 RETRY_PAUSE_SECONDS = 0.05
+# Traffic before the failover, so that it strikes requests in flight, and after it, on the new primary: until
+# every client has had this many answers, a whole session's refreshes and its logout.
+WARM_UP_ANSWERS = REFRESHES_PER_SESSION + 1
 # Rows of a refresh token with two successors: none may exist, whatever a failover interrupted.
 SUCCESSORS_OF_ANY_TOKEN = (
     "SELECT rotated_from_id FROM tokens_refreshtoken WHERE rotated_from_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
@@ -119,6 +122,15 @@ class Traffic:
                 return
             with self._lock:
                 self.logouts.append(session_id)
+
+    def warm_up(self, *, since: float = 0.0) -> None:
+        """Waits until every client has had WARM_UP_ANSWERS acknowledged answers after `since`."""
+
+        def warm() -> bool:
+            assert all(thread.is_alive() for thread in self._threads), f"a client gave up: {self.statuses}"
+            return all(sum(at > since for at in times) >= WARM_UP_ANSWERS for times in self.answered_at)
+
+        wait_until(warm, f"every client answered {WARM_UP_ANSWERS} times")
 
     def wait_for_recovery(self, since: float) -> tuple[float, float]:
         """Waits until every client was acknowledged after `since`; (first answer, every client) in seconds after it."""

@@ -397,6 +397,11 @@ class Gunicorn:
         self.popen: subprocess.Popen | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_live()
+
+    def launch(self) -> None:
+        """Starts the server without waiting for it (wait_until_live): its boot overlaps the test's own set-up."""
         # Its own session, so that the test can end the master and every worker as a group.
         self.popen = subprocess.Popen(
             [str(GUNICORN), "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}"],
@@ -406,6 +411,9 @@ class Gunicorn:
             stderr=self.log.open("ab"),
             start_new_session=True,
         )
+
+    def wait_until_live(self) -> None:
+        assert self.popen is not None
         wait_until(self._live, "gunicorn serving /api/health/live", process=self.popen)
 
     def _live(self) -> bool:

@@ -18,6 +18,10 @@ REFRESHERS = 16
 PROBE_TIMEOUT = 30
 # What a request waiting on the paused database may take after the resume.
 PAUSED_REQUEST_TIMEOUT = 120
+# How long a refused client waits before its next refresh: sooner than the 503's Retry-After (5 s), as an
+# impatient app would. Each refusal holds one of the two threads the bulkhead leaves free for its short wait
+# for a permit; clients that retried at once kept a queue of them in front of every probe.
+REFUSED_RETRY_PAUSE = 2.0
 
 
 class Refresher:
@@ -47,8 +51,7 @@ class Refresher:
                 self.refresh = body["refresh"]
             else:
                 self.refusals.append(body)
-                # Not a hot loop on a shared machine; still far sooner than Retry-After.
-                self.stop.wait(0.05)
+                self.stop.wait(REFUSED_RETRY_PAUSE)
 
 
 def test_refreshes_waiting_on_a_paused_postgres_leave_whoami_and_liveness_answering(start_server, stack, token_pairs):

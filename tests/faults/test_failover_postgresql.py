@@ -25,9 +25,6 @@ from tests.faults.failover import (
 )
 from tests.faults.servers import Gunicorn, Postgres, postgres_bin, wait_until
 
-# Traffic before the failover, so that it strikes requests in flight.
-WARM_UP_SECONDS = 1.5
-
 
 @pytest.fixture
 def primary_and_standby():
@@ -63,21 +60,22 @@ def test_a_promoted_standby_has_every_acknowledged_rotation_and_logout(primary_a
     }
     server = Gunicorn(env, log=tmp_path / "gunicorn.log", workers=2, threads=8)
     server.manage("migrate", "--noinput")
-    sessions: queue.Queue = queue.Queue()
-    for pair in issue_pairs(server, SESSIONS):
-        sessions.put(pair)
-    server.start()
+    server.launch()
     try:
+        sessions: queue.Queue = queue.Queue()
+        for pair in issue_pairs(server, SESSIONS):
+            sessions.put(pair)
+        server.wait_until_live()
         traffic = Traffic(server, sessions)
         try:
             traffic.start()
-            time.sleep(WARM_UP_SECONDS)
+            traffic.warm_up()
             primary.stop_immediately()
             died_at = time.monotonic()
             assert standby.execute("SELECT pg_promote(true, 60)") == [(True,)]
             writable_at = time.monotonic()
             first, every = traffic.wait_for_recovery(writable_at)
-            time.sleep(WARM_UP_SECONDS)  # traffic on the new primary too
+            traffic.warm_up(since=writable_at)  # traffic on the new primary too
         finally:
             traffic.finish()
         report_recovery("PostgreSQL", writable_at - died_at, first, every, traffic)

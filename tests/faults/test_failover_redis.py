@@ -27,7 +27,6 @@ from tests.faults.failover import (
 from tests.faults.servers import Gunicorn, Redis, RedisSentinel, redis_server_bin, wait_until
 
 SERVICE = "mymaster"
-WARM_UP_SECONDS = 1.5
 
 
 def named_primary_port(sentinel: RedisSentinel) -> int | None:
@@ -82,22 +81,23 @@ def test_after_a_sentinel_failover_every_ended_session_is_refused_by_every_worke
         "JWT_REFRESH_REUSE_INTERVAL": "600",
     }
     server = Gunicorn(env, log=tmp_path / "gunicorn.log", workers=2, threads=8)
-    sessions: queue.Queue = queue.Queue()
-    for pair in issue_pairs(server, SESSIONS):
-        sessions.put(pair)
-    server.start()
+    server.launch()
     try:
+        sessions: queue.Queue = queue.Queue()
+        for pair in issue_pairs(server, SESSIONS):
+            sessions.put(pair)
+        server.wait_until_live()
         traffic = Traffic(server, sessions)
         try:
             traffic.start()
-            time.sleep(WARM_UP_SECONDS)
+            traffic.warm_up()
             assert primary.process is not None
             primary.process.popen.kill()  # as a host that dies: no goodbye to any client
             died_at = time.monotonic()
             wait_until(lambda: named_primary_port(sentinels[0]) == replica.port, "the Sentinels promoting the replica")
             writable_at = time.monotonic()
             first, every = traffic.wait_for_recovery(writable_at)
-            time.sleep(WARM_UP_SECONDS)
+            traffic.warm_up(since=writable_at)  # traffic on the new primary too
         finally:
             traffic.finish()
         report_recovery("Redis Sentinel", writable_at - died_at, first, every, traffic)

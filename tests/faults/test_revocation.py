@@ -48,8 +48,10 @@ def issue_sessions(server: Gunicorn, count: int) -> list[str]:
 
 
 def test_no_process_accepts_a_logged_out_token_in_any_request_after_the_204(start_server):
-    first, second = start_server(workers=1, threads=4, **MIRROR_ON), start_server(workers=1, threads=4, **MIRROR_ON)
-    tokens = issue_sessions(first, PAIRS)
+    first, second = (start_server(workers=1, threads=4, live=False, **MIRROR_ON) for _ in range(2))
+    tokens = issue_sessions(first, PAIRS)  # while both servers boot
+    for server in (first, second):
+        server.wait_until_live()
     clients = {server: KeepAlive(server) for server in (first, second)}
     accepted_after_204: Counter[str] = Counter()
     for index, token in enumerate(tokens):
@@ -68,8 +70,10 @@ def test_no_process_accepts_a_logged_out_token_in_any_request_after_the_204(star
 
 
 def test_a_hung_process_delays_logout_to_the_bound_and_still_refuses_the_token_when_it_resumes(start_server):
-    ending, hung = start_server(workers=1, threads=4, **MIRROR_ON), start_server(workers=1, threads=4, **MIRROR_ON)
-    (token,) = issue_sessions(ending, 1)
+    ending, hung = (start_server(workers=1, threads=4, live=False, **MIRROR_ON) for _ in range(2))
+    (token,) = issue_sessions(ending, 1)  # while both servers boot
+    for server in (ending, hung):
+        server.wait_until_live()
     assert hung.request("GET", "/api/auth/whoami", token=token)[0] == 200
     (worker,) = hung.worker_pids()
     with paused(worker):
@@ -95,8 +99,9 @@ REBUILT = re.compile(r"denylist rebuilt from the database by process (\d+)")
 
 def test_a_redis_restart_under_load_costs_each_process_at_most_one_rebuild(start_server, stack):
     _, own_redis = stack
-    server = start_server(workers=2, threads=4, **MIRROR_ON)
-    live, ended = issue_sessions(server, 2)
+    server = start_server(workers=2, threads=4, live=False, **MIRROR_ON)
+    live, ended = issue_sessions(server, 2)  # while the server boots
+    server.wait_until_live()
     assert server.request("POST", "/api/auth/logout", token=ended)[0] == 204
     log_before = len(REBUILT.findall(server.log.read_text()))
     stop = threading.Event()

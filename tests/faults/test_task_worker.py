@@ -61,7 +61,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_one_and_readiness_sh
     own_postgres, _ = stack
     with SlowProvider("hang") as receiver:
         hooks = json.dumps([{"url": f"{receiver.url}/hooks", "secret": SECRET, "events": ["session.started"]}])
-        server = start_server(WEBHOOKS_JSON=hooks, **STRANDED_ENV)
+        server = start_server(WEBHOOKS_JSON=hooks, live=False, **STRANDED_ENV)
 
         def webhooks_age() -> float | None:
             return server.request("GET", "/api/health/ready")[1]["tasks"]["queues"]["webhooks"]
@@ -77,6 +77,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_the_next_one_and_readiness_sh
         first.kill()
         first.wait()
 
+        server.wait_until_live()  # booting meanwhile
         # Readiness counts the stranded task once it is older than TASKS_STRANDED_AFTER: not null meanwhile.
         wait_until(lambda: webhooks_age() is not None, "readiness counting the stranded delivery")
         assert webhooks_age() >= 3

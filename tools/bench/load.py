@@ -303,7 +303,7 @@ def start_server(env: dict[str, str], listener: socket.socket, log: Path) -> sub
                 connection.getresponse().read()
                 return process
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.05)
     process.terminate()
     raise RuntimeError("gunicorn did not answer /api/health/live within 60 s")
 
@@ -383,12 +383,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, default=16, help="virtual users, one thread each")
     parser.add_argument("--duration", type=float, default=30, help="seconds of traffic")
-    parser.add_argument("--short", action="store_true", help="4 users for 3 seconds (what `make test` runs)")
+    parser.add_argument("--short", action="store_true", help="4 users for 1 second (what `make test` runs)")
     parser.add_argument("--database-url", help="emptied first; default: a new SQLite file")
     parser.add_argument("--redis-url", help="default: the local-memory cache, one worker")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    concurrency, duration = (4, 3.0) if args.short else (args.concurrency, args.duration)
+    concurrency, duration = (4, 1.0) if args.short else (args.concurrency, args.duration)
 
     with tempfile.TemporaryDirectory(prefix="load-") as scratch, listening_socket() as listener:
         port = listener.getsockname()[1]

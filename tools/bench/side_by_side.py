@@ -77,6 +77,7 @@ class Project:
         return self.run("-m", "django", *args) if self.settings else self.run("manage.py", *args)
 
     def start(self) -> None:
+        """Boots the server without waiting for it: wait_until_healthy()."""
         self.port = free_port()
         gunicorn = Path(self.python).parent / "gunicorn"
         # Ours reads the same numbers from gunicorn.conf.py (GUNICORN_WORKERS/THREADS), with its hooks.
@@ -89,13 +90,15 @@ class Project:
             stdout=self.log,
             stderr=self.log,
         )
+
+    def wait_until_healthy(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if request("GET", self.port, self.health)[0] < 500:
                     return
             except OSError:
-                time.sleep(0.2)
+                time.sleep(0.05)
         raise RuntimeError(f"{self.name} did not answer in 60 s")
 
     def stop(self) -> None:
@@ -103,12 +106,15 @@ class Project:
             self.process.terminate()
             self.process.wait(timeout=20)
 
+    def issue_pairs(self) -> None:
+        """Ours signs in socially, so a script issues its pairs: a batch per process, since each
+        process starts Django anew, which takes longer than everything else in a short run."""
+        self.issued = json.loads(self.django("shell", "-c", ISSUE_PAIRS).strip().splitlines()[-1])
+
     def pair(self) -> dict:
         if self.obtain_path is None:
-            # Ours signs in socially, so a script issues its pairs: a batch per process, since each
-            # process starts Django anew, which takes longer than everything else in a short run.
             if not self.issued:
-                self.issued = json.loads(self.django("shell", "-c", ISSUE_PAIRS).strip().splitlines()[-1])
+                self.issue_pairs()
             return self.issued.pop()
         status, body = request("POST", self.port, self.obtain_path, body={"username": "bench", "password": PASSWORD})
         assert status == 200, (self.name, status, body[:200])
@@ -389,9 +395,13 @@ def main() -> int:
     results["machine"] = machine(args.database, base_url)
     started: list[Project] = []
     try:
+        # Side by side: nothing is measured until every server answers.
         for side in sides.values():
             side.start()
             started.append(side)
+        sides["this project"].issue_pairs()  # meanwhile: a script's, not its server's
+        for side in sides.values():
+            side.wait_until_healthy()
         tokens = {
             label: side.pair()["access"] if side.obtain_path or not side.settings else None
             for label, side in sides.items()
@@ -445,6 +455,8 @@ def main() -> int:
             for side in (ours_one, second):
                 side.start()
                 started.append(side)
+            for side in (ours_one, second):
+                side.wait_until_healthy()
             times = propagation(ours_one, second, trials=args.propagation_trials)
             results["propagation_ms"] = {
                 "trials": len(times),
