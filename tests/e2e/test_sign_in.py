@@ -168,7 +168,8 @@ def test_cancelling_at_the_provider_shows_its_error(page):
 def test_the_docs_authorize_with_the_token_and_run_users_me(page, screenshot):
     access = sign_in(page)["access"]
     page.goto("/api/docs")
-    expect(page.get_by_role("link", name="the sign-in page")).to_have_attribute("href", "/")
+    # Swagger UI renders the whole OpenAPI document first: seconds on a loaded machine (5 s ran out once).
+    expect(page.get_by_role("link", name="the sign-in page")).to_have_attribute("href", "/", timeout=30_000)
 
     page.get_by_role("button", name="Authorize").first.click()
     # The dialog has one form per security scheme (the Kakao unlink callback's key too): use the bearer one.
