@@ -44,6 +44,8 @@ from django.core.cache.backends.locmem import LocMemCache as DjangoLocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from redis import ConnectionPool, Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from core.conf import settings_accessor
@@ -98,9 +100,12 @@ class ReusingRedisCacheClient(RedisCacheClient):
         if self._sentinel is None:
             return super()._get_connection_pool(write)  # type: ignore[misc]
         if self._sentinel_pool is None:
-            # The Sentinels answer within the same bounds as the servers (settings.py's socket timeouts).
-            timeouts = {name: value for name, value in self._pool_options.items() if name.startswith("socket_")}
-            manager = Sentinel(self._sentinel.sentinels, sentinel_kwargs=timeouts)  # type: ignore[no-untyped-call]
+            # The Sentinels answer within the same bounds as the servers (settings.py's socket timeouts), each
+            # asked once: a Sentinel client of redis-py's own retries 10 times with a backoff, so hung
+            # Sentinels held a request 27 s per Sentinel instead of failing it over to the next one.
+            sentinel_options = {name: value for name, value in self._pool_options.items() if name.startswith("socket_")}
+            sentinel_options["retry"] = Retry(NoBackoff(), 0)
+            manager = Sentinel(self._sentinel.sentinels, sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
             self._sentinel_pool = SentinelConnectionPool(  # type: ignore[no-untyped-call]
                 self._sentinel.service,
                 manager,
