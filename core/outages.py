@@ -76,6 +76,13 @@ def dependency_of(exc: BaseException) -> str:
     return "database" if isinstance(exc, DATABASE_ERRORS) else "cache"
 
 
+def first_line(exc: BaseException) -> str:
+    """An error's first line: enough to tell refused from timed out, and no query parameters (which
+    may hold a token's id) from the error's later lines."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 class OutageLog:
     """Logs the first failure of each dependency in a window and counts the rest."""
 
@@ -94,14 +101,11 @@ class OutageLog:
                 return
             self._logged_at[dependency] = now
             suppressed = self._suppressed.pop(dependency, 0)
-        # The class and first line only: enough to tell refused from timed out, and no
-        # query parameters (which may hold a token's id) from the error's later lines.
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         logger.error(
             "%s unavailable (%s: %s) on %s; %d more since the last report",
             dependency,
             exc.__class__.__name__,
-            message,
+            first_line(exc),
             where,
             suppressed,
         )

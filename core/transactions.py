@@ -26,6 +26,8 @@ from typing import ParamSpec, TypeVar
 
 from django.db import OperationalError, transaction
 
+from core.outages import first_line
+
 logger = logging.getLogger(__name__)
 
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
@@ -69,15 +71,13 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except OperationalError as exc:
-            # The class and first line: "Deadlock found when trying to get lock", no parameters.
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             if is_read_only_server(exc):
                 # The rerun's first query opens a new connection, to whichever server is the primary now.
                 transaction.get_connection().close()
-                logger.warning("%s met a read-only server (%s); running it again", func.__qualname__, first_line)
+                logger.warning("%s met a read-only server (%s); running it again", func.__qualname__, first_line(exc))
             elif is_transaction_conflict(exc):
                 logger.warning(
-                    "%s lost to a concurrent transaction (%s); running it again", func.__qualname__, first_line
+                    "%s lost to a concurrent transaction (%s); running it again", func.__qualname__, first_line(exc)
                 )
             else:
                 raise
