@@ -169,7 +169,10 @@ def test_a_primary_requiring_a_synchronous_standby_it_lacks_is_not_ready_and_hol
                 "ok",
             ), ready
             assert "synchronous standby" in ready["detail"]
+            # Reads commit nothing to wait for.
+            assert server.request("GET", "/api/users/me", token=pair["access"])[0] == 200
             assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
+            assert server.request("POST", "/api/auth/token/verify", body={"token": pair["access"]})[0] == 200
             assert not refresh.done()
         # Withdrawn: the commit that waited returns, and the rotation with it.
         assert refresh.result()[0] == 200
