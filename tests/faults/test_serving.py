@@ -7,12 +7,14 @@ everything recovers without restarting the server. Never how long anything took.
 import http.client
 import json
 import socket
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 import psycopg
 
 from tests.faults.conftest import REDIRECT_URI
-from tests.faults.servers import Gunicorn, SlowProvider, wait_until
+from tests.faults.servers import Gunicorn, Postgres, SlowProvider, wait_until
 
 # Long enough that a request waiting on a paused dependency is still waiting when the test
 # looks, short enough that a bug cannot hang the suite.
@@ -134,6 +136,47 @@ def test_with_postgres_down_database_requests_are_503_and_recover_without_a_rest
     own_postgres.start()
     assert server.request("GET", "/api/health/ready")[0] == 200
     assert server.request("POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})[0] == 200
+
+
+@contextmanager
+def requiring_a_synchronous_standby(postgres: Postgres) -> Iterator[None]:
+    """synchronous_standby_names set on `postgres`, which has no standby; withdrawn on leaving, as an operator would."""
+    postgres.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+    postgres.execute("SELECT pg_reload_conf()")
+    try:
+        yield
+    finally:
+        postgres.execute("ALTER SYSTEM RESET synchronous_standby_names")
+        postgres.execute("SELECT pg_reload_conf()")
+
+
+def test_a_primary_requiring_a_synchronous_standby_it_lacks_is_not_ready_and_holds_writes_until_withdrawn(
+    server, stack, token_pairs
+):
+    # The promoted standby that inherited synchronous_standby_names, or an old primary restarted alone.
+    own_postgres, _ = stack
+    pair = next(token_pairs)
+    with ThreadPoolExecutor(1) as pool:
+        with requiring_a_synchronous_standby(own_postgres):
+            refresh = in_background(pool, server, "POST", "/api/auth/token/refresh", body={"refresh": pair["refresh"]})
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+            wait_until(lambda: own_postgres.execute(waiting) == [(1,)], "the refresh's commit waiting for a standby")
+            status, ready = server.request("GET", "/api/health/ready")
+            assert (status, ready.get("code"), ready["database"]["status"], ready["cache"]["status"]) == (
+                503,
+                "service_unavailable",
+                "unavailable",
+                "ok",
+            ), ready
+            assert "synchronous standby" in ready["detail"]
+            # Reads commit nothing to wait for.
+            assert server.request("GET", "/api/users/me", token=pair["access"])[0] == 200
+            assert server.request("GET", "/api/auth/whoami", token=pair["access"])[0] == 200
+            assert server.request("POST", "/api/auth/token/verify", body={"token": pair["access"]})[0] == 200
+            assert not refresh.done()
+        # Withdrawn: the commit that waited returns, and the rotation with it.
+        assert refresh.result()[0] == 200
+    assert server.request("GET", "/api/health/ready")[0] == 200
 
 
 def test_a_connection_postgres_dropped_while_idle_is_replaced_before_the_next_request_uses_it(
