@@ -44,10 +44,28 @@ function show(view) {
   for (const id of ["signed-out", "completing", "signed-in", "factor-prompt", ...Object.values(EMAILED_PAGES)]) $(id).hidden = id !== view;
 }
 
-function showProblem(problem) {
+// `form`: the form whose submission failed. A problem listing what a value lacks (password_invalid's `errors`,
+// translated by the API) lists it in place of the detail, which only points API clients at `errors`, and marks
+// the form's password field invalid, described by the list.
+function showProblem(problem, form) {
+  const errors = Array.isArray(problem.extra?.errors) ? problem.extra.errors : [];
   $("problem-title").textContent = problem.title;
   $("problem-code").textContent = problem.code;
   $("problem-detail").textContent = problem.detail;
+  $("problem-detail").hidden = errors.length > 0;
+  $("problem-errors").replaceChildren(
+    ...errors.map((error) => {
+      const item = document.createElement("li");
+      item.textContent = error;
+      return item;
+    }),
+  );
+  $("problem-errors").hidden = errors.length === 0;
+  const field = errors.length > 0 ? form?.querySelector("input[type=password]") : null;
+  if (field) {
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", "problem-errors");
+  }
   $("problem").hidden = false;
   $("notice").hidden = true;
 }
@@ -60,6 +78,10 @@ function showNotice(text) {
 function clearMessages() {
   $("problem").hidden = true;
   $("notice").hidden = true;
+  for (const field of document.querySelectorAll("[aria-describedby='problem-errors']")) {
+    field.removeAttribute("aria-invalid");
+    field.removeAttribute("aria-describedby");
+  }
 }
 
 function renderTokens() {
@@ -287,6 +309,12 @@ const EMAILED_PAGES = {
   "/auth/email-change-cancel": "email-change-cancel",
 };
 let emailedLink = null;
+// The problems that leave the link nothing to retry (accounts.errors.LinkInvalid).
+const DEAD_LINK_CODES = new Set(["link_invalid"]);
+
+function emailedPageShown() {
+  return Object.values(EMAILED_PAGES).some((view) => !$(view).hidden);
+}
 
 function showEmailedPage(view) {
   emailedLink = takeLinkParams("uid", "token");
@@ -428,7 +456,7 @@ async function unlinkIdentity(identity) {
 function onSubmit(id, step) {
   $(id).addEventListener("submit", (event) => {
     event.preventDefault();
-    run(() => step(event.target));
+    run(() => step(event.target), { form: event.target });
   });
 }
 
@@ -448,7 +476,8 @@ $("resend-verification").addEventListener("click", () => run(() => askFor("/auth
 // has already refreshed an expired access token and retried: a 401 here means the session is over (revoked,
 // reused, or the refresh failed), and the page signs out. A second factor's question (mfa_required,
 // reauthentication_required) opens mfa.js's prompt instead.
-async function run(step, { keepMessages = false } = {}) {
+// An emailed link's page keeps its form (and the link, in memory) for another try, unless the link is dead.
+async function run(step, { keepMessages = false, form = null } = {}) {
   if (!keepMessages) clearMessages();
   try {
     await step();
@@ -456,8 +485,12 @@ async function run(step, { keepMessages = false } = {}) {
     const problem = error instanceof Problem ? error : new Problem({ title: String(error), code: "client_error" });
     if (answerProblem(problem, step)) return;
     if (problem.status === 401) client.forget();
-    if (!client.signedIn && $("signed-out").hidden && !promptShown()) await run(showProviders, { keepMessages: true });
-    showProblem(problem);
+    const retryLink = emailedPageShown() && !DEAD_LINK_CODES.has(problem.code);
+    if (!client.signedIn && $("signed-out").hidden && !promptShown() && !retryLink) {
+      emailedLink = null;
+      await run(showProviders, { keepMessages: true });
+    }
+    showProblem(problem, form);
   }
 }
 
