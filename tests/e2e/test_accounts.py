@@ -209,3 +209,34 @@ def test_a_dead_link_leads_to_the_sign_in_page(page):
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("#problem-code")).to_have_text("link_invalid")
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+
+
+def test_the_focus_stays_on_the_page_after_signing_in_and_out_ending_a_session_and_a_notice_choice(new_page):
+    """Each action whose control goes away (or is drawn again) puts the focus somewhere a person can go on from."""
+    password_user()
+    elsewhere = new_page()
+    elsewhere.goto("/")
+    sign_in_with_password(elsewhere, "grace@example.com")
+    expect(elsewhere.locator("#signed-in")).to_be_visible()
+    page = new_page()
+    page.goto("/")
+    sign_in_with_password(page, "grace@example.com")
+    expect(page.get_by_role("heading", name="Grace")).to_be_focused()
+
+    choice = page.get_by_role("checkbox", name="A sign-in from a new device")
+    choice.click()
+    expect(page.locator("#notice")).to_have_text("Security email choices saved.")
+    expect(choice).not_to_be_checked()
+    expect(choice).to_be_focused()
+
+    page.locator("#sessions tr:not(:has(.tag))").get_by_role("button", name="End").click()
+    expect(page.locator("#notice")).to_have_text("Session ended.")
+    expect(page.locator("#sessions tr")).to_have_count(1)
+    expect(page.get_by_role("table", name="Sessions")).to_be_focused()
+
+    sign_in_heading = page.get_by_role("heading", name="Sign in", exact=True)
+    page.get_by_role("button", name="Log out", exact=True).click()
+    expect(sign_in_heading).to_be_focused()
+    sign_in_with_password(page, "grace@example.com")
+    page.get_by_role("button", name="Log out everywhere").click()
+    expect(sign_in_heading).to_be_focused()

@@ -47,6 +47,13 @@ function show(view) {
 // `form`: the form whose submission failed. A problem listing what a value lacks (password_invalid's `errors`,
 // translated by the API) lists it in place of the detail, which only points API clients at `errors`, and marks
 // the form's password field invalid, described by the list.
+// Focus to the first of `elements` on view, else to the shown view's heading: where an action leaves it when
+// the control that held it went away (a view changed, a row was drawn again), so that it is not lost to <body>.
+function refocus(...elements) {
+  const candidates = [...elements, $("user-name"), $("sign-in-heading")];
+  candidates.find((element) => element?.isConnected && element.checkVisibility())?.focus();
+}
+
 function showProblem(problem, form) {
   const errors = Array.isArray(problem.extra?.errors) ? problem.extra.errors : [];
   $("problem-title").textContent = problem.title;
@@ -194,6 +201,7 @@ async function resumeOrShowProviders() {
 }
 
 async function showSignedIn() {
+  const arriving = $("signed-in").hidden;
   const [user, sessions, notices] = await Promise.all([
     client.call("GET", "/users/me"),
     client.call("GET", "/auth/sessions"),
@@ -207,6 +215,7 @@ async function showSignedIn() {
   await showPasskeys();
   await showMfa();
   show("signed-in");
+  if (arriving) refocus();
 }
 
 async function refresh() {
@@ -223,6 +232,7 @@ async function endSession(session) {
   } else {
     await showSignedIn();
     showNotice(t("session_ended"));
+    refocus($("sessions-table"));
   }
 }
 
@@ -239,6 +249,7 @@ async function logoutAll() {
 async function signOutLocally(notice) {
   await showProviders();
   showNotice(notice);
+  refocus();
 }
 
 async function copyToken() {
@@ -413,7 +424,8 @@ async function setNoticeChoice(box) {
     box.checked = !box.checked; // The choice did not change: the box says so.
     throw problem;
   }
-  renderNoticeChoices(choices);
+  // The boxes stay (drawing them again would drop the focus): each says what the server now has.
+  for (const other of $("notice-kinds").querySelectorAll("input")) other.checked = choices[other.name];
   showNotice(t("notices_saved"));
 }
 
@@ -500,7 +512,7 @@ $("logout-all").addEventListener("click", () => run(logoutAll));
 $("more-sessions").addEventListener("click", () => run(moreSessions));
 $("copy-token").addEventListener("click", () => run(copyToken));
 installPasskeys({ client, run, onSignedIn: showSignedIn, showNotice, t, rowButton, dateTime });
-installMfa({ client, run, show, onSignedIn: showSignedIn, showProviders, showNotice, t });
+installMfa({ client, run, show, refocus, onSignedIn: showSignedIn, showProviders, showNotice, t });
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
 const emailedPage = EMAILED_PAGES[location.pathname];
