@@ -240,3 +240,20 @@ def test_the_focus_stays_on_the_page_after_signing_in_and_out_ending_a_session_a
     sign_in_with_password(page, "grace@example.com")
     page.get_by_role("button", name="Log out everywhere").click()
     expect(sign_in_heading).to_be_focused()
+
+
+def test_a_wrong_password_on_the_korean_verify_page_is_said_in_korean(page):
+    User.objects.create_user(email="grace@example.com", password=STRONG_PASSWORD, display_name="Grace")
+    page.goto("/")
+    page.get_by_role("button", name="한국어").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    page.locator("#sign-in-form input[name=email]").fill("grace@example.com")
+    page.locator("#resend-verification").click()
+    expect(page.locator("#notice")).to_be_visible()
+
+    page.goto(emailed_link("grace@example.com"))
+    page.locator("#verify-form input[name=password]").fill("not the password")
+    page.locator("#verify-form button[type=submit]").click()
+    expect(page.locator("#problem-code")).to_have_text("password_incorrect")
+    expect(page.locator("#problem-title")).to_have_text("현재 비밀번호가 틀렸습니다")
+    expect(page.locator("#problem-detail")).to_have_text("이 계정의 비밀번호가 아닙니다.")
