@@ -42,6 +42,7 @@ const client = new AuthClient({
 
 function show(view) {
   for (const id of ["signed-out", "completing", "signed-in", "factor-prompt", ...Object.values(EMAILED_PAGES)]) $(id).hidden = id !== view;
+  document.title = t("title", { page: t(`title_${view.replaceAll("-", "_")}`) });
 }
 
 // `form`: the form whose submission failed. A problem listing what a value lacks (password_invalid's `errors`,
