@@ -45,9 +45,6 @@ function show(view) {
   document.title = t("title", { page: t(`title_${view.replaceAll("-", "_")}`) });
 }
 
-// `form`: the form whose submission failed. A problem listing what a value lacks (password_invalid's `errors`,
-// translated by the API) lists it in place of the detail, which only points API clients at `errors`, and marks
-// the form's password field invalid, described by the list.
 // Focus to the first of `elements` on view, else to the shown view's heading: where an action leaves it when
 // the control that held it went away (a view changed, a row was drawn again), so that it is not lost to <body>.
 function refocus(...elements) {
@@ -55,6 +52,9 @@ function refocus(...elements) {
   candidates.find((element) => element?.isConnected && element.checkVisibility())?.focus();
 }
 
+// `form`: the form whose submission failed. A problem listing what a value lacks (password_invalid's `errors`,
+// translated by the API) lists it in place of the detail, which only points API clients at `errors`, and marks
+// the form's password field invalid, described by the list.
 function showProblem(problem, form) {
   const errors = Array.isArray(problem.extra?.errors) ? problem.extra.errors : [];
   $("problem-title").textContent = problem.title;
