@@ -250,7 +250,7 @@ def _refresh_token_load(claims: dict[str, Any], *, now: datetime) -> RefreshToke
     if session.ended_at is not None or not session.user.is_active:
         raise TokenRevoked()
     if session.expires_at <= now:
-        raise TokenExpired(_(_("The session has reached its maximum age; sign in again.")))
+        raise TokenExpired(_("The session has reached its maximum age; sign in again."))
     return token
 
 
