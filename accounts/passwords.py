@@ -1,5 +1,7 @@
 """The proof of a signed-in user's password, for the actions that ask for it again (accounts, mfa)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.errors import PasswordIncorrect
 from accounts.throttling import sign_in_failures
 from core.models import User
@@ -13,4 +15,4 @@ def password_prove(user: User, password: str) -> None:
     sign_in_failures.check(counted_as)
     if not user.has_usable_password() or not user.check_password(password):
         sign_in_failures.record(counted_as)
-        raise PasswordIncorrect("The password is not this account's.")
+        raise PasswordIncorrect(_("The password is not this account's."))

@@ -204,20 +204,20 @@ def session_reauthenticated(*, session_id: uuid.UUID, user_id: int, amr: Sequenc
     if session is None or session.ended_at is not None or not session.user.is_active:
         raise TokenRevoked()
     if session.expires_at <= now:
-        raise TokenExpired("The session has reached its maximum age; sign in again.")
+        raise TokenExpired(_("The session has reached its maximum age; sign in again."))
     head = (
         RefreshToken.objects.filter(session=session, replaced_by__isnull=True, expires_at__gt=now)
         .order_by("-issued_at")
         .first()
     )
     if head is None:
-        raise TokenExpired("The session has no refresh token left; sign in again.")
+        raise TokenExpired(_("The session has no refresh token left; sign in again."))
     session.auth_time, session.amr, session.acr = now, list(amr), acr_of(amr)
     Session.objects.filter(id=session.id).update(auth_time=now, amr=session.amr, acr=session.acr)
     head.session = session
     successor = _successor_insert(token=head, now=now)
     if successor is None:
-        raise TokenReused("The session refreshed at the same moment; reauthenticate again with the new tokens.")
+        raise TokenReused(_("The session refreshed at the same moment; reauthenticate again with the new tokens."))
     return _token_pair_issue(user=session.user, session=session, refresh_token=successor, now=now)
 
 

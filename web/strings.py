@@ -87,6 +87,16 @@ PAGE_STRINGS: dict[str, Promise] = {
     "totp_removed": _("Authenticator app removed."),
     "recovery_codes_created": _("New recovery codes: the previous ones no longer work."),
     "copy_recovery_codes": _("Copy the codes"),
+    # The page's <title>, per view (app.js's show): "title" holds the view's name, title_<view id>.
+    "title": _("{page} · Auth backend"),
+    "title_signed_out": _("Sign in"),
+    "title_completing": _("Signing you in…"),
+    "title_signed_in": _("Your account"),
+    "title_factor_prompt": _("Confirm it's you"),
+    "title_verify_email": _("Confirm your email address"),
+    "title_reset_password": _("Choose a new password"),
+    "title_email_change": _("Confirm your new email address"),
+    "title_email_change_cancel": _("Stop the email change"),
     # Problems the page raises itself (client.js), by code; the API's own come translated.
     "problem_network_error": _("The server cannot be reached"),
     "problem_state_invalid": _("The sign-in state does not match"),

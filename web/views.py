@@ -21,6 +21,12 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 )
 
+# The pages whose URL carries a secret (a provider's code, an emailed token): a Referer names at most the
+# origin, never the path or query. Not no-referrer: Chromium then sends `Origin: null` with the page's own
+# form POSTs, and Django's CSRF check refuses the language switch (set_language) with a 403; under
+# strict-origin a same-origin request carries the real Origin.
+LINK_REFERRER_POLICY = "strict-origin"
+
 
 def _page(request: HttpRequest) -> HttpResponse:
     # app.js reads the transport from the page: in cookie mode it resumes the session on load, but only
@@ -53,7 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def callback(request: HttpRequest, provider: str) -> HttpResponse:
     response = _page(request)
     # The URL carries the authorization code until app.js removes it: never send it on.
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = LINK_REFERRER_POLICY
     return response
 
 
@@ -61,7 +67,7 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
 def emailed_link(request: HttpRequest) -> HttpResponse:
     response = _page(request)
     # The fragment carries a one-time token until app.js removes it: never send the URL on.
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = LINK_REFERRER_POLICY
     return response
 
 

@@ -119,3 +119,145 @@ def test_under_make_run_the_page_shows_the_emailed_link(page, settings):
 
     expect(page.locator("#signed-in")).to_be_visible()
     expect(page.locator("#user-email")).to_have_text("ada@example.com")
+
+
+WEAK_PASSWORD = "12345"
+WHAT_IT_LACKS = {
+    "en": [
+        "This password is too short. It must contain at least 8 characters.",
+        "This password is too common.",
+        "This password is entirely numeric.",
+    ],
+    "ko": [
+        "이 비밀번호는 너무 짧습니다. 최소 8자 이상이어야 합니다.",
+        "너무 흔히 사용되는 비밀번호입니다.",
+        "비밀번호가 전부 숫자로 되어 있습니다.",
+    ],
+}
+
+
+def expect_what_the_password_lacks(page: Page, field, language: str = "en") -> None:
+    """The validators' messages listed under the problem, and the field marked invalid and described by them."""
+    expect(page.locator("#problem-code")).to_have_text("password_invalid")
+    expect(page.locator("#problem-errors li")).to_have_text(WHAT_IT_LACKS[language])
+    # The API's detail only points API clients at `errors`: the list says it better.
+    expect(page.locator("#problem-detail")).to_be_hidden()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(" ".join(WHAT_IT_LACKS[language]))
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_weak_password_at_sign_up_says_what_it_lacks(page, language):
+    page.goto("/")
+    if language == "ko":
+        page.get_by_role("button", name="한국어").click()
+        expect(page.locator("html")).to_have_attribute("lang", "ko")
+    form = page.locator("#sign-up-form")
+    form.locator("input[name=email]").fill("grace@example.com")
+    password = form.locator("input[name=password]")
+    password.fill(WEAK_PASSWORD)
+    form.locator("button[type=submit]").click()
+    expect_what_the_password_lacks(page, password, language)
+
+    password.fill(STRONG_PASSWORD)
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#notice")).to_be_visible()
+    expect(page.locator("#problem")).to_be_hidden()
+    expect(password).not_to_have_attribute("aria-invalid", "true")
+    expect(password).not_to_have_attribute("aria-describedby", "problem-errors")
+
+
+def test_a_mistake_on_the_reset_page_keeps_its_form_for_another_try(page):
+    password_user()
+    page.goto("/")
+    page.locator("#sign-in-form").get_by_label("Email").fill("grace@example.com")
+    page.get_by_role("button", name="Forgot password").click()
+    expect(page.locator("#notice")).to_contain_text("reset its password")
+
+    page.goto(emailed_link("grace@example.com"))
+    field = page.get_by_label("New password")
+    field.fill(WEAK_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect_what_the_password_lacks(page, field)
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+
+    field.fill("a brand new passphrase")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("Password set. Every other session has been signed out.")
+
+
+def test_a_wrong_password_on_the_verify_page_keeps_its_form_for_another_try(page):
+    User.objects.create_user(email="grace@example.com", password=STRONG_PASSWORD, display_name="Grace")
+    page.goto("/")
+    page.locator("#sign-in-form").get_by_label("Email").fill("grace@example.com")
+    page.get_by_role("button", name="Resend verification").click()
+    expect(page.locator("#notice")).to_be_visible()
+
+    page.goto(emailed_link("grace@example.com"))
+    page.locator("#verify-form").get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#problem-code")).to_have_text("password_incorrect")
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+
+    page.locator("#verify-form").get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("Email address confirmed: you are signed in.")
+
+
+def test_a_dead_link_leads_to_the_sign_in_page(page):
+    password_user()
+    page.goto("/auth/verify-email#uid=MQ&token=made-up")
+    page.locator("#verify-form").get_by_label("Password").fill(STRONG_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#problem-code")).to_have_text("link_invalid")
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+
+
+def test_the_focus_stays_on_the_page_after_signing_in_and_out_ending_a_session_and_a_notice_choice(new_page):
+    """Each action whose control goes away (or is drawn again) puts the focus somewhere a person can go on from."""
+    password_user()
+    elsewhere = new_page()
+    elsewhere.goto("/")
+    sign_in_with_password(elsewhere, "grace@example.com")
+    expect(elsewhere.locator("#signed-in")).to_be_visible()
+    page = new_page()
+    page.goto("/")
+    sign_in_with_password(page, "grace@example.com")
+    expect(page.get_by_role("heading", name="Grace")).to_be_focused()
+
+    choice = page.get_by_role("checkbox", name="A sign-in from a new device")
+    choice.click()
+    expect(page.locator("#notice")).to_have_text("Security email choices saved.")
+    expect(choice).not_to_be_checked()
+    expect(choice).to_be_focused()
+
+    page.locator("#sessions tr:not(:has(.tag))").get_by_role("button", name="End").click()
+    expect(page.locator("#notice")).to_have_text("Session ended.")
+    expect(page.locator("#sessions tr")).to_have_count(1)
+    expect(page.get_by_role("table", name="Sessions")).to_be_focused()
+
+    sign_in_heading = page.get_by_role("heading", name="Sign in", exact=True)
+    page.get_by_role("button", name="Log out", exact=True).click()
+    expect(sign_in_heading).to_be_focused()
+    sign_in_with_password(page, "grace@example.com")
+    page.get_by_role("button", name="Log out everywhere").click()
+    expect(sign_in_heading).to_be_focused()
+
+
+def test_a_wrong_password_on_the_korean_verify_page_is_said_in_korean(page):
+    User.objects.create_user(email="grace@example.com", password=STRONG_PASSWORD, display_name="Grace")
+    page.goto("/")
+    page.get_by_role("button", name="한국어").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    page.locator("#sign-in-form input[name=email]").fill("grace@example.com")
+    page.locator("#resend-verification").click()
+    expect(page.locator("#notice")).to_be_visible()
+
+    page.goto(emailed_link("grace@example.com"))
+    page.locator("#verify-form input[name=password]").fill("not the password")
+    page.locator("#verify-form button[type=submit]").click()
+    expect(page.locator("#problem-code")).to_have_text("password_incorrect")
+    expect(page.locator("#problem-title")).to_have_text("현재 비밀번호가 틀렸습니다")
+    expect(page.locator("#problem-detail")).to_have_text("이 계정의 비밀번호가 아닙니다.")

@@ -158,3 +158,38 @@ def test_a_security_key_answers_the_second_step(page: Page):
     # One session: the email field's passkey autofill, pending since the sign-out, ended with the prompt.
     open_sessions = Session.objects.filter(ended_at__isnull=True)
     assert [(session.amr[0], session.acr) for session in open_sessions] == [("pwd", "aal2")]
+
+
+def test_the_prompts_take_the_focus_and_give_it_back(page: Page):
+    """A prompt that opens where focus is not is never heard: it takes the focus, and hands it back on the way out."""
+    user = password_user()
+    secret = services.totp_begin(user_id=user.pk, principal=None)["secret"]
+    services.totp_confirm(user_id=user.pk, principal=None, code=code_at(secret, -1))
+    prompt_heading = page.get_by_role("heading", name="Confirm it's you")
+
+    page.goto("/")
+    sign_in_with_password(page, "grace@example.com")
+    expect(prompt_heading).to_be_focused()
+    page.get_by_role("button", name="Cancel").click()
+    # Back to the control that started the sign-in.
+    expect(page.get_by_role("button", name="Sign in with email")).to_be_focused()
+
+    sign_in_with_password(page, "grace@example.com")
+    expect(prompt_heading).to_be_focused()
+    page.get_by_label("Code from your authenticator app").fill(code_at(secret, 0))
+    page.get_by_role("button", name="Verify the code").click()
+    expect(page.get_by_role("heading", name="Grace")).to_be_focused()
+
+    # A step-up: cancelled, then done; each time back to the button that asked.
+    Session.objects.filter(user=user).update(auth_time=timezone.now() - timedelta(hours=1))
+    new_codes = page.get_by_role("button", name="New recovery codes")
+    new_codes.click()
+    expect(prompt_heading).to_be_focused()
+    page.get_by_role("button", name="Cancel").click()
+    expect(new_codes).to_be_focused()
+    new_codes.click()
+    expect(prompt_heading).to_be_focused()
+    page.get_by_label("Code from your authenticator app").fill(code_at(secret, 1))
+    page.get_by_role("button", name="Verify the code").click()
+    expect(page.locator("#recovery-code-list li")).to_have_count(10)
+    expect(new_codes).to_be_focused()

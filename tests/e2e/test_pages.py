@@ -239,3 +239,67 @@ def test_naver_under_make_runs_defaults_reaches_naver(open_in, every_provider):
     assert query["redirect_uri"] == [f"{every_provider.url}/auth/callback/naver"]
     assert query["client_id"] == [NAVER_SETTINGS["SOCIAL_NAVER_CLIENT_ID"]]
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_language_switch_works_on_the_link_pages_and_after_a_provider_sign_in(open_in):
+    """Those pages keep their code or token out of any Referer: the switch's POST still carries the page's
+    Origin, or Django's CSRF check refuses it (a 403 in English)."""
+    page = open_in("en")
+    for path in ("/auth/verify-email", "/auth/reset-password", "/auth/email-change", "/auth/email-change-cancel"):
+        page.goto(f"{path}#uid=MQ&token=made-up")
+        expect(page.locator(f"#{path.removeprefix('/auth/')} h1")).to_be_visible()
+        page.get_by_role("button", name="한국어").click()
+        expect(page.locator("html")).to_have_attribute("lang", "ko")
+        expect(page.get_by_role("heading", name="로그인", exact=True)).to_be_visible()
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    # A provider sign-in: the callback's page, now signed in (the cookie resumes the session after the switch).
+    page.get_by_role("button", name="Sign in with Dev").click()
+    page.locator("button.preset[data-email='ada@example.com']").click()
+    expect(page.locator("#signed-in")).to_be_visible()
+    page.get_by_role("button", name="한국어").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page.get_by_role("button", name="로그아웃", exact=True)).to_be_visible()
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+SITE = {"en": "Auth backend", "ko": "인증 백엔드"}
+TITLES = {
+    "en": {"sign-in": "Sign in", "signed-in": "Your account", "prompt": "Confirm it's you"},
+    "ko": {"sign-in": "로그인", "signed-in": "내 계정", "prompt": "본인 확인"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_title_names_the_view(open_in, language):
+    """A tab's title, and the first thing a screen reader says of a page, follows what the page shows."""
+    titles = {view: f"{name} · {SITE[language]}" for view, name in TITLES[language].items()}
+    page = open_in(language)
+    # An emailed link's page: its heading.
+    for path in ("/auth/verify-email", "/auth/reset-password", "/auth/email-change", "/auth/email-change-cancel"):
+        page.goto(f"{path}#uid=MQ&token=made-up")
+        heading = page.locator(f"#{path.removeprefix('/auth/')} h1").text_content()
+        expect(page).to_have_title(f"{heading} · {SITE[language]}")
+
+    page.goto("/")
+    expect(page).to_have_title(titles["sign-in"])
+    page.get_by_role("button", name=SIGN_IN_WITH_DEV[language]).click()
+    page.locator("button.preset[data-email='ada@example.com']").click()
+    expect(page.locator("#signed-in")).to_be_visible()
+    expect(page).to_have_title(titles["signed-in"])
+
+    # The second step's prompt: TOTP on, then the next sign-in.
+    page.locator("#totp-start").click()
+    expect(page.locator("#totp-qr")).to_be_visible()
+    secret = page.locator("#totp-secret").text_content()
+    page.locator("#totp-confirm-form input[name=code]").fill(pyotp.TOTP(secret).now())
+    page.locator("#totp-confirm-form button").click()
+    expect(page.locator("#recovery-code-list li")).to_have_count(10)
+    page.locator("#logout").click()
+    expect(page).to_have_title(titles["sign-in"])
+    page.get_by_role("button", name=SIGN_IN_WITH_DEV[language]).click()
+    page.locator("button.preset[data-email='ada@example.com']").click()
+    expect(page.locator("#factor-prompt")).to_be_visible()
+    expect(page).to_have_title(titles["prompt"])

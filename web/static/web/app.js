@@ -42,12 +42,38 @@ const client = new AuthClient({
 
 function show(view) {
   for (const id of ["signed-out", "completing", "signed-in", "factor-prompt", ...Object.values(EMAILED_PAGES)]) $(id).hidden = id !== view;
+  document.title = t("title", { page: t(`title_${view.replaceAll("-", "_")}`) });
 }
 
-function showProblem(problem) {
+// Focus to the first of `elements` on view, else to the shown view's heading: where an action leaves it when
+// the control that held it went away (a view changed, a row was drawn again), so that it is not lost to <body>.
+function refocus(...elements) {
+  const candidates = [...elements, $("user-name"), $("sign-in-heading")];
+  candidates.find((element) => element?.isConnected && element.checkVisibility())?.focus();
+}
+
+// `form`: the form whose submission failed. A problem listing what a value lacks (password_invalid's `errors`,
+// translated by the API) lists it in place of the detail, which only points API clients at `errors`, and marks
+// the form's password field invalid, described by the list.
+function showProblem(problem, form) {
+  const errors = Array.isArray(problem.extra?.errors) ? problem.extra.errors : [];
   $("problem-title").textContent = problem.title;
   $("problem-code").textContent = problem.code;
   $("problem-detail").textContent = problem.detail;
+  $("problem-detail").hidden = errors.length > 0;
+  $("problem-errors").replaceChildren(
+    ...errors.map((error) => {
+      const item = document.createElement("li");
+      item.textContent = error;
+      return item;
+    }),
+  );
+  $("problem-errors").hidden = errors.length === 0;
+  const field = errors.length > 0 ? form?.querySelector("input[type=password]") : null;
+  if (field) {
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", "problem-errors");
+  }
   $("problem").hidden = false;
   $("notice").hidden = true;
 }
@@ -60,6 +86,10 @@ function showNotice(text) {
 function clearMessages() {
   $("problem").hidden = true;
   $("notice").hidden = true;
+  for (const field of document.querySelectorAll("[aria-describedby='problem-errors']")) {
+    field.removeAttribute("aria-invalid");
+    field.removeAttribute("aria-describedby");
+  }
 }
 
 function renderTokens() {
@@ -172,6 +202,7 @@ async function resumeOrShowProviders() {
 }
 
 async function showSignedIn() {
+  const arriving = $("signed-in").hidden;
   const [user, sessions, notices] = await Promise.all([
     client.call("GET", "/users/me"),
     client.call("GET", "/auth/sessions"),
@@ -185,6 +216,7 @@ async function showSignedIn() {
   await showPasskeys();
   await showMfa();
   show("signed-in");
+  if (arriving) refocus();
 }
 
 async function refresh() {
@@ -201,6 +233,7 @@ async function endSession(session) {
   } else {
     await showSignedIn();
     showNotice(t("session_ended"));
+    refocus($("sessions-table"));
   }
 }
 
@@ -217,6 +250,7 @@ async function logoutAll() {
 async function signOutLocally(notice) {
   await showProviders();
   showNotice(notice);
+  refocus();
 }
 
 async function copyToken() {
@@ -287,6 +321,12 @@ const EMAILED_PAGES = {
   "/auth/email-change-cancel": "email-change-cancel",
 };
 let emailedLink = null;
+// The problems that leave the link nothing to retry (accounts.errors.LinkInvalid).
+const DEAD_LINK_CODES = new Set(["link_invalid"]);
+
+function emailedPageShown() {
+  return Object.values(EMAILED_PAGES).some((view) => !$(view).hidden);
+}
 
 function showEmailedPage(view) {
   emailedLink = takeLinkParams("uid", "token");
@@ -385,7 +425,8 @@ async function setNoticeChoice(box) {
     box.checked = !box.checked; // The choice did not change: the box says so.
     throw problem;
   }
-  renderNoticeChoices(choices);
+  // The boxes stay (drawing them again would drop the focus): each says what the server now has.
+  for (const other of $("notice-kinds").querySelectorAll("input")) other.checked = choices[other.name];
   showNotice(t("notices_saved"));
 }
 
@@ -428,7 +469,7 @@ async function unlinkIdentity(identity) {
 function onSubmit(id, step) {
   $(id).addEventListener("submit", (event) => {
     event.preventDefault();
-    run(() => step(event.target));
+    run(() => step(event.target), { form: event.target });
   });
 }
 
@@ -448,7 +489,8 @@ $("resend-verification").addEventListener("click", () => run(() => askFor("/auth
 // has already refreshed an expired access token and retried: a 401 here means the session is over (revoked,
 // reused, or the refresh failed), and the page signs out. A second factor's question (mfa_required,
 // reauthentication_required) opens mfa.js's prompt instead.
-async function run(step, { keepMessages = false } = {}) {
+// An emailed link's page keeps its form (and the link, in memory) for another try, unless the link is dead.
+async function run(step, { keepMessages = false, form = null } = {}) {
   if (!keepMessages) clearMessages();
   try {
     await step();
@@ -456,8 +498,12 @@ async function run(step, { keepMessages = false } = {}) {
     const problem = error instanceof Problem ? error : new Problem({ title: String(error), code: "client_error" });
     if (answerProblem(problem, step)) return;
     if (problem.status === 401) client.forget();
-    if (!client.signedIn && $("signed-out").hidden && !promptShown()) await run(showProviders, { keepMessages: true });
-    showProblem(problem);
+    const retryLink = emailedPageShown() && !DEAD_LINK_CODES.has(problem.code);
+    if (!client.signedIn && $("signed-out").hidden && !promptShown() && !retryLink) {
+      emailedLink = null;
+      await run(showProviders, { keepMessages: true });
+    }
+    showProblem(problem, form);
   }
 }
 
@@ -467,7 +513,7 @@ $("logout-all").addEventListener("click", () => run(logoutAll));
 $("more-sessions").addEventListener("click", () => run(moreSessions));
 $("copy-token").addEventListener("click", () => run(copyToken));
 installPasskeys({ client, run, onSignedIn: showSignedIn, showNotice, t, rowButton, dateTime });
-installMfa({ client, run, show, onSignedIn: showSignedIn, showProviders, showNotice, t });
+installMfa({ client, run, show, refocus, onSignedIn: showSignedIn, showProviders, showNotice, t });
 
 const callback = location.pathname.match(/^\/auth\/callback\/([\w-]+)$/);
 const emailedPage = EMAILED_PAGES[location.pathname];

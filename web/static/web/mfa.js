@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 let client;
 let run;
 let show;
+let refocus;
 let onSignedIn;
 let showProviders;
 let showNotice;
@@ -17,12 +18,14 @@ let t;
 
 // What the open prompt proves: {mfaToken} for a sign-in's second step, {retry} for a step-up.
 let prompt = null;
+// The control focused when the prompt opened (what started the action): the focus goes back to it.
+let opener = null;
 const METHODS = ["password", "totp", "recovery_code", "webauthn"];
 // The retry after a step-up is tried once: a second reauthentication_required is shown as a problem.
 const RETRIED = new WeakSet();
 
 export function installMfa(app) {
-  ({ client, run, show, onSignedIn, showProviders, showNotice, t } = app);
+  ({ client, run, show, refocus, onSignedIn, showProviders, showNotice, t } = app);
   for (const method of METHODS.slice(0, 3)) {
     $(`factor-${method}-form`).addEventListener("submit", (event) => {
       event.preventDefault();
@@ -72,8 +75,10 @@ function open(what, methods, intro) {
   for (const method of METHODS) $(`factor-${method}-form`).hidden = !methods.includes(method);
   $("factor-enrol").hidden = !what.enrol;
   $("factor-intro").textContent = t(intro);
+  if (!promptShown()) opener = document.activeElement;
   show("factor-prompt");
-  $("factor-prompt").querySelector("form:not([hidden]) input, button:not([hidden])")?.focus();
+  // The heading, then the intro and the fields: the prompt is heard from its start.
+  $("factor-heading").focus();
 }
 
 // AUTH_MFA_REQUIRED held the sign-in back until TOTP is set up (docs/mfa.md#requiring-a-second-factor): the
@@ -112,6 +117,7 @@ async function prove(proof) {
   const again = () => retry();
   RETRIED.add(again);
   await run(again);
+  refocus(opener);
 }
 
 // A security key or passkey: the options come from the sign-in's mfa_token, or from the session (step-up).
@@ -130,6 +136,7 @@ async function cancel() {
   if (signingIn) client.forget();
   if (client.signedIn) show("signed-in");
   else await showProviders();
+  refocus(opener);
 }
 
 // --- signed in: TOTP and recovery codes -----------------------------------------------------
