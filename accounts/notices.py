@@ -7,6 +7,7 @@ way into the account, and a phished "notice" look like ours.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.errors import NoticeKindUnknown
 from accounts.mail import NOTICES
@@ -44,7 +45,10 @@ def notices_update(*, user_id: int, changes: dict[str, bool]) -> dict[str, bool]
     """Turns the named kinds on or off; the others stay as they were."""
     unknown = sorted(set(changes) - set(NOTICE_KINDS))
     if unknown:
-        raise NoticeKindUnknown(f"Unknown: {', '.join(unknown)}. The kinds are: {', '.join(NOTICE_KINDS)}.")
+        raise NoticeKindUnknown(
+            _("Unknown: %(unknown)s. The kinds are: %(kinds)s.")
+            % {"unknown": ", ".join(unknown), "kinds": ", ".join(NOTICE_KINDS)}
+        )
     with transaction.atomic():
         row, _ = NoticeSettings.objects.select_for_update().get_or_create(user_id=user_id)
         off = (set(row.kinds_off) | {kind for kind, on in changes.items() if not on}) - {
