@@ -50,7 +50,7 @@ def notices_update(*, user_id: int, changes: dict[str, bool]) -> dict[str, bool]
             % {"unknown": ", ".join(unknown), "kinds": ", ".join(NOTICE_KINDS)}
         )
     with transaction.atomic():
-        row, _ = NoticeSettings.objects.select_for_update().get_or_create(user_id=user_id)
+        row = NoticeSettings.objects.select_for_update().get_or_create(user_id=user_id)[0]
         off = (set(row.kinds_off) | {kind for kind, on in changes.items() if not on}) - {
             kind for kind, on in changes.items() if on
         }
