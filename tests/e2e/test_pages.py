@@ -243,16 +243,32 @@ def test_naver_under_make_runs_defaults_reaches_naver(open_in, every_provider):
 
 def test_the_language_switch_works_on_the_link_pages_and_after_a_provider_sign_in(open_in):
     """Those pages keep their code or token out of any Referer: the switch's POST still carries the page's
-    Origin, or Django's CSRF check refuses it (a 403 in English)."""
+    Origin, or Django's CSRF check refuses it (a 403 in English). A link's page stays, with its link: the
+    token has left the address bar, and would otherwise be lost with the reload."""
     page = open_in("en")
     for path in ("/auth/verify-email", "/auth/reset-password", "/auth/email-change", "/auth/email-change-cancel"):
+        section = page.locator(f"#{path.removeprefix('/auth/')}")
         page.goto(f"{path}#uid=MQ&token=made-up")
-        expect(page.locator(f"#{path.removeprefix('/auth/')} h1")).to_be_visible()
+        expect(section.locator("h1")).to_be_visible()
         page.get_by_role("button", name="한국어").click()
         expect(page.locator("html")).to_have_attribute("lang", "ko")
-        expect(page.get_by_role("heading", name="로그인", exact=True)).to_be_visible()
+        expect(section.locator("h1")).to_be_visible()
+        assert "made-up" not in page.url
         page.get_by_role("button", name="English").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(section.locator("h1")).to_be_visible()
+
+    # The carried link is the one the form then sends.
+    page.goto("/auth/verify-email#uid=MQ&token=made-up")
+    page.get_by_role("button", name="한국어").click()
+    expect(page.locator("#verify-email h1")).to_be_visible()
+    with page.expect_request("**/api/auth/email/verify") as verify:
+        page.locator("#verify-email input[type=password]").fill("correct horse battery staple")
+        page.locator("#verify-email button[type=submit]").click()
+    assert {key: verify.value.post_data_json[key] for key in ("uid", "token")} == {"uid": "MQ", "token": "made-up"}
+    expect(page.locator("#problem-code")).to_have_text("link_invalid")  # made up: the page drops it
+    page.console_errors.remove("Failed to load resource: the server responded with a status of 400 (Bad Request)")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="English").click()
 
     # A provider sign-in: the callback's page, now signed in (the cookie resumes the session after the switch).
     page.get_by_role("button", name="Sign in with Dev").click()

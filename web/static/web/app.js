@@ -328,10 +328,26 @@ function emailedPageShown() {
   return Object.values(EMAILED_PAGES).some((view) => !$(view).hidden);
 }
 
+// The language switch reloads the page, and the link has already left the address bar: it crosses the reload
+// in this tab's sessionStorage, never in a URL, and only back to the page it was opened on.
+const CARRIED_LINK_KEY = "emailed-link";
+
+let emailedLinkPath = null;
+
 function showEmailedPage(view) {
-  emailedLink = takeLinkParams("uid", "token");
+  emailedLinkPath = location.pathname;
+  const carried = JSON.parse(sessionStorage.getItem(CARRIED_LINK_KEY) ?? "null");
+  sessionStorage.removeItem(CARRIED_LINK_KEY);
+  const opened = takeLinkParams("uid", "token");
+  emailedLink = !opened.uid && carried?.path === emailedLinkPath ? carried.link : opened;
   show(view);
 }
+
+document.querySelector("form.language").addEventListener("submit", (event) => {
+  if (!emailedLink || !emailedPageShown()) return;
+  sessionStorage.setItem(CARRIED_LINK_KEY, JSON.stringify({ path: emailedLinkPath, link: emailedLink }));
+  event.target.elements.next.value = emailedLinkPath;
+});
 
 // The link proves the inbox, not who signed up: the API wants the password too (docs/accounts.md).
 async function verifyEmail(form) {
