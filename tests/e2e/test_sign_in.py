@@ -60,6 +60,12 @@ def test_sign_in_with_the_dev_provider_shows_the_user(page, screenshot, dev_stac
     expect(page.locator("#sessions tr")).to_have_count(1)
     screenshot(page, "signed-in", full_page=True)
 
+    # Copy: the token on the clipboard, and the status region (role=status) saying so for a screen reader too.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("status")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == callback.value.json()["access"]
+
 
 def test_refresh_rotates_the_pair_and_the_refresh_token_stays_in_its_cookie(page):
     first = sign_in(page)

@@ -255,6 +255,7 @@ async function signOutLocally(notice) {
 
 async function copyToken() {
   await navigator.clipboard.writeText(client.tokens.access);
+  showNotice(t("copied")); // the status region says it; the button's own label only shows it
   $("copy-token").textContent = t("copied");
   setTimeout(() => ($("copy-token").textContent = t("copy")), 1500);
 }
