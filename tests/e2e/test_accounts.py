@@ -61,14 +61,18 @@ def test_sign_up_open_the_emailed_link_and_be_signed_in(page, screenshot):
     expect(page.locator("#password-state")).to_have_text("A password is set.")
 
 
-def test_reset_the_password_from_the_emailed_link(page):
+def open_the_reset_link(page) -> None:
+    """Grace asks for a reset on the page and opens the emailed link."""
     password_user()
     page.goto("/")
     page.locator("#sign-in-form").get_by_label("Email").fill("grace@example.com")
     page.get_by_role("button", name="Forgot password").click()
     expect(page.locator("#notice")).to_contain_text("reset its password")
-
     page.goto(emailed_link("grace@example.com"))
+
+
+def test_reset_the_password_from_the_emailed_link(page):
+    open_the_reset_link(page)
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     page.get_by_label("New password").fill("a brand new passphrase")
     page.get_by_role("button", name="Set password").click()
@@ -168,13 +172,7 @@ def test_a_weak_password_at_sign_up_says_what_it_lacks(page, language):
 
 
 def test_a_mistake_on_the_reset_page_keeps_its_form_for_another_try(page):
-    password_user()
-    page.goto("/")
-    page.locator("#sign-in-form").get_by_label("Email").fill("grace@example.com")
-    page.get_by_role("button", name="Forgot password").click()
-    expect(page.locator("#notice")).to_contain_text("reset its password")
-
-    page.goto(emailed_link("grace@example.com"))
+    open_the_reset_link(page)
     field = page.get_by_label("New password")
     field.fill(WEAK_PASSWORD)
     page.get_by_role("button", name="Set password").click()
