@@ -224,6 +224,22 @@ def test_the_language_switch_changes_the_page_and_stays(open_in):
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 
+def test_with_forced_colours_the_white_marks_take_the_buttons_text_colour(open_in):
+    """Windows high contrast repaints the buttons, not an SVG's fill: Naver's N and Apple's mark were white on white."""
+    page = open_in("en")
+    page.emulate_media(forced_colors="active", color_scheme="light")
+    page.goto("/")
+    for label in ("Log in with NAVER", "Sign in with Apple"):
+        button = page.get_by_role("button", name=label)
+        expect(button).to_be_visible()
+        fill, text = button.evaluate(
+            "b => [getComputedStyle(b.querySelector('.mark path')).fill, getComputedStyle(b).color]"
+        )
+        assert fill == text, (label, fill, text)
+        background = button.evaluate("b => getComputedStyle(b).backgroundColor")
+        assert fill != background, (label, fill, background)
+
+
 def test_naver_under_make_runs_defaults_reaches_naver(open_in, every_provider):
     """make run's SOCIAL_REDIRECT_URIS lists Naver's callback: its button leads to Naver's own page."""
     page = open_in("ko")
