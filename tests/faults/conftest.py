@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.servers import Gunicorn, Postgres, Redis, postgres_bin, redis_server_bin
+from tests.faults.servers import Gunicorn, Postgres, Redis, postgres_bin, redis_of_its_own
 
 REDIRECT_URI = "https://app.example.com/auth/callback"
 # A production server's environment, but its database and cache.
@@ -40,12 +40,8 @@ def own_postgres() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="session")
 def own_redis() -> Iterator[Redis]:
-    if redis_server_bin() is None:
-        pytest.skip("needs redis-server: apt-get install redis-server")
-    server = Redis()
-    server.start()
-    yield server
-    server.stop()
+    with redis_of_its_own() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

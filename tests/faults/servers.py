@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 # Only how long to keep polling for a server to come up: never asserted on.
@@ -346,6 +348,19 @@ class Redis:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
+
+
+@contextmanager
+def redis_of_its_own() -> Iterator[Redis]:
+    """A Redis started for the caller and stopped after it; the test is skipped where redis-server is missing."""
+    if redis_server_bin() is None:
+        pytest.skip("needs redis-server: apt-get install redis-server")
+    server = Redis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class RedisSentinel:

@@ -10,11 +10,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.faults.servers import Redis, redis_server_bin
+from tests.faults.servers import Redis, redis_of_its_own
 
 ROOT = Path(__file__).resolve().parents[2]
 SIDE_BY_SIDE = ROOT / "tools" / "bench" / "side_by_side.py"
@@ -23,14 +24,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def own_redis():
+def own_redis() -> Iterator[Redis]:
     """Its two gunicorn workers need a Redis (core.E006): one of the test's own, never the machine's shared one."""
-    if redis_server_bin() is None:
-        pytest.skip("needs redis-server: apt-get install redis-server")
-    server = Redis()
-    server.start()
-    yield server
-    server.stop()
+    with redis_of_its_own() as server:
+        yield server
 
 
 def test_the_side_by_side_bench_runs_this_projects_side_and_writes_its_table(tmp_path, own_redis):
