@@ -397,6 +397,14 @@ def _session_live(session_id: uuid.UUID) -> bool:
     return Session.objects.live().filter(id=session_id).exists()
 
 
+def _email_set_verified(user: User, address: str) -> None:
+    """`address` becomes the user's, verified, and the user.updated webhook says which fields changed."""
+    changed = ("email",) if user.email_verified else ("email", "email_verified")
+    user.email, user.email_verified = address, True
+    user.save(update_fields=["email", "email_verified"])
+    event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=changed))
+
+
 def email_change_confirm(*, uid: str, token: str) -> None:
     """Makes the link's new address the user's, verified; notifies the old one.
 
@@ -417,10 +425,7 @@ def email_change_confirm(*, uid: str, token: str) -> None:
             user = User.objects.select_for_update().get(pk=change.user.pk)
             if user.email != old_address:
                 raise LinkInvalid()
-            changed = ("email",) if user.email_verified else ("email", "email_verified")
-            user.email, user.email_verified = change.new_address, True
-            user.save(update_fields=["email", "email_verified"])
-            event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=changed))
+            _email_set_verified(user, change.new_address)
     except IntegrityError:  # taken between the check and the write
         raise EmailInUse() from None
     if old_address:
@@ -443,8 +448,5 @@ def email_change_cancel(*, uid: str, token: str) -> None:
     user = cancel.user
     with transaction.atomic():
         if user.email != cancel.old_address and not User.objects.filter(email=cancel.old_address).exists():
-            changed = ("email",) if user.email_verified else ("email", "email_verified")
-            user.email, user.email_verified = cancel.old_address, True
-            user.save(update_fields=["email", "email_verified"])
-            event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=changed))
+            _email_set_verified(user, cancel.old_address)
         session_end_all(user_id=user.pk, reason=SessionEndReason.LOGOUT_ALL)
