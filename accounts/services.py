@@ -361,10 +361,13 @@ def email_code_sign_in(
     An unknown address, no code, a wrong, expired, used or worn-out one are one answer. Wrong
     codes are counted per address (email_code_failures) on top of each code's own tries.
     """
-    address = canonical_email_or_none(email) or email.strip().lower()
+    canonical = canonical_email_or_none(email)
+    address = canonical or email.strip().lower()
     email_code_failures.check(address)
-    known = User.objects.filter(email=address).exists()
-    if not (known or account_settings().email_code_signup) or not codes.code_redeem(address, code):
+    # No code was ever sent to an address that is not one (and PostgreSQL refuses a NUL in it: a 500 before).
+    known = canonical is not None and User.objects.filter(email=canonical).exists()
+    signs_up = canonical is not None and account_settings().email_code_signup
+    if not (known or signs_up) or not codes.code_redeem(address, code):
         email_code_failures.record(address)
         raise CodeInvalid(target=email_target(address))
     user, created = _email_code_user(address, language=language)

@@ -304,3 +304,10 @@ def test_the_start_up_checks_name_a_bad_code_or_email_change_setting(settings):
     settings.ACCOUNTS_EMAIL_CHANGE_CANCEL_URL = "https://app.example.com/cancel#uid={uid}"
     settings.ACCOUNTS_EMAIL_CODE_TTL = 0
     assert errors() == ["accounts.E005", "accounts.E006", "accounts.E007"]
+
+
+@pytest.mark.parametrize("email", ["grace@example.com\u0000", "not an address"])
+def test_a_confirm_for_what_is_not_an_address_is_the_one_refusal_and_creates_nothing(client, db, email):
+    """A NUL in it answered 500 on PostgreSQL, which refuses one in a text field (found by the attacker)."""
+    assert_problem(confirm(client, "K7PQ2M", email=email), 401, "email_code_invalid")
+    assert not User.objects.exists()
