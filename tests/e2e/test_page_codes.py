@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from accounts.models import NoticeSettings
+from accounts.models import EmailCode, NoticeSettings
 from core.models import User
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -63,9 +63,14 @@ def test_the_codes_emailed_link_signs_in_and_leaves_the_address_bar(page, new_pa
     request_a_code(page, "grace@example.com")
     link = newest_match("grace@example.com", CODE_LINK).group(0)
 
-    # Opened from the mail, on another device.
+    # Opened from the mail, on another device: the form is filled in, and nothing is sent until the person
+    # signs in (sent at once, any site could sign a browser into the link's account).
     other = new_page()
     other.goto(link)
+    expect(other.get_by_label("Code", exact=True)).not_to_have_value("")
+    expect(other.get_by_role("button", name="Sign in with the code")).to_be_focused()
+    assert EmailCode.objects.filter(address="grace@example.com").exists()  # not spent
+    other.get_by_role("button", name="Sign in with the code").click()
 
     expect(other.locator("#signed-in")).to_be_visible()
     expect(other.locator("#user-email")).to_have_text("grace@example.com")
@@ -78,6 +83,7 @@ def test_under_make_run_the_dev_mailboxs_code_link_signs_in_on_the_same_page(pag
     request_a_code(page, "grace@example.com")
 
     page.locator("#dev-mailbox").get_by_role("link", name=re.compile("Your sign-in code")).click()
+    page.get_by_role("button", name="Sign in with the code").click()
 
     expect(page.locator("#signed-in")).to_be_visible()
     expect(page.locator("#user-email")).to_have_text("grace@example.com")

@@ -387,6 +387,8 @@ async function signInWithCode(form) {
 }
 
 // The code's email links to the sign-in page with #email=…&code=…: the page fills the form in and sends it.
+// The link fills the form in; the person signs in. Sent at once, a link any site can put before them would sign
+// their browser into the link's account (login CSRF: found by an attacker), and a mail scanner would spend codes.
 async function signInWithLinkedCode() {
   const { email, code } = takeLinkParams("email", "code");
   await showProviders();
@@ -394,7 +396,7 @@ async function signInWithLinkedCode() {
   form.elements.email.value = email;
   form.elements.code.value = code;
   form.hidden = false;
-  await signInWithCode(form);
+  form.querySelector("button[type=submit]").focus();
 }
 
 async function changeEmail(form) {
