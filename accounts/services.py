@@ -187,7 +187,9 @@ def account_password_sign_in(
     target = email_target(address)
     user = _user_by_email(email)
     device = devices.device_token_read(device_token)
-    counted_as = f"device:{device.device_id}" if device and user and device.user_id == user.pk else address
+    # Before the password check, which may store the hash again with newer parameters.
+    new_device = user is None or devices.device_is_new(device, user=user)
+    counted_as = address if new_device or device is None else f"device:{device.device_id}"
     sign_in_failures.check(counted_as)
     if user is None or not user.has_usable_password():
         _dummy_password_check(password)
@@ -203,7 +205,6 @@ def account_password_sign_in(
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
-    new_device = devices.device_is_new(device, user_id=user.pk)
     return mfa_services.sign_in_on_device(user, amr=[AMR_PASSWORD], new_device=new_device, user_agent=user_agent, ip=ip)
 
 
@@ -375,7 +376,7 @@ def email_code_sign_in(
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="email_code", user_id=user.pk)
     # An account's first sign-in is no news to its owner.
-    new_device = not created and devices.device_is_new(devices.device_token_read(device_token), user_id=user.pk)
+    new_device = not created and devices.device_is_new(devices.device_token_read(device_token), user=user)
     # A one-time secret sent out of band (RFC 8176 `otp`): a user with a second factor must prove it still.
     return mfa_services.sign_in_on_device(user, amr=[AMR_OTP], new_device=new_device, user_agent=user_agent, ip=ip)
 

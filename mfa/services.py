@@ -403,7 +403,7 @@ def sign_in_on_device(
     tokens = sign_in(
         user=user, amr=amr, new_device=new_device, user_agent=user_agent, ip=ip, bind_to_browser=bind_to_browser
     )
-    return SignIn(tokens=tokens, device_token=device_signed_in(user_id=user.pk, new=new_device, ip=ip))
+    return SignIn(tokens=tokens, device_token=device_signed_in(user=user, new=new_device, ip=ip))
 
 
 def _challenge_load(*, mfa_token: str, purpose: MfaChallengePurpose, binding: str | None) -> MfaChallenge:
@@ -450,9 +450,7 @@ def _held_back_sign_in_complete(challenge: MfaChallenge, *, amr: list[str], user
     tokens = session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
     if challenge.new_device is None:
         return SignIn(tokens=tokens, device_token=None)
-    return SignIn(
-        tokens=tokens, device_token=device_signed_in(user_id=challenge.user_id, new=challenge.new_device, ip=ip)
-    )
+    return SignIn(tokens=tokens, device_token=device_signed_in(user=challenge.user, new=challenge.new_device, ip=ip))
 
 
 def mfa_webauthn_options(*, mfa_token: str, binding: str | None) -> tuple[str, dict[str, Any]]:

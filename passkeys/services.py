@@ -397,5 +397,5 @@ def passkey_sign_in(
     user.save(update_fields=["last_login"])
     emit(AuthEvent.SIGN_IN, outcome="success", provider="passkey", user_id=user.pk)
     amr = [*verified.amr, AMR_MULTI_FACTOR] if verified.user_verified else list(verified.amr)
-    new_device = device_is_new(device_token_read(device_token), user_id=user.pk)
+    new_device = device_is_new(device_token_read(device_token), user=user)
     return mfa_services.sign_in_on_device(user, amr=amr, new_device=new_device, user_agent=user_agent, ip=ip)

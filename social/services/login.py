@@ -261,7 +261,7 @@ def _social_login_finish(
         account.user.save(update_fields=["language"])
     # An account's first sign-in is no news to its owner, nor is a link begun from a session of theirs.
     new_device = (
-        not created and link_user_id is None and device_is_new(device_token_read(device_token), user_id=account.user.pk)
+        not created and link_user_id is None and device_is_new(device_token_read(device_token), user=account.user)
     )
     sign_in = mfa_services.sign_in_on_device(
         account.user,

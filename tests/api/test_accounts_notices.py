@@ -131,6 +131,36 @@ def test_another_accounts_device_token_is_a_new_device(client, grace):
     assert subjects() == [NEW_DEVICE]
 
 
+def test_a_password_reset_or_change_forgets_every_device(client, grace):
+    """Whoever took a device token while they held the account gets noticed once the owner takes it back."""
+    signed_in(client)  # the `device` cookie, as a browser keeps it
+    app_token = signed_in(client)["device_token"]
+    assert not mail.outbox
+
+    client.post("/auth/password/reset", json={"email": "grace@example.com"})
+    link = last_link_to("grace@example.com")
+    assert (
+        client.post("/auth/password/reset/confirm", json={**link, "new_password": STRONG_PASSWORD}).status_code == 200
+    )
+    mail.outbox.clear()
+    assert sign_in(client).status_code == 200  # the cookie of before the reset
+    assert subjects() == [NEW_DEVICE]
+    mail.outbox.clear()
+    body = {"email": "grace@example.com", "password": STRONG_PASSWORD, "device_token": app_token}
+    assert client.post("/auth/token", json=body).status_code == 200
+    assert subjects() == [NEW_DEVICE]
+    # The device token handed out since is one of the new password: known.
+    mail.outbox.clear()
+    access = sign_in(client).json()["access"]
+    assert not mail.outbox
+
+    body = {"current_password": STRONG_PASSWORD, "new_password": "another horse battery staple"}
+    assert client.post("/users/me/password", json=body, headers=bearer(access)).status_code == 204
+    mail.outbox.clear()
+    assert sign_in(client, password="another horse battery staple").status_code == 200
+    assert subjects() == [NEW_DEVICE]
+
+
 def test_a_code_sign_in_from_a_new_device_sends_one_notice_and_a_known_one_none(client, grace):
     code_request(client)
     confirm(client, code_to("grace@example.com"))

@@ -415,6 +415,26 @@ def test_a_device_token_of_another_account_or_forged_does_not_exempt(owner, atta
         assert_problem(response, 429, "throttled")
 
 
+def test_a_device_token_from_before_a_password_reset_does_not_exempt(client, owner, one_window):
+    # Mallory held the account for a while, and kept the device token of her sign-in.
+    mallorys_device = client.post("/auth/token", json={"email": "grace@example.com", "password": STRONG_PASSWORD})
+    owner.set_password("the owner's new passphrase")
+    owner.save()  # as the reset link's confirmation does
+    for n in range(10):
+        guess("grace@example.com", f"192.0.2.{n}")
+
+    body = {
+        "email": "grace@example.com",
+        "password": "a wrong guess",
+        "device_token": mallorys_device.json()["device_token"],
+    }
+    assert_problem(
+        Client(REMOTE_ADDR="10.1.1.1").post("/api/auth/token", json.dumps(body), content_type="application/json"),
+        429,
+        "throttled",
+    )
+
+
 def test_a_trusted_device_has_a_failure_budget_of_its_own(client, owner, one_window):
     device_token = client.post("/auth/token", json={"email": "grace@example.com", "password": STRONG_PASSWORD}).json()[
         "device_token"
