@@ -424,10 +424,11 @@ def email_change_confirm(*, uid: str, token: str) -> None:
         raise EmailInUse()
     try:
         with transaction.atomic():
-            # Locked, and the address the link covers read again: of several requests with one link, the
-            # first to commit changes it, and the others find another address and the link dead.
+            # Locked, and the link checked again: of several requests with one link, the first to commit
+            # changes the address and the others find another one; a cancel that committed first (it locks
+            # the row too) has ended the session the link names.
             user = User.objects.select_for_update().get(pk=change.user.pk)
-            if user.email != old_address:
+            if user.email != old_address or not _session_live(change.session_id):
                 raise LinkInvalid()
             _email_set_verified(user, change.new_address)
     except IntegrityError:  # taken between the check and the write
@@ -449,8 +450,9 @@ def email_change_cancel(*, uid: str, token: str) -> None:
     already made is undone, the old address verified again, unless another account took it since.
     """
     cancel = links.email_change_cancel_read(uid=uid, token=token)
-    user = cancel.user
     with transaction.atomic():
+        # Locked, and the address read again: a confirmation that committed first is undone here.
+        user = User.objects.select_for_update().get(pk=cancel.user.pk)
         if user.email != cancel.old_address and not User.objects.filter(email=cancel.old_address).exists():
             _email_set_verified(user, cancel.old_address)
         session_end_all(user_id=user.pk, reason=SessionEndReason.LOGOUT_ALL)

@@ -1,4 +1,5 @@
-"""One email-change confirmation link presented by several requests at once: it changes the address once.
+"""Email-change links presented at once: one confirmation link by several requests, and a confirmation
+with the old address's cancel.
 
 Each request checks the link against the address it covers; without the row lock, several read the old
 address before the first wrote the new one, and each answered 204, published user.updated and notified.
@@ -50,3 +51,42 @@ def test_a_confirmation_link_presented_at_once_by_six_requests_changes_the_addre
     assert outcomes.count("changed") == 1, outcomes
     assert User.objects.get().email == NEW
     assert len([message for message in outbox_to(OLD) if "change" in message.subject.lower()]) == 1
+
+
+@pytest.mark.parametrize("trial", range(5))
+def test_a_cancel_at_the_moment_of_the_confirmation_leaves_the_old_address(trial, client):
+    """Whichever commits first, the owner's "this wasn't me" wins: the cancel undoes a confirmation that
+    committed before it, and a confirmation after it finds its session ended. Without the row lock in both,
+    a cancel that read the address before the confirmation wrote it left the new address in place."""
+    User.objects.create_user(email=OLD, password=STRONG_PASSWORD, email_verified=True)
+    access = sign_in(client, email=OLD).json()["access"]
+    mail.outbox.clear()
+    assert client.post("/users/me/email", json={"new_email": NEW}, headers=bearer(access)).status_code == 202
+    (confirmation,) = outbox_to(NEW)
+    (warning,) = [message for message in outbox_to(OLD) if "change" in message.subject.lower()]
+    barrier = threading.Barrier(2)
+
+    def present(action):
+        try:
+            barrier.wait()
+            action()
+            return "done"
+        except LinkInvalid:
+            return "link_invalid"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(
+            pool.map(
+                present,
+                (
+                    lambda: services.email_change_confirm(**link_in(confirmation)),
+                    lambda: services.email_change_cancel(**link_in(warning)),
+                ),
+            )
+        )
+
+    assert outcomes[1] == "done"
+    user = User.objects.get()
+    assert (user.email, user.email_verified) == (OLD, True), outcomes
