@@ -103,15 +103,19 @@ def sign_in_out(request: HttpRequest, response: HttpResponse, sign_in: SignIn) -
     """The pair (tokens.transport) and the device token, in the body and the `device` cookie; also the
     answer of the second step (mfa) of a sign-in held back for it, which for a provider's has none."""
     if sign_in.device_token is not None:
-        cookie_set(
-            response,
-            request,
-            name=DEVICE_COOKIE,
-            value=sign_in.device_token,
-            max_age=int(account_settings().device_token_ttl.total_seconds()),
-            samesite="Strict",
-        )
+        _device_cookie_set(request, response, sign_in.device_token)
     return {**transport.token_pair_out(request, response, sign_in.tokens), "device_token": sign_in.device_token}
+
+
+def _device_cookie_set(request: HttpRequest, response: HttpResponse, device_token: str) -> None:
+    cookie_set(
+        response,
+        request,
+        name=DEVICE_COOKIE,
+        value=device_token,
+        max_age=int(account_settings().device_token_ttl.total_seconds()),
+        samesite="Strict",
+    )
 
 
 @auth_router.post(
@@ -153,16 +157,17 @@ def password_reset(request: HttpRequest, body: EmailIn) -> Status[dict[str, str]
 
 @auth_router.post(
     "/password/reset/confirm",
-    response={200: TokenPairOut, **problem_responses(400, 403, 404, 422, 429)},
+    response={200: SignInOut, **problem_responses(400, 403, 404, 422, 429)},
     throttle=password_throttles,
     auth=transport.sign_in_guard,
 )
 def password_reset_confirm(request: HttpRequest, response: HttpResponse, body: ResetConfirmIn) -> dict[str, Any]:
-    """Sets the new password from the emailed link, ends every session and signs in afresh."""
-    pair = services.password_reset_confirm(
+    """Sets the new password from the emailed link, ends every session and signs in afresh; answers like the
+    password sign-in, with a device token of the new password."""
+    sign_in = services.password_reset_confirm(
         uid=body.uid, token=body.token, new_password=body.new_password, **_client(request)
     )
-    return transport.token_pair_out(request, response, pair)
+    return sign_in_out(request, response, sign_in)
 
 
 @users_router.get("/me", response={200: MeOut, **problem_responses(401, 429)})
@@ -185,13 +190,17 @@ def me_update(request: PrincipalRequest, body: UserUpdateIn) -> User:
 
 
 @users_router.post("/me/password", response={204: None, **problem_responses(401, 403, 404, 422, 429)})
-def password_change(request: PrincipalRequest, body: PasswordChangeIn) -> Status[None]:
-    """Changes the password; every other session of the user ends."""
-    services.password_change(
+def password_change(request: PrincipalRequest, response: HttpResponse, body: PasswordChangeIn) -> Status[None]:
+    """Changes the password; every other session of the user ends. A browser's `device` cookie of the user is
+    set anew (the new password forgets every device)."""
+    device_token = services.password_change(
         principal=request.auth,
         current_password=body.current_password,
         new_password=body.new_password,
+        device_token=cookie_get(request, DEVICE_COOKIE),
     )
+    if device_token is not None:
+        _device_cookie_set(request, response, device_token)
     return Status(204, None)
 
 

@@ -222,10 +222,12 @@ def password_reset_request(*, email: str) -> None:
 
 def password_reset_confirm(
     *, uid: str, token: str, new_password: str, user_agent: str = "", ip: str | None = None
-) -> TokenPair:
+) -> devices.SignIn:
     """Sets the password from a reset link, ends every session and signs in afresh.
 
-    The link proves the person reads the address's inbox, so the address is verified too.
+    The link proves the person reads the address's inbox, so the address is verified too. The new password
+    forgets every device (accounts.devices); this one gets a device token of it, and no new-device notice:
+    the password_changed notice says what happened.
     """
     _password_login_required()
     user = links.link_user(uid=uid, token=token, generator=links.password_reset_tokens)
@@ -242,15 +244,18 @@ def password_reset_confirm(
     notice_send(user_id=user.pk, kind="password_changed")
     # The emailed link is the proof: a one-time secret sent out of band (RFC 8176 `otp`); a user
     # with a second factor must prove it still, or a stolen inbox would be a stolen account.
-    return mfa_services.sign_in(user=user, amr=[AMR_OTP], user_agent=user_agent, ip=ip)
+    return mfa_services.sign_in_on_device(user, amr=[AMR_OTP], new_device=False, user_agent=user_agent, ip=ip)
 
 
-def password_change(*, principal: Principal, current_password: str | None, new_password: str) -> None:
+def password_change(
+    *, principal: Principal, current_password: str | None, new_password: str, device_token: str | None = None
+) -> str | None:
     """Sets a new password and ends every other session of the user.
 
     A user who has a password proves it; one who has none yet (signed up with a provider)
     must have signed in recently; one with a second factor must also have proven it recently
-    (mfa.services.require_recent_strong_sign_in).
+    (mfa.services.require_recent_strong_sign_in). The new password forgets every device (accounts.devices):
+    the device token of the client that changed it, if it sent one of this user, is answered anew.
     """
     _password_login_required()
     user = user_get(user_id=principal.user_id)
@@ -258,10 +263,12 @@ def password_change(*, principal: Principal, current_password: str | None, new_p
         raise PasswordIncorrect(_("Give the current password."))
     require_recent_strong_sign_in(user=user, principal=principal, password=current_password)
     _password_validate(new_password, user=user)
+    known_device = not devices.device_is_new(devices.device_token_read(device_token), user=user)
     user.set_password(new_password)
     with session_kept(principal.session_id):  # accounts.signals ends the others
         user.save(update_fields=["password"])
     notice_send(user_id=user.pk, kind="password_changed")
+    return devices.device_token_issue(user=user) if known_device else None
 
 
 @retry_on_conflict

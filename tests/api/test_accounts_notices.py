@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.devices import device_token_read
 from accounts.notices import NOTICE_KINDS
+from config.api import api
 from core.models import User
 from social.models import SocialAccount
 from tests import passkeys_helpers as passkeys
@@ -19,7 +20,7 @@ from tests.api.test_accounts_codes import code_request, code_to, confirm
 from tests.api.test_accounts_delete import kakao_admin, kakao_unlink_callback  # noqa: F401 (a fixture)
 from tests.api.test_social_token_api import RAW_NONCE, google_id_token
 from tests.api.test_token_api import assert_problem
-from tests.conftest import bearer
+from tests.conftest import BrowserTestClient, bearer
 from tests.passkeys_helpers import webauthn_on  # noqa: F401 (a fixture)
 from tokens.models import Session
 
@@ -131,32 +132,39 @@ def test_another_accounts_device_token_is_a_new_device(client, grace):
     assert subjects() == [NEW_DEVICE]
 
 
-def test_a_password_reset_or_change_forgets_every_device(client, grace):
+def test_a_password_reset_or_change_forgets_every_device_but_the_one_it_came_from(client, grace):
     """Whoever took a device token while they held the account gets noticed once the owner takes it back."""
-    signed_in(client)  # the `device` cookie, as a browser keeps it
     app_token = signed_in(client)["device_token"]
-    assert not mail.outbox
+    signed_in(client)  # and the `device` cookie, as a browser keeps it
+    owners_browser = BrowserTestClient(api)
 
-    client.post("/auth/password/reset", json={"email": "grace@example.com"})
+    owners_browser.post("/auth/password/reset", json={"email": "grace@example.com"})
     link = last_link_to("grace@example.com")
-    assert (
-        client.post("/auth/password/reset/confirm", json={**link, "new_password": STRONG_PASSWORD}).status_code == 200
-    )
     mail.outbox.clear()
-    assert sign_in(client).status_code == 200  # the cookie of before the reset
+    reset = owners_browser.post("/auth/password/reset/confirm", json={**link, "new_password": STRONG_PASSWORD})
+    assert reset.status_code == 200
+    assert reset.json()["device_token"] == owners_browser.cookies["__Host-device"]
+    assert subjects() == [PASSWORD_CHANGED]
+    mail.outbox.clear()
+
+    # The devices of before the reset are new ones, the browser of the reset a known one.
+    assert sign_in(client).status_code == 200
     assert subjects() == [NEW_DEVICE]
     mail.outbox.clear()
+    client.cookies.clear()
     body = {"email": "grace@example.com", "password": STRONG_PASSWORD, "device_token": app_token}
     assert client.post("/auth/token", json=body).status_code == 200
     assert subjects() == [NEW_DEVICE]
-    # The device token handed out since is one of the new password: known.
     mail.outbox.clear()
-    access = sign_in(client).json()["access"]
+    access = sign_in(owners_browser).json()["access"]
     assert not mail.outbox
 
+    # A change answers the browser that made it a device cookie of the new password; the others are new again.
     body = {"current_password": STRONG_PASSWORD, "new_password": "another horse battery staple"}
-    assert client.post("/users/me/password", json=body, headers=bearer(access)).status_code == 204
+    assert owners_browser.post("/users/me/password", json=body, headers=bearer(access)).status_code == 204
     mail.outbox.clear()
+    assert sign_in(owners_browser, password="another horse battery staple").status_code == 200
+    assert not mail.outbox
     assert sign_in(client, password="another horse battery staple").status_code == 200
     assert subjects() == [NEW_DEVICE]
 

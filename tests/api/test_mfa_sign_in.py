@@ -3,8 +3,10 @@ mfa_required and no tokens; the mfa_token's expiry, single use, binding and fail
 
 import pytest
 import time_machine
+from django.core import mail
 from django.utils import timezone
 
+from accounts.devices import device_token_read
 from config.api import api
 from core.models import User
 from mfa import services
@@ -65,6 +67,9 @@ def test_password_reset_confirm_of_a_user_with_a_factor_is_gated(client):
     assert pair.status_code == 200
     # The emailed link is a one-time secret too (docs/mfa.md): `otp` once, then `mfa`.
     assert claims_of(pair.json()["access"])["amr"] == ["otp", "mfa"]
+    # The device token of the new password comes with the second step, with no new-device notice.
+    assert device_token_read(pair.json()["device_token"]) is not None
+    assert "New sign-in to your account" not in [message.subject for message in mail.outbox]
 
 
 @pytest.mark.usefixtures("social")
