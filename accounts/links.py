@@ -56,9 +56,10 @@ def reset_password_link(user: User) -> str:
     return _link(account_settings().reset_password_url, user, password_reset_tokens)
 
 
-def link_user(*, uid: str, token: str, generator: PasswordResetTokenGenerator) -> User:
-    """The active user a link was made for, or LinkInvalid (unknown, expired, used or tampered with)."""
-    user = _uid_user(uid)
+def link_user(*, uid: str, token: str, generator: PasswordResetTokenGenerator, lock: bool = False) -> User:
+    """The active user a link was made for, or LinkInvalid (unknown, expired, used or tampered with);
+    `lock`: its row locked until the transaction ends."""
+    user = _uid_user(uid, lock=lock)
     if user is None or not generator.check_token(user, token):
         raise LinkInvalid()
     return user
@@ -102,12 +103,13 @@ def _signed_payload(*, token: str, salt: str, user: User | None) -> dict[str, st
     return payload
 
 
-def _uid_user(uid: str) -> User | None:
+def _uid_user(uid: str, *, lock: bool = False) -> User | None:
     try:
         user_id = int(urlsafe_base64_decode(uid).decode())
     except (ValueError, UnicodeDecodeError):
         raise LinkInvalid() from None
-    return User.objects.filter(pk=user_id, is_active=True).first()
+    users = User.objects.select_for_update() if lock else User.objects.all()
+    return users.filter(pk=user_id, is_active=True).first()
 
 
 @dataclass(frozen=True)

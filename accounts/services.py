@@ -45,6 +45,7 @@ from core.events import AuthEvent, email_target, emit
 from core.models import DISPLAY_NAME_MAX_LENGTH, User
 from core.transactions import retry_on_conflict
 from mfa import services as mfa_services
+from mfa.errors import SecondStepRequired
 from mfa.services import AMR_OTP, AMR_PASSWORD, require_recent_strong_sign_in
 from social import services as social_services
 from social.selectors import social_account_list
@@ -202,10 +203,23 @@ def account_password_sign_in(
         raise AccountDisabled(_("An administrator has disabled this account."), target=target)
     if not user.email_verified:
         raise EmailUnverified(_("Open the link emailed at sign-up, or ask for a new one."), target=target)
-    user.last_login = timezone.now()
-    user.save(update_fields=["last_login"])
-    emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
-    return mfa_services.sign_in_on_device(user, amr=[AMR_PASSWORD], new_device=new_device, user_agent=user_agent, ip=ip)
+    with transaction.atomic():
+        # The password just checked is still the account's, and stays so until its session (or second step)
+        # exists: a reset or change that committed during the check refuses this sign-in, and one that
+        # waits on this lock ends the session it made (accounts.signals). Without it, sign-ins racing a
+        # reset with the old password kept their sessions.
+        if not User.objects.select_for_update().filter(pk=user.pk, password=user.password).exists():
+            raise CredentialsInvalid(target=target)
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        emit(AuthEvent.SIGN_IN, outcome="success", provider="password", user_id=user.pk)
+        try:
+            return mfa_services.sign_in_on_device(
+                user, amr=[AMR_PASSWORD], new_device=new_device, user_agent=user_agent, ip=ip
+            )
+        except SecondStepRequired as held_back:
+            second_step = held_back  # raised once its challenge is committed
+    raise second_step
 
 
 def password_reset_request(*, email: str) -> None:
@@ -230,14 +244,17 @@ def password_reset_confirm(
     the password_changed notice says what happened.
     """
     _password_login_required()
-    user = links.link_user(uid=uid, token=token, generator=links.password_reset_tokens)
-    _password_validate(new_password, user=user)
-    user.set_password(new_password)
-    verified_now = not user.email_verified
-    user.email_verified = True
-    user.last_login = timezone.now()
-    # Ends every session of the user (accounts.signals), before this one starts.
-    user.save(update_fields=["password", "email_verified", "last_login"])
+    with transaction.atomic():
+        # Locked while the link is checked: it covers the password, so of several requests with one link
+        # the first to commit spends it, and the others find it spent.
+        user = links.link_user(uid=uid, token=token, generator=links.password_reset_tokens, lock=True)
+        _password_validate(new_password, user=user)
+        user.set_password(new_password)
+        verified_now = not user.email_verified
+        user.email_verified = True
+        user.last_login = timezone.now()
+        # Ends every session of the user (accounts.signals), before this one starts.
+        user.save(update_fields=["password", "email_verified", "last_login"])
     if verified_now:
         event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email_verified",)))
     emit(AuthEvent.SIGN_IN, outcome="success", provider="password_reset", user_id=user.pk)
@@ -416,6 +433,13 @@ def _email_set_verified(user: User, address: str) -> None:
     event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=changed))
 
 
+def _email_release(user: User) -> None:
+    """The user's unverified address is no longer theirs (their pending verification link dies with it)."""
+    user.email = None
+    user.save(update_fields=["email"])
+    event_publish(EventType.USER_UPDATED, user_id=user.pk, data=user_data(user, changed=("email",)))
+
+
 def email_change_confirm(*, uid: str, token: str) -> None:
     """Makes the link's new address the user's, verified; notifies the old one.
 
@@ -454,12 +478,19 @@ def email_change_cancel(*, uid: str, token: str) -> None:
     """ "This wasn't me", from the old address: the change is stopped or undone, and every session ends.
 
     Ending the sessions kills the pending confirmation link (it names its session). A change
-    already made is undone, the old address verified again, unless another account took it since.
+    already made is undone, the old address verified again, unless another account has proven it since.
     """
     cancel = links.email_change_cancel_read(uid=uid, token=token)
     with transaction.atomic():
         # Locked, and the address read again: a confirmation that committed first is undone here.
         user = User.objects.select_for_update().get(pk=cancel.user.pk)
-        if user.email != cancel.old_address and not User.objects.filter(email=cancel.old_address).exists():
-            _email_set_verified(user, cancel.old_address)
+        if user.email != cancel.old_address:
+            holder = User.objects.select_for_update().filter(email=cancel.old_address).first()
+            if holder is not None and not holder.email_verified:
+                # It signed up with the address but never proved its inbox, which this link just did: else
+                # whoever changed the address could keep it by registering the old one before the cancel.
+                _email_release(holder)
+                holder = None
+            if holder is None:
+                _email_set_verified(user, cancel.old_address)
         session_end_all(user_id=user.pk, reason=SessionEndReason.LOGOUT_ALL)

@@ -18,11 +18,13 @@ from typing import Any
 
 from django.db.models.signals import post_init, post_save, pre_delete
 from django.dispatch import receiver
+from django.utils import timezone
 
 from accounts.notices import notice_send
 from accounts.selectors import password_is_a_way_in
 from core.models import User
 from core.signals import users_disabled
+from mfa.models import MfaChallenge
 from social.models import SocialAccount
 from social.selectors import social_account_list
 from social.signals import identity_unlinked_by_provider
@@ -76,6 +78,8 @@ def sign_out_disabled_user(
         session_end_all(
             user_id=instance.pk, reason=SessionEndReason.PASSWORD_CHANGED, keep_session_id=_kept_session.get()
         )
+        # A sign-in with the old password held back for its second step would start a session after this.
+        MfaChallenge.objects.filter(user_id=instance.pk, used_at__isnull=True).update(used_at=timezone.now())
     instance._loaded_password_hash = instance.__dict__.get("password")  # type: ignore[attr-defined]
 
 

@@ -105,6 +105,37 @@ def test_cancel_from_the_old_address_stops_the_change_and_ends_every_session(cli
     assert User.objects.get().email == OLD
 
 
+def test_cancel_takes_the_old_address_back_from_an_account_that_signed_up_with_it_since(client, grace, access):
+    """Whoever changed the address registers the old one before the owner cancels: an account that never
+    proved the inbox, which the cancel link has just proven."""
+    change(client, access, "mallory@evil.example")
+    warning = only_email_to(OLD)
+    client.post("/users/me/email/confirm", json=link_in(only_email_to("mallory@evil.example")))
+    assert client.post("/auth/register", json={"email": OLD, "password": STRONG_PASSWORD}).status_code == 202
+    placeholder = User.objects.get(email=OLD)
+
+    assert client.post("/users/me/email/cancel", json=link_in(warning)).status_code == 204
+
+    grace.refresh_from_db()
+    assert (grace.email, grace.email_verified) == (OLD, True)
+    placeholder.refresh_from_db()
+    assert placeholder.email is None
+    assert sign_in(client).status_code == 200
+    assert_problem(sign_in(client, "mallory@evil.example"), 401, "credentials_invalid")
+
+
+def test_cancel_leaves_the_old_address_to_an_account_that_proved_it_since(client, grace, access):
+    change(client, access)
+    warning = only_email_to(OLD)
+    client.post("/users/me/email/confirm", json=link_in(only_email_to(NEW)))
+    User.objects.create_user(email=OLD, password=STRONG_PASSWORD, email_verified=True)
+
+    assert client.post("/users/me/email/cancel", json=link_in(warning)).status_code == 204
+
+    assert User.objects.get(pk=grace.pk).email == NEW
+    assert not Session.objects.filter(user=grace, ended_at__isnull=True).exists()
+
+
 def test_cancel_after_the_confirmation_undoes_the_change(client, grace, access):
     change(client, access)
     warning = only_email_to(OLD)

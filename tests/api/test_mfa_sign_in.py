@@ -72,6 +72,18 @@ def test_password_reset_confirm_of_a_user_with_a_factor_is_gated(client):
     assert "New sign-in to your account" not in [message.subject for message in mail.outbox]
 
 
+def test_a_second_step_begun_with_the_password_before_it_changed_is_refused(client):
+    secret, _ = enrol(client, signed_up(client)["access"])
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        clock.shift(STEP)
+        mfa_token = assert_gated(sign_in(client))
+        user = User.objects.get()
+        user.set_password("the owner's new passphrase")
+        user.save()  # a reset or change, the admin's or a shell's alike (accounts.signals)
+
+        assert_problem(verify(client, mfa_token, code_now(secret)), 401, "mfa_token_invalid")
+
+
 @pytest.mark.usefixtures("social")
 def test_social_callback_and_native_token_sign_ins_are_gated(client, rsps):
     first = google_login(client, rsps, email="ada@gmail.com")
