@@ -21,7 +21,7 @@ The email change's two tokens carry data (the new address), so they are signed p
 import uuid
 from dataclasses import dataclass
 
-from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes
@@ -39,8 +39,20 @@ class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
         return f"{user.pk}{user.password}{user.email}{user.email_verified}{timestamp}"
 
 
+class PasswordResetLinkTokenGenerator(PasswordResetTokenGenerator):
+    """Django's reset tokens without the last sign-in in them: else whoever knows the password could kill the
+    owner's pending reset link by signing in (an outside attacker did, every few seconds). The link still
+    works once (the password hash is in it), dies with a change of address, and expires
+    (ACCOUNTS_EMAIL_LINK_TTL)."""
+
+    key_salt = "accounts.links.PasswordResetLinkTokenGenerator"
+
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
+        return f"{user.pk}{user.password}{user.email}{timestamp}"
+
+
 email_verification_tokens = EmailVerificationTokenGenerator()
-password_reset_tokens = default_token_generator
+password_reset_tokens = PasswordResetLinkTokenGenerator()
 
 
 def _link(template: str, user: User, generator: PasswordResetTokenGenerator) -> str:

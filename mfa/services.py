@@ -446,11 +446,21 @@ def _challenge_consume(challenge: MfaChallenge) -> None:
 
 def _held_back_sign_in_complete(challenge: MfaChallenge, *, amr: list[str], user_agent: str, ip: str | None) -> SignIn:
     """The session of a sign-in whose second step is done; the device token (and the new-device notice)
-    its first factor would have handed out had it not been held back."""
-    tokens = session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
-    if challenge.new_device is None:
-        return SignIn(tokens=tokens, device_token=None)
-    return SignIn(tokens=tokens, device_token=device_signed_in(user=challenge.user, new=challenge.new_device, ip=ip))
+    its first factor would have handed out had it not been held back.
+
+    Started under the user's row lock while the password hash is the one the mfa_token was loaded with: a
+    password change (a reset) spends pending mfa_tokens (accounts.signals), but not one already claimed by
+    its second step, so a change committed since refuses this sign-in, and one waiting on the lock ends its
+    session. Without it, second steps of sign-ins begun with the old password outlived the owner's reset.
+    """
+    with transaction.atomic():
+        if not User.objects.select_for_update().filter(pk=challenge.user_id, password=challenge.user.password).exists():
+            raise MfaTokenInvalid()
+        tokens = session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
+        if challenge.new_device is None:
+            return SignIn(tokens=tokens, device_token=None)
+        device_token = device_signed_in(user=challenge.user, new=challenge.new_device, ip=ip)
+    return SignIn(tokens=tokens, device_token=device_token)
 
 
 def mfa_webauthn_options(*, mfa_token: str, binding: str | None) -> tuple[str, dict[str, Any]]:

@@ -435,6 +435,22 @@ def test_a_device_token_from_before_a_password_reset_does_not_exempt(client, own
     )
 
 
+def test_signing_in_with_the_password_does_not_kill_the_owners_pending_reset_link(client, owner):
+    client.post("/auth/password/reset", json={"email": "grace@example.com"})
+    link = last_link_to("grace@example.com")
+    # Whoever knows the password signs in, as often as they like.
+    for _ in range(2):
+        assert (
+            client.post("/auth/token", json={"email": "grace@example.com", "password": STRONG_PASSWORD}).status_code
+            == 200
+        )
+
+    confirm = {**link, "new_password": "the owner's new passphrase"}
+    assert client.post("/auth/password/reset/confirm", json=confirm).status_code == 200
+    # The link still works once.
+    assert_problem(client.post("/auth/password/reset/confirm", json=confirm), 400, "link_invalid")
+
+
 def test_a_trusted_device_has_a_failure_budget_of_its_own(client, owner, one_window):
     device_token = client.post("/auth/token", json={"email": "grace@example.com", "password": STRONG_PASSWORD}).json()[
         "device_token"
