@@ -488,6 +488,9 @@ def mfa_verify(
     # back, its failure counted, and commits: what the proof spent (a WebAuthn challenge) stays spent.
     refusal = None
     with transaction.atomic():
+        # The user's row first, as a password change takes it before it spends pending mfa_tokens: in the
+        # same order, the two wait on each other instead of deadlocking (an outside attacker's race did).
+        User.objects.select_for_update().filter(pk=challenge.user_id).exists()
         _challenge_consume(challenge)
         try:
             proven = _second_factor_prove(
