@@ -204,11 +204,9 @@ def account_password_sign_in(
     if not user.email_verified:
         raise EmailUnverified(_("Open the link emailed at sign-up, or ask for a new one."), target=target)
     with transaction.atomic():
-        # The password just checked is still the account's, and stays so until its session (or second step)
-        # exists: a reset or change that committed during the check refuses this sign-in, and one that
-        # waits on this lock ends the session it made (accounts.signals). Without it, sign-ins racing a
-        # reset with the old password kept their sessions.
-        if not User.objects.select_for_update().filter(pk=user.pk, password=user.password).exists():
+        # The password just checked stays the account's until its session (or second step) exists. Without
+        # it, sign-ins racing a reset with the old password kept their sessions.
+        if not User.objects.locked_with_password_of(user):
             raise CredentialsInvalid(target=target)
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])

@@ -22,6 +22,12 @@ class UserQuerySet(models.QuerySet):
             users_disabled.send(sender=self.model, user_ids=user_ids)
         return updated
 
+    def locked_with_password_of(self, user: "User") -> bool:
+        """Locks the user's row until the transaction ends; whether its password hash is still the one `user`
+        was loaded with. A sign-in starts its session under it with what it checked: a password change
+        committed since refuses it, and one waiting on the lock ends that session (accounts.signals)."""
+        return self.select_for_update().filter(pk=user.pk, password=user.password).exists()
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True

@@ -448,13 +448,13 @@ def _held_back_sign_in_complete(challenge: MfaChallenge, *, amr: list[str], user
     """The session of a sign-in whose second step is done; the device token (and the new-device notice)
     its first factor would have handed out had it not been held back.
 
-    Started under the user's row lock while the password hash is the one the mfa_token was loaded with: a
-    password change (a reset) spends pending mfa_tokens (accounts.signals), but not one already claimed by
-    its second step, so a change committed since refuses this sign-in, and one waiting on the lock ends its
-    session. Without it, second steps of sign-ins begun with the old password outlived the owner's reset.
+    Started under the user's row lock while the password hash is the one the mfa_token was loaded with
+    (UserQuerySet.locked_with_password_of): a password change (a reset) spends pending mfa_tokens
+    (accounts.signals), but not one already claimed by its second step. Without it, second steps of sign-ins
+    begun with the old password outlived the owner's reset.
     """
     with transaction.atomic():
-        if not User.objects.select_for_update().filter(pk=challenge.user_id, password=challenge.user.password).exists():
+        if not User.objects.locked_with_password_of(challenge.user):
             raise MfaTokenInvalid()
         tokens = session_start(user=challenge.user, amr=amr, user_agent=user_agent, ip=ip)
         if challenge.new_device is None:
