@@ -32,8 +32,8 @@ _SALT = "accounts.devices"
 class Device:
     user_id: int
     device_id: str
-    # _password_fingerprint of the user when the token was issued.
-    password: str
+    # Of the user when the token was issued.
+    password_fingerprint: str
 
 
 def _password_fingerprint(user: User) -> str:
@@ -61,7 +61,7 @@ def device_is_new(device: Device | None, *, user: User) -> bool:
     return (
         device is None
         or device.user_id != user.pk
-        or not constant_time_compare(device.password, _password_fingerprint(user))
+        or not constant_time_compare(device.password_fingerprint, _password_fingerprint(user))
     )
 
 
@@ -87,4 +87,4 @@ def device_token_read(token: str | None) -> Device | None:
         return None
     if not isinstance(payload.get("d"), str) or not isinstance(payload.get("p"), str):
         return None  # issued before tokens named the password: an unknown device
-    return Device(user_id=payload["u"], device_id=payload["d"], password=payload["p"])
+    return Device(user_id=payload["u"], device_id=payload["d"], password_fingerprint=payload["p"])
